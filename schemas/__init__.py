@@ -1,0 +1,1 @@
+"""The extract contract, its code lists, and validation (`python -m schemas validate`)."""
