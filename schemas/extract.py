@@ -128,11 +128,11 @@ def latest_event_date(tables: dict[str, TableSource]) -> dt.date | None:
                 f"SELECT max(greatest({', '.join(f'try_cast({c} AS DATE)' for c in cols)})) FROM {src.read_sql()}"
                 if len(cols) > 1
                 else f"SELECT max(try_cast({cols[0]} AS DATE)) FROM {src.read_sql()}"
-            ).fetchone()
+            ).fetchall()
         except duckdb.Error:
             continue  # an unreadable table is reported by validation, not here
-        if row and row[0] and (latest is None or row[0] > latest):
-            latest = row[0]
+        if row and row[0][0] and (latest is None or row[0][0] > latest):
+            latest = row[0][0]
     con.close()
     return latest
 

@@ -1,0 +1,1 @@
+"""ChildStat pages: each file declares PAGE and render(container); app.py finds them."""

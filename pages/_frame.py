@@ -1,0 +1,109 @@
+"""What every page shares: the loaded extract, its validation report, and running questions.
+
+One Engine (one DuckDB connection) per extract per process, held by
+st.cache_resource and keyed by the extract's file signature, so a refreshed
+extract is picked up. Each question runs on its own cursor. Errors become
+plain messages on the page; a user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+import streamlit as st
+
+from queries.engine import Engine, QueryError
+from queries.settings import SettingsError, setting
+from queries.suppress import hidden
+from schemas.extract import Extract, ExtractError, data_dir, open_extract
+
+log = logging.getLogger("childstat")
+
+
+@dataclass
+class Loaded:
+    """The extract as the app sees it: an engine, a validation report, or why there is none."""
+
+    engine: Engine | None
+    report: object | None  # schemas.validate.ValidationReport
+    problem: str | None  # why the extract cannot be used at all
+
+
+@st.cache_resource(show_spinner="Opening the extract…", max_entries=4)
+def _load(path: str, signature: str) -> Loaded:
+    from schemas.validate import validate_extract
+
+    try:
+        extract = open_extract(path)
+        engine = Engine(extract)
+    except (ExtractError, SettingsError) as exc:
+        return Loaded(None, None, str(exc))
+    try:
+        report = validate_extract(extract)
+    except Exception as exc:  # noqa: BLE001 - a validator fault must not take the app down
+        log.error("validation failed: %s", type(exc).__name__)
+        report = None
+    return Loaded(engine, report, None)
+
+
+def _signature(path) -> str:
+    try:
+        return open_extract(path).signature()
+    except ExtractError as exc:
+        return f"unusable:{exc}"
+
+
+def loaded() -> Loaded:
+    path = str(data_dir())
+    return _load(path, _signature(path))
+
+
+def extract() -> Extract | None:
+    engine = loaded().engine
+    return engine.extract if engine else None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_run(signature: str, name: str, params: tuple) -> pl.DataFrame:
+    return loaded().engine.run(name, **dict(params))
+
+
+def run(name: str, container=None, **params) -> pl.DataFrame | None:
+    """A named question's answer, or None after telling the user plainly why not."""
+    place = container or st
+    state = loaded()
+    if state.engine is None:
+        place.error(f"No data: {state.problem}")
+        return None
+    try:
+        return _cached_run(state.engine.extract.signature(), name, tuple(sorted(params.items())))
+    except QueryError as exc:
+        place.warning(str(exc), icon=":material/block:")
+    except Exception as exc:  # noqa: BLE001 - shown as a plain message, never a traceback
+        # Only the type: messages from the database can quote values from the extract.
+        log.error("query %s failed: %s", name, type(exc).__name__)
+        place.error(
+            f"Something went wrong working out this part of the page ({name}). "
+            "The rest of the page is unaffected; the Data quality page may say why."
+        )
+    return None
+
+
+def count_text(value) -> str:
+    """A count for display: suppressed small numbers show as the setting's symbol."""
+    if value is None or hidden(value):
+        return setting("symbol")
+    return f"{value:,}"
+
+
+def share_text(numerator, denominator, value=None) -> str:
+    """A percentage for display, hidden when it rests on a suppressed count."""
+    if numerator is None or denominator in (None, 0):
+        return "–" if denominator == 0 else setting("symbol")
+    if hidden(numerator) or hidden(denominator):
+        return setting("symbol")
+    share = value if value is not None else numerator / denominator
+    return f"{share:.0%}"
+

@@ -1,0 +1,110 @@
+"""Home: what ChildStat is, and the headline figures on the extract date."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages._frame import count_text, loaded, run, share_text
+from queries.suppress import suppress_frame
+
+PAGE = {
+    "title": "Home",
+    "icon": ":material/home:",
+    "order": 0,
+    "description": "What ChildStat is, and the council's headline figures (open cases, child "
+    "protection plans, looked-after children, referrals and re-referrals) on the extract date.",
+}
+
+HEADLINES = [
+    # (query, column, label, help)
+    ("open_cases", "open_cases", "Open cases", "Children with an open referral (not NFA, not closed)."),
+    ("children_on_cp_plans", "children_on_cp_plans", "On a child protection plan", "Children whose CP plan is open."),
+    ("looked_after_children", "looked_after_children", "Looked after", "Children in a period of care."),
+    ("referrals_last_12_months", "referrals", "Referrals, last 12 months", "Referrals dated in the 12 months."),
+]
+
+
+def team_choice(container) -> str | None:
+    teams = run("team_list", container)
+    if teams is None or teams.is_empty():
+        return None
+    names = dict(zip(teams["team_id"], teams["team_name"], strict=True))
+    choice = container.selectbox(
+        "Show figures for",
+        [None, *names],
+        format_func=lambda t: "The whole council" if t is None else names[t],
+        key="home_team",
+    )
+    return choice
+
+
+def headline_metrics(container, team_id: str | None) -> None:
+    columns = container.columns(len(HEADLINES) + 1)
+    for column, (query, field, label, help_text) in zip(columns, HEADLINES, strict=False):
+        result = run(query, column, team_id=team_id)
+        if result is not None:
+            column.metric(label, count_text(result[field][0]), help=help_text)
+    rates = run("rereferral_rate", columns[-1], team_id=team_id)
+    if rates is not None:
+        row = rates.row(0, named=True)
+        columns[-1].metric(
+            "Re-referral rate",
+            share_text(row["rereferrals"], row["referrals"], row["rereferral_rate"]),
+            help="Referrals in the last 12 months of a child referred in the 365 days before. England: 22% (2024).",
+        )
+
+
+def referral_chart(container, team_id: str | None) -> None:
+    monthly = run("referrals_by_month", container, months=24, team_id=team_id, total=True)
+    if monthly is None:
+        return
+    monthly = suppress_frame(monthly, ["referrals"])
+    figure = go.Figure(
+        go.Bar(
+            x=monthly["month"].to_list(),
+            y=monthly["referrals"].to_list(),
+            marker_color="#1f6f8b",
+            hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Referrals received each month (last 24 months)",
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=10),
+        yaxis_title="Referrals",
+        xaxis_title=None,
+    )
+    container.plotly_chart(figure, width="stretch")
+    if monthly["referrals"].null_count():
+        container.caption("Months with 1–5 referrals are not shown, to protect children's privacy.")
+
+
+def render(container) -> None:
+    container.title("ChildStat")
+    container.markdown(
+        "Your team's casework, in numbers you can act on: caseloads and what is due, the patterns "
+        "common across cases, what predicts a young person becoming NEET, what commissioned "
+        "services achieve and cost, and the demand that is coming."
+    )
+    state = loaded()
+    if state.engine is None:
+        container.error(
+            f"ChildStat cannot open the extract: {state.problem}. Set CHILDSTAT_DATA to an extract "
+            "folder (see the README), or unset it to use the shipped sample data."
+        )
+        return
+    extract = state.engine.extract
+    team_id = team_choice(container)
+    container.subheader(f"On {extract.as_of:%d %B %Y}")
+    headline_metrics(container, team_id)
+    referral_chart(container, team_id)
+    container.caption(
+        "Every figure here is a named question you can also run from the command line, e.g. "
+        "`python -m queries run open_cases`. Counts from 1 to 5 show as "
+        "'c' where suppression is on (settings.toml)."
+    )
+
+
+if __name__ == "__main__":
+    render(st.container())

@@ -1,0 +1,5 @@
+"""Named questions: SQL files in sql/, model functions in models/, run by engine.Engine.
+
+`python -m queries list` and `python -m queries run NAME` give every page's
+numbers from the command line, through the same code the pages use.
+"""

@@ -1,0 +1,86 @@
+"""Command line: `python -m queries list` and `python -m queries run NAME ...`.
+
+Exit status: 0 answered, 2 a bad name, parameter or extract, 1 a table the
+question needs is invalid or missing. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import polars as pl
+
+from queries.engine import Engine, QueryError
+from queries.registry import all_queries
+from queries.settings import SettingsError
+from schemas.extract import ExtractError, open_extract
+
+
+def describe_params(query) -> str:
+    parts = []
+    for p in query.params:
+        default = "" if p.default == "required" else f"={p.default}"
+        parts.append(f"{p.name}:{p.type}{default}")
+    return " ".join(parts) or "-"
+
+
+def list_queries() -> int:
+    for query in all_queries().values():
+        print(f"{query.name}\t{query.title}\t{describe_params(query)}")
+    return 0
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise QueryError(f"--param takes KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value
+    return params
+
+
+def format_frame(frame: pl.DataFrame, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(frame.to_dicts(), default=str, indent=1)
+    if fmt == "table":
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+            return str(frame)
+    return frame.write_csv()
+
+
+def run_query(args) -> int:
+    params = parse_params(args.param or [])
+    engine = Engine(open_extract(args.data))
+    try:
+        frame = engine.run(args.name, **params)
+    finally:
+        engine.close()
+    sys.stdout.write(format_frame(frame, args.format).rstrip("\n") + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m queries", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="name, title and parameters of every question")
+    run = commands.add_parser("run", help="answer one question and print the result")
+    run.add_argument("name")
+    run.add_argument("--data", help="extract folder (default: $CHILDSTAT_DATA, else sample_data/)")
+    run.add_argument("--param", action="append", metavar="KEY=VALUE")
+    run.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+    args = parser.parse_args(argv)
+    try:
+        return list_queries() if args.command == "list" else run_query(args)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (ExtractError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Running named questions against an extract through DuckDB.
+
+`Engine(extract)` opens one DuckDB connection, checks each table's structure
+(readable Parquet, contract columns of the right types), creates a view for
+every usable table and installs the working-day calendar. `engine.run(name,
+**params)` checks and binds the parameters and returns a polars DataFrame,
+using its own cursor so one engine can serve many sessions at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from queries.calendar import install_calendar
+from queries.registry import Param, Query, get_query
+from queries.settings import setting
+from schemas.contract import TABLES
+from schemas.extract import Extract, open_extract
+
+# DuckDB types accepted for each contract type.
+ACCEPTED_TYPES = {
+    "str": {"VARCHAR"},
+    "date": {"DATE"},
+    "bool": {"BOOLEAN"},
+    "float": {"DOUBLE", "FLOAT", "DECIMAL"},
+    "int": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"},
+}
+
+
+class QueryError(Exception):
+    """A question cannot be answered; the message is safe to show to a user."""
+
+    exit_code = 2
+
+
+class UnknownQuery(QueryError):
+    pass
+
+
+class BadParameter(QueryError):
+    pass
+
+
+class TableUnavailable(QueryError):
+    """A table the question needs is missing, unreadable or has the wrong structure."""
+
+    exit_code = 1
+
+
+@dataclass
+class TableState:
+    name: str
+    status: str  # ok, missing, missing_required, unreadable, wrong_structure
+    problems: list[str]
+
+    @property
+    def usable(self) -> bool:
+        return self.status == "ok"
+
+
+def _base_type(duck_type: str) -> str:
+    return re.sub(r"\(.*\)$", "", duck_type).strip()
+
+
+def check_structure(con: duckdb.DuckDBPyConnection, extract: Extract) -> dict[str, TableState]:
+    """For each contract table: can it be read, and are its columns there with the right types?"""
+    states: dict[str, TableState] = {}
+    for name, table in TABLES.items():
+        source = extract.tables.get(name)
+        if source is None:
+            status = "missing_required" if table.core else "missing"
+            states[name] = TableState(name, status, [f"{name}: no {name}.parquet in the extract"])
+            continue
+        try:
+            described = con.sql(f"DESCRIBE SELECT * FROM {source.read_sql()}").fetchall()
+        except duckdb.Error as exc:
+            first_line = str(exc).splitlines()[0]
+            states[name] = TableState(name, "unreadable", [f"{name}: cannot be read as Parquet ({first_line})"])
+            continue
+        have = {row[0]: _base_type(row[1]) for row in described}
+        problems = []
+        for column in table.columns:
+            if column.name not in have:
+                problems.append(f"{name}.{column.name}: the column is missing")
+            elif have[column.name] not in ACCEPTED_TYPES[column.type]:
+                problems.append(
+                    f"{name}.{column.name}: must be {column.type} (Parquet "
+                    f"{'/'.join(sorted(ACCEPTED_TYPES[column.type]))}), found {have[column.name]}"
+                )
+        states[name] = TableState(name, "wrong_structure" if problems else "ok", problems)
+    return states
+
+
+class Engine:
+    """One extract, one DuckDB connection, views for the usable tables."""
+
+    def __init__(self, extract: Extract | None = None, memory_limit: str | None = None):
+        self.extract = extract or open_extract()
+        self.con = duckdb.connect(":memory:")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._lock = threading.Lock()
+        self.tables = check_structure(self.con, self.extract)
+        for name, state in self.tables.items():
+            if state.usable:
+                columns = ", ".join(TABLES[name].column_names)
+                self.con.execute(
+                    f"CREATE VIEW {name} AS SELECT {columns} FROM {self.extract.tables[name].read_sql()}"
+                )
+        install_calendar(self.con)
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.extract.as_of
+
+    def usable(self, table: str) -> bool:
+        return self.tables[table].usable
+
+    def unavailable_reason(self, tables) -> str | None:
+        """Why these tables cannot all be used, in words for a user; None when they can."""
+        reasons = []
+        for table in tables:
+            state = self.tables[table]
+            if state.status in ("missing", "missing_required"):
+                reasons.append(f"the {table} table is not in this extract")
+            elif state.status == "unreadable":
+                reasons.append(f"the {table} table could not be read ({state.problems[0].split(': ', 1)[1]})")
+            elif state.status == "wrong_structure":
+                reasons.append(f"the {table} table has the wrong structure: {'; '.join(state.problems)}")
+        return "; ".join(reasons) or None
+
+    def resolve_params(self, query: Query, given: dict) -> dict:
+        """Check given parameters against the query's declaration and fill in defaults."""
+        unknown = sorted(set(given) - {p.name for p in query.params})
+        if unknown:
+            allowed = ", ".join(p.name for p in query.params) or "none"
+            raise BadParameter(f"{query.name}: unknown parameter {unknown[0]!r} (parameters: {allowed})")
+        values = {}
+        for param in query.params:
+            raw = given.get(param.name)
+            if raw is None or raw == "":
+                values[param.name] = self._default(query, param)
+            else:
+                values[param.name] = coerce(query.name, param, raw)
+        return values
+
+    def _default(self, query: Query, param: Param):
+        if param.default == "required":
+            raise BadParameter(f"{query.name}: parameter {param.name} is required")
+        if param.default == "null":
+            return None
+        if param.default == "as_of":
+            return self.as_of
+        if param.default == "setting":
+            return setting(param.name)
+        return coerce(query.name, param, param.default)
+
+    def run(self, name: str, **params) -> pl.DataFrame:
+        """Answer a named question; raises QueryError subclasses with user-readable messages."""
+        try:
+            query = get_query(name)
+        except KeyError:
+            raise UnknownQuery(f"no query named {name!r} (python -m queries list shows them)") from None
+        values = self.resolve_params(query, params)
+        reason = self.unavailable_reason(query.tables)
+        if reason:
+            raise TableUnavailable(f"{query.title} cannot be shown: {reason}.")
+        cursor = self.con.cursor()
+        try:
+            if query.function is not None:
+                return query.function(cursor, **values)
+            used = {p: v for p, v in values.items() if re.search(rf"\${p}\b", query.sql)}
+            return cursor.sql(query.sql, params=used).pl()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def coerce(query_name: str, param: Param, raw):
+    """Turn a parameter value (often text from a URL or command line) into its declared type."""
+    try:
+        if param.type == "date":
+            value = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+        elif param.type == "int":
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(raw)
+        elif param.type == "float":
+            value = float(raw)
+        elif param.type == "bool":
+            if isinstance(raw, bool):
+                value = raw
+            elif str(raw).lower() in ("true", "1", "yes"):
+                value = True
+            elif str(raw).lower() in ("false", "0", "no"):
+                value = False
+            else:
+                raise ValueError
+        else:
+            value = str(raw)
+    except (ValueError, TypeError):
+        raise BadParameter(f"{query_name}: parameter {param.name} must be a {param.type}, got {raw!r}") from None
+    if param.choices and value not in param.choices:
+        raise BadParameter(
+            f"{query_name}: parameter {param.name} must be one of {', '.join(param.choices)}, got {raw!r}"
+        )
+    return value

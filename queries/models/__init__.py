@@ -1,0 +1,1 @@
+"""Model-based questions (Python functions registered with @python_query)."""

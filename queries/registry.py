@@ -1,0 +1,168 @@
+"""The registry of named questions: SQL files with a header, and a few Python functions.
+
+A SQL question is `queries/sql/<name>.sql` starting with a comment header:
+
+    -- title: Open cases
+    -- description: Children with at least one open referral on as_of.
+    --   (an indented line continues the one before)
+    -- tables: referrals
+    -- param: as_of date = as_of ; the date the figures are judged on
+    -- param: team_id str = null ; only this team's referrals
+    -- param: cp_visit_working_days int = setting ; from settings.toml
+
+A default of `as_of` means the extract's as_of date, `setting` the value of the
+setting of the same name, `null` no value. `choices:` after the description
+restricts a str parameter (`; one of the teams | choices: practice_model, team`).
+Parameters reach SQL as `$name`, always bound, never formatted into the text.
+
+A Python question is a function decorated with `@python_query(...)` in a module
+under `queries/models/`; it receives a DuckDB cursor and its parameters.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Callable
+
+SQL_DIR = Path(__file__).with_name("sql")
+PARAM_TYPES = ("date", "str", "int", "float", "bool")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class RegistryError(Exception):
+    """A query file or registration is malformed (a developer's mistake, caught by tests)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: str  # literal text, or "as_of", "setting", "null", or "required"
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class Query:
+    name: str
+    title: str
+    description: str
+    tables: tuple[str, ...]
+    params: tuple[Param, ...]
+    sql: str | None = None
+    function: Callable | None = None
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def parse_param(text: str, where: str) -> Param:
+    """`name type = default ; description | choices: a, b`."""
+    choices: tuple[str, ...] = ()
+    if "|" in text:
+        text, _, choice_text = text.partition("|")
+        if not choice_text.strip().startswith("choices:"):
+            raise RegistryError(f"{where}: expected 'choices:' after '|'")
+        choices = tuple(c.strip() for c in choice_text.split(":", 1)[1].split(",") if c.strip())
+    head, _, description = text.partition(";")
+    match = re.match(r"^\s*([a-z][a-z0-9_]*)\s+(\w+)\s*(?:=\s*(\S+))?\s*$", head)
+    if not match:
+        raise RegistryError(f"{where}: cannot read parameter {text.strip()!r}")
+    name, typ, default = match.group(1), match.group(2), match.group(3) or "required"
+    if typ not in PARAM_TYPES:
+        raise RegistryError(f"{where}: parameter {name} has unknown type {typ!r}")
+    return Param(name, typ, default, description.strip(), choices)
+
+
+def parse_sql_file(path: Path) -> Query:
+    """Read a SQL question's header and body."""
+    name = path.stem
+    if not _NAME.match(name):
+        raise RegistryError(f"{path}: query names are snake_case")
+    header: dict[str, list[str]] = {}
+    last_key = None
+    body_lines = []
+    in_header = True
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if in_header and line.startswith("--"):
+            content = line[2:]
+            match = re.match(r"^ (\w+):\s?(.*)$", content)
+            if match:
+                last_key = match.group(1)
+                header.setdefault(last_key, []).append(match.group(2).strip())
+            elif content.startswith("   ") and last_key:
+                header[last_key][-1] += " " + content.strip()
+            continue
+        in_header = False
+        body_lines.append(line)
+    where = str(path.name)
+    for required in ("title", "description"):
+        if not header.get(required) or not header[required][0]:
+            raise RegistryError(f"{where}: the header needs a {required}")
+    tables = tuple(t.strip() for t in ",".join(header.get("tables", [])).split(",") if t.strip())
+    params = tuple(parse_param(p, where) for p in header.get("param", []))
+    return Query(
+        name=name,
+        title=header["title"][0],
+        description=header["description"][0],
+        tables=tables,
+        params=params,
+        sql="\n".join(body_lines).strip(),
+        source=str(path),
+    )
+
+
+_PYTHON_QUERIES: dict[str, Query] = {}
+
+
+def python_query(name: str, title: str, description: str, tables: list[str], params: list[str] = ()):
+    """Register a Python function as a named question; params use the SQL header's syntax."""
+
+    def decorate(function: Callable) -> Callable:
+        _PYTHON_QUERIES[name] = Query(
+            name=name,
+            title=title,
+            description=description,
+            tables=tuple(tables),
+            params=tuple(parse_param(p, name) for p in params),
+            function=function,
+            source=f"{function.__module__}.{function.__qualname__}",
+        )
+        return function
+
+    return decorate
+
+
+def _import_models() -> None:
+    models = importlib.import_module("queries.models")
+    for info in pkgutil.iter_modules(models.__path__):
+        importlib.import_module(f"queries.models.{info.name}")
+
+
+@cache
+def all_queries() -> dict[str, Query]:
+    """Every named question, by name, sorted."""
+    found: dict[str, Query] = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        query = parse_sql_file(path)
+        found[query.name] = query
+    _import_models()
+    for name, query in _PYTHON_QUERIES.items():
+        if name in found:
+            raise RegistryError(f"query {name} is defined both as SQL and in Python")
+        found[name] = query
+    return dict(sorted(found.items()))
+
+
+def get_query(name: str) -> Query:
+    queries = all_queries()
+    if name not in queries:
+        raise KeyError(name)
+    return queries[name]

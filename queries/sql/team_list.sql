@@ -1,0 +1,7 @@
+-- title: Teams
+-- description: Every team in the extract with its service area, practice model and focus, for
+--   choosing a team on a page.
+-- tables: teams
+SELECT team_id, team_name, service_area, practice_model, focus
+FROM teams
+ORDER BY team_name, team_id

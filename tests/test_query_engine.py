@@ -1,0 +1,134 @@
+"""The query engine: the registry, parameters, errors, and table availability."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from queries.engine import BadParameter, TableUnavailable, UnknownQuery
+from queries.registry import RegistryError, all_queries, parse_param, parse_sql_file
+from schemas.contract import TABLES
+
+
+def test_every_query_has_title_description_and_declares_its_tables():
+    for query in all_queries().values():
+        assert query.title and query.description, query.name
+        assert all(t in TABLES for t in query.tables), query.name
+        if query.sql:
+            used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", query.sql, re.IGNORECASE)}
+            assert used <= set(query.tables), f"{query.name} reads {used - set(query.tables)} without declaring it"
+
+
+def test_every_sql_parameter_is_declared_and_used():
+    for query in all_queries().values():
+        if not query.sql:
+            continue
+        used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", query.sql))
+        declared = {p.name for p in query.params}
+        assert used == declared, query.name
+
+
+def test_header_without_title_is_rejected(tmp_path):
+    bad = tmp_path / "no_title.sql"
+    bad.write_text("-- description: something\nSELECT 1\n")
+    with pytest.raises(RegistryError, match="title"):
+        parse_sql_file(bad)
+
+
+def test_param_parsing():
+    p = parse_param("by str = practice_model ; how to group | choices: practice_model, team", "q")
+    assert (p.name, p.type, p.default, p.description, p.choices) == (
+        "by", "str", "practice_model", "how to group", ("practice_model", "team")
+    )
+    assert parse_param("team_id str", "q").default == "required"
+    with pytest.raises(RegistryError, match="unknown type"):
+        parse_param("x datetime", "q")
+
+
+def test_unknown_query(tiny_engine):
+    with pytest.raises(UnknownQuery, match="no query named 'nope'"):
+        tiny_engine.run("nope")
+
+
+def test_unknown_parameter(tiny_engine):
+    with pytest.raises(BadParameter, match="unknown parameter 'teem_id'"):
+        tiny_engine.run("open_cases", teem_id="T1")
+
+
+@pytest.mark.parametrize(("param", "value"), [("as_of", "31/03/2026"), ("as_of", "yesterday")])
+def test_bad_date_parameter(tiny_engine, param, value):
+    with pytest.raises(BadParameter, match="as_of must be a date"):
+        tiny_engine.run("open_cases", **{param: value})
+
+
+def test_bad_int_parameter(tiny_engine):
+    with pytest.raises(BadParameter, match="months must be a int"):
+        tiny_engine.run("referrals_by_month", months="twelve")
+
+
+def test_parameters_are_bound_not_formatted(tiny_engine):
+    # SQL in a parameter is just a team name that matches nothing.
+    result = tiny_engine.run("open_cases", team_id="T1' OR '1'='1")
+    assert result["open_cases"][0] == 0
+
+
+def test_as_of_defaults_to_the_manifest_and_can_be_moved(tiny_engine):
+    assert tiny_engine.as_of == dt.date(2026, 3, 31)
+    # On 2025-07-01 R1, R2 and R3 were open (R1 closed later, in October).
+    assert tiny_engine.run("open_cases", as_of="2025-07-01")["open_cases"][0] == 3
+
+
+def test_as_of_without_manifest_is_the_latest_event(make_engine):
+    engine = make_engine(manifest=None)
+    assert engine.extract.as_of_source == "latest event date"
+    assert engine.as_of == dt.date(2026, 3, 20)  # the latest visit / review in the tiny extract
+
+
+def test_missing_optional_table_disables_only_what_needs_it(make_engine):
+    engine = make_engine(drop=("cp_plans", "cp_reviews"))
+    with pytest.raises(TableUnavailable, match="cp_plans table is not in this extract"):
+        engine.run("children_on_cp_plans")
+    assert engine.run("open_cases")["open_cases"][0] == 5
+
+
+def test_wrong_type_disables_the_table_with_a_named_reason(make_engine):
+    import polars as pl
+
+    def dates_as_text(tables):
+        tables["looked_after"] = tables["looked_after"].with_columns(pl.col("start_date").cast(pl.String))
+
+    engine = make_engine(dates_as_text)
+    with pytest.raises(TableUnavailable, match=r"looked_after\.start_date: must be date.*found VARCHAR"):
+        engine.run("looked_after_children")
+    assert engine.run("referrals_last_12_months")["referrals"][0] == 7
+
+
+def test_corrupt_parquet_disables_the_table(tiny_dir):
+    from queries.engine import Engine
+    from schemas.extract import open_extract
+
+    (tiny_dir / "cp_plans.parquet").write_bytes(b"PAR1 this is not parquet")
+    engine = Engine(open_extract(tiny_dir))
+    assert engine.tables["cp_plans"].status == "unreadable"
+    with pytest.raises(TableUnavailable, match="cp_plans table could not be read"):
+        engine.run("children_on_cp_plans")
+    assert engine.run("open_cases")["open_cases"][0] == 5
+    engine.close()
+
+
+def test_partitioned_folder_table(tiny_dir):
+    """A table may be a folder of Parquet files, hive-partitioned or not."""
+    import polars as pl
+
+    from queries.engine import Engine
+    from schemas.extract import open_extract
+
+    referrals = pl.read_parquet(tiny_dir / "referrals.parquet")
+    (tiny_dir / "referrals.parquet").unlink()
+    for i, part in enumerate(referrals.partition_by("team_id")):
+        folder = tiny_dir / "referrals"
+        folder.mkdir(exist_ok=True)
+        part.write_parquet(folder / f"part-{i}.parquet")
+    engine = Engine(open_extract(tiny_dir))
+    assert engine.run("open_cases")["open_cases"][0] == 5
+    engine.close()
