@@ -106,4 +106,3 @@ def share_text(numerator, denominator, value=None) -> str:
         return setting("symbol")
     share = value if value is not None else numerator / denominator
     return f"{share:.0%}"
-

@@ -49,7 +49,9 @@ def failures_frame(report, table: str) -> pl.DataFrame:
         for f in report.failures
         if f.table == table
     ]
-    return pl.DataFrame(rows, schema={"column or rule": pl.String, "check": pl.String, "severity": pl.String, "rows": pl.Int64})
+    return pl.DataFrame(
+        rows, schema={"column or rule": pl.String, "check": pl.String, "severity": pl.String, "rows": pl.Int64}
+    )
 
 
 def render_table(container, report, table: str) -> None:

@@ -110,9 +110,7 @@ class Engine:
         for name, state in self.tables.items():
             if state.usable:
                 columns = ", ".join(TABLES[name].column_names)
-                self.con.execute(
-                    f"CREATE VIEW {name} AS SELECT {columns} FROM {self.extract.tables[name].read_sql()}"
-                )
+                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM {self.extract.tables[name].read_sql()}")
         install_calendar(self.con)
 
     @property
@@ -167,6 +165,10 @@ class Engine:
             query = get_query(name)
         except KeyError:
             raise UnknownQuery(f"no query named {name!r} (python -m queries list shows them)") from None
+        return self.run_query(query, **params)
+
+    def run_query(self, query: Query, **params) -> pl.DataFrame:
+        """Answer a question given as a Query object (registered or not)."""
         values = self.resolve_params(query, params)
         reason = self.unavailable_reason(query.tables)
         if reason:

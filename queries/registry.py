@@ -24,10 +24,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 SQL_DIR = Path(__file__).with_name("sql")
 PARAM_TYPES = ("date", "str", "int", "float", "bool")

@@ -47,9 +47,7 @@ def load_settings(path: str | None = None) -> dict[str, dict]:
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise SettingsError(
-                    f"settings file {file}: {section}.{key} must be {expected.__name__}, got {value!r}"
-                )
+                raise SettingsError(f"settings file {file}: {section}.{key} must be {expected.__name__}, got {value!r}")
             merged[section][key] = value
     return merged
 

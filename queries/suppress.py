@@ -77,9 +77,7 @@ def suppress_frame(
     if secondary:
         _secondary(mask, values)
     hidden = {c: pl.Series([mask[r][i] for r in range(len(mask))]) for i, c in enumerate(count_columns)}
-    out = frame.with_columns(
-        pl.when(hidden[c]).then(None).otherwise(pl.col(c)).alias(c) for c in count_columns
-    )
+    out = frame.with_columns(pl.when(hidden[c]).then(None).otherwise(pl.col(c)).alias(c) for c in count_columns)
     for rate, sources in (derived or {}).items():
         any_hidden = pl.Series([any(hidden[s][r] for s in sources) for r in range(frame.height)])
         out = out.with_columns(pl.when(any_hidden).then(None).otherwise(pl.col(rate)).alias(rate))

@@ -117,10 +117,7 @@ TABLES: dict[str, Table] = {
         Table(
             "section47",
             False,
-            _cols(
-                "s47_id:str referral_id:str child_id:str strategy_date:date icpc_date:date? "
-                "icpc_not_required:bool"
-            ),
+            _cols("s47_id:str referral_id:str child_id:str strategy_date:date icpc_date:date? icpc_not_required:bool"),
             key=("s47_id",),
             foreign_keys=(_REFERRAL, _CHILD),
             description="Section 47 enquiries.",

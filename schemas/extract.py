@@ -105,9 +105,7 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(manifest, dict):
         raise ExtractError(f"manifest.json in {path} must hold a JSON object")
     if manifest.get("contract", 1) != 1:
-        raise ExtractError(
-            f"manifest.json says contract {manifest.get('contract')!r}; this ChildStat reads contract 1"
-        )
+        raise ExtractError(f"manifest.json says contract {manifest.get('contract')!r}; this ChildStat reads contract 1")
     return manifest
 
 
@@ -154,9 +152,7 @@ def open_extract(path: str | os.PathLike | None = None) -> Extract:
         try:
             as_of = dt.date.fromisoformat(str(manifest["as_of"]))
         except ValueError:
-            raise ExtractError(
-                f"manifest.json as_of {manifest['as_of']!r} is not a date (YYYY-MM-DD)"
-            ) from None
+            raise ExtractError(f"manifest.json as_of {manifest['as_of']!r} is not a date (YYYY-MM-DD)") from None
         source = "manifest"
     else:
         as_of = latest_event_date(tables) or dt.date.today()

@@ -6,8 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from tiny_extract import DTYPES
 from schemas.contract import TABLES
+from tiny_extract import DTYPES
 
 
 def rows_frame(table: str, rows: list[dict]) -> pl.DataFrame:

@@ -21,7 +21,9 @@ def add(con, day: str, n: int) -> dt.date:
 
 
 def between(con, a: str, b: str) -> int:
-    return con.sql("SELECT working_days_between(CAST($a AS DATE), CAST($b AS DATE))", params={"a": a, "b": b}).fetchall()[0][0]
+    return con.sql(
+        "SELECT working_days_between(CAST($a AS DATE), CAST($b AS DATE))", params={"a": a, "b": b}
+    ).fetchall()[0][0]
 
 
 @pytest.mark.parametrize(

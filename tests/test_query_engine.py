@@ -38,7 +38,11 @@ def test_header_without_title_is_rejected(tmp_path):
 def test_param_parsing():
     p = parse_param("by str = practice_model ; how to group | choices: practice_model, team", "q")
     assert (p.name, p.type, p.default, p.description, p.choices) == (
-        "by", "str", "practice_model", "how to group", ("practice_model", "team")
+        "by",
+        "str",
+        "practice_model",
+        "how to group",
+        ("practice_model", "team"),
     )
     assert parse_param("team_id str", "q").default == "required"
     with pytest.raises(RegistryError, match="unknown type"):
