@@ -3,12 +3,16 @@
 Pages are found, not listed: every `pages/*.py` not starting with `_` declares
 `PAGE = {"title": ..., "description": ..., "icon": ..., "order": ...}` and a
 `render(container)` function. Adding a page file adds it to the navigation.
-Run with `streamlit run app.py`; CHILDSTAT_DATA names the extract folder.
+Run with `streamlit run app.py [-- --data DIR]`; else CHILDSTAT_DATA names the
+extract folder, else the shipped sample_data/ is used.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import os
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -62,7 +66,17 @@ def draw_frame() -> None:
         st.page_link("pages/data_quality.py", label=label, icon=icon)
 
 
+def apply_data_argument(argv: list[str]) -> None:
+    """`streamlit run app.py -- --data DIR` takes precedence over CHILDSTAT_DATA."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data")
+    known, _ = parser.parse_known_args(argv)
+    if known.data:
+        os.environ["CHILDSTAT_DATA"] = known.data
+
+
 def main() -> None:
+    apply_data_argument(sys.argv[1:])
     st.set_page_config(page_title="ChildStat", page_icon=":material/child_care:", layout="wide")
     page = st.navigation(navigation_pages())
     draw_frame()

@@ -18,19 +18,12 @@ import duckdb
 import polars as pl
 
 from queries.calendar import install_calendar
-from queries.registry import Param, Query, get_query
+from queries.registry import MACRO_DIR, Param, Query, get_query
 from queries.settings import setting
 from schemas.contract import TABLES
 from schemas.extract import Extract, open_extract
-
-# DuckDB types accepted for each contract type.
-ACCEPTED_TYPES = {
-    "str": {"VARCHAR"},
-    "date": {"DATE"},
-    "bool": {"BOOLEAN"},
-    "float": {"DOUBLE", "FLOAT", "DECIMAL"},
-    "int": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"},
-}
+from schemas.rules.base import ERROR
+from schemas.rules.structure import check_structure as table_shape
 
 
 class QueryError(Exception):
@@ -64,12 +57,12 @@ class TableState:
         return self.status == "ok"
 
 
-def _base_type(duck_type: str) -> str:
-    return re.sub(r"\(.*\)$", "", duck_type).strip()
-
-
 def check_structure(con: duckdb.DuckDBPyConnection, extract: Extract) -> dict[str, TableState]:
-    """For each contract table: can it be read, and are its columns there with the right types?"""
+    """For each contract table: can it be read, and are its columns there with the right types?
+
+    The validator's structural rule decides (schemas.rules.structure), so the app and
+    `python -m schemas validate` always agree on which tables are usable.
+    """
     states: dict[str, TableState] = {}
     for name, table in TABLES.items():
         source = extract.tables.get(name)
@@ -77,22 +70,17 @@ def check_structure(con: duckdb.DuckDBPyConnection, extract: Extract) -> dict[st
             status = "missing_required" if table.core else "missing"
             states[name] = TableState(name, status, [f"{name}: no {name}.parquet in the extract"])
             continue
-        try:
-            described = con.sql(f"DESCRIBE SELECT * FROM {source.read_sql()}").fetchall()
-        except duckdb.Error as exc:
-            first_line = str(exc).splitlines()[0]
-            states[name] = TableState(name, "unreadable", [f"{name}: cannot be read as Parquet ({first_line})"])
+        shape = table_shape(con, source)
+        errors = [f for f in shape.failures if f.severity == ERROR]
+        if not shape.readable:
+            detail = errors[0].examples[0]["error"] if errors and errors[0].examples else "unknown error"
+            states[name] = TableState(name, "unreadable", [f"{name}: cannot be read as Parquet ({detail})"])
             continue
-        have = {row[0]: _base_type(row[1]) for row in described}
-        problems = []
-        for column in table.columns:
-            if column.name not in have:
-                problems.append(f"{name}.{column.name}: the column is missing")
-            elif have[column.name] not in ACCEPTED_TYPES[column.type]:
-                problems.append(
-                    f"{name}.{column.name}: must be {column.type} (Parquet "
-                    f"{'/'.join(sorted(ACCEPTED_TYPES[column.type]))}), found {have[column.name]}"
-                )
+        problems = [
+            f"{name}.{f.column}: {f.check}"
+            + (f", found {f.examples[0]['found_type']}" if f.examples and "found_type" in f.examples[0] else "")
+            for f in errors
+        ]
         states[name] = TableState(name, "wrong_structure" if problems else "ok", problems)
     return states
 
@@ -108,10 +96,16 @@ class Engine:
         self._lock = threading.Lock()
         self.tables = check_structure(self.con, self.extract)
         for name, state in self.tables.items():
+            columns = ", ".join(TABLES[name].column_names)
             if state.usable:
-                columns = ", ".join(TABLES[name].column_names)
-                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM {self.extract.tables[name].read_sql()}")
+                source = self.extract.tables[name].read_sql()
+                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM {source}")
+            else:
+                # An empty view of the right shape lets shared macros bind; questions that
+                # declare the table still refuse to run, naming what is wrong with it.
+                self.con.execute(f"CREATE VIEW {name} AS {empty_table_sql(name)}")
         install_calendar(self.con)
+        install_macros(self.con)
 
     @property
     def as_of(self) -> dt.date:
@@ -184,6 +178,20 @@ class Engine:
 
     def close(self) -> None:
         self.con.close()
+
+
+DUCK_TYPES = {"str": "VARCHAR", "date": "DATE", "bool": "BOOLEAN", "float": "DOUBLE", "int": "BIGINT"}
+
+
+def empty_table_sql(name: str) -> str:
+    columns = ", ".join(f"NULL::{DUCK_TYPES[c.type]} AS {c.name}" for c in TABLES[name].columns)
+    return f"SELECT {columns} WHERE false"
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Shared building blocks in queries/macros/*.sql (each file one CREATE MACRO)."""
+    for path in sorted(MACRO_DIR.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
 
 
 def coerce(query_name: str, param: Param, raw):

@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 
 SQL_DIR = Path(__file__).with_name("sql")
+MACRO_DIR = Path(__file__).with_name("macros")
 PARAM_TYPES = ("date", "str", "int", "float", "bool")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -102,7 +102,7 @@ def test_wrong_type_disables_the_table_with_a_named_reason(make_engine):
         tables["looked_after"] = tables["looked_after"].with_columns(pl.col("start_date").cast(pl.String))
 
     engine = make_engine(dates_as_text)
-    with pytest.raises(TableUnavailable, match=r"looked_after\.start_date: must be date.*found VARCHAR"):
+    with pytest.raises(TableUnavailable, match=r"looked_after\.start_date: must be a Parquet DATE .*found VARCHAR"):
         engine.run("looked_after_children")
     assert engine.run("referrals_last_12_months")["referrals"][0] == 7
 
