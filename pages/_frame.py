@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 from queries.engine import Engine, QueryError
+from queries.registry import get_query
 from queries.settings import SettingsError, setting
 from queries.suppress import hidden
 from schemas.extract import Extract, ExtractError, data_dir, open_extract
@@ -78,7 +79,11 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
         place.error(f"No data: {state.problem}")
         return None
     try:
-        return _cached_run(state.engine.extract.signature(), name, tuple(sorted(params.items())))
+        result = _cached_run(state.engine.extract.signature(), name, tuple(sorted(params.items())))
+        missing = state.engine.unavailable_reason(get_query(name).optional_tables)
+        if missing:
+            place.caption(f"Not included because {missing}.")
+        return result
     except QueryError as exc:
         place.warning(str(exc), icon=":material/block:")
     except Exception as exc:  # noqa: BLE001 - shown as a plain message, never a traceback
@@ -106,3 +111,35 @@ def share_text(numerator, denominator, value=None) -> str:
         return setting("symbol")
     share = value if value is not None else numerator / denominator
     return f"{share:.0%}"
+
+
+def show_table(
+    container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
+) -> None:
+    """A table on the page with a CSV download of exactly what is shown."""
+    container.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    container.download_button(
+        "Download CSV",
+        frame.write_csv(),
+        file_name=f"{file_stem}.csv",
+        mime="text/csv",
+        key=f"download_{key or file_stem}",
+        icon=":material/download:",
+    )
+
+
+PRINT_CSS = """
+<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stDownloadButton"], [data-testid="stDecoration"] { display: none !important; }
+  .main .block-container, [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: 100% !important; }
+  [data-testid="stExpander"] details { break-inside: avoid; }
+}
+</style>
+"""
+
+
+def printable(container) -> None:
+    """Hide the navigation, toolbar and download buttons when the page is printed."""
+    container.html(PRINT_CSS)

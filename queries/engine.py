@@ -25,6 +25,8 @@ from schemas.extract import Extract, open_extract
 from schemas.rules.base import ERROR
 from schemas.rules.structure import check_structure as table_shape
 
+MATERIALISE_BYTES = 64 * 1024 * 1024
+
 
 class QueryError(Exception):
     """A question cannot be answered; the message is safe to show to a user."""
@@ -88,8 +90,13 @@ def check_structure(con: duckdb.DuckDBPyConnection, extract: Extract) -> dict[st
 class Engine:
     """One extract, one DuckDB connection, views for the usable tables."""
 
-    def __init__(self, extract: Extract | None = None, memory_limit: str | None = None):
+    def __init__(
+        self, extract: Extract | None = None, memory_limit: str | None = None, materialise: bool | None = None
+    ):
         self.extract = extract or open_extract()
+        # A council-sized extract (a few MB) is copied into memory once: every question then
+        # skips re-reading Parquet. Larger extracts are queried in place.
+        self.materialise = self.extract.size_bytes() <= MATERIALISE_BYTES if materialise is None else materialise
         self.con = duckdb.connect(":memory:")
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -99,7 +106,8 @@ class Engine:
             columns = ", ".join(TABLES[name].column_names)
             if state.usable:
                 source = self.extract.tables[name].read_sql()
-                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM {source}")
+                kind = "TABLE" if self.materialise else "VIEW"
+                self.con.execute(f"CREATE {kind} {name} AS SELECT {columns} FROM {source}")
             else:
                 # An empty view of the right shape lets shared macros bind; questions that
                 # declare the table still refuse to run, naming what is wrong with it.

@@ -6,10 +6,13 @@ A SQL question is `queries/sql/<name>.sql` starting with a comment header:
     -- description: Children with at least one open referral on as_of.
     --   (an indented line continues the one before)
     -- tables: referrals
+    -- optional_tables: cp_plans
     -- param: as_of date = as_of ; the date the figures are judged on
     -- param: team_id str = null ; only this team's referrals
     -- param: cp_visit_working_days int = setting ; from settings.toml
 
+`tables` must all be usable or the question refuses, naming what is wrong;
+`optional_tables` are read when usable and are empty otherwise (the page says so).
 A default of `as_of` means the extract's as_of date, `setting` the value of the
 setting of the same name, `null` no value. `choices:` after the description
 restricts a str parameter (`; one of the teams | choices: practice_model, team`).
@@ -55,6 +58,7 @@ class Query:
     description: str
     tables: tuple[str, ...]
     params: tuple[Param, ...]
+    optional_tables: tuple[str, ...] = ()
     sql: str | None = None
     function: Callable | None = None
     source: str = ""
@@ -82,6 +86,10 @@ def parse_param(text: str, where: str) -> Param:
     return Param(name, typ, default, description.strip(), choices)
 
 
+def _names(lines: list[str]) -> tuple[str, ...]:
+    return tuple(t.strip() for t in ",".join(lines).split(",") if t.strip())
+
+
 def parse_sql_file(path: Path) -> Query:
     """Read a SQL question's header and body."""
     name = path.stem
@@ -107,13 +115,15 @@ def parse_sql_file(path: Path) -> Query:
     for required in ("title", "description"):
         if not header.get(required) or not header[required][0]:
             raise RegistryError(f"{where}: the header needs a {required}")
-    tables = tuple(t.strip() for t in ",".join(header.get("tables", [])).split(",") if t.strip())
+    tables = _names(header.get("tables", []))
+    optional_tables = _names(header.get("optional_tables", []))
     params = tuple(parse_param(p, where) for p in header.get("param", []))
     return Query(
         name=name,
         title=header["title"][0],
         description=header["description"][0],
         tables=tables,
+        optional_tables=optional_tables,
         params=params,
         sql="\n".join(body_lines).strip(),
         source=str(path),
@@ -123,7 +133,9 @@ def parse_sql_file(path: Path) -> Query:
 _PYTHON_QUERIES: dict[str, Query] = {}
 
 
-def python_query(name: str, title: str, description: str, tables: list[str], params: list[str] = ()):
+def python_query(
+    name: str, title: str, description: str, tables: list[str], params: list[str] = (), optional_tables=()
+):
     """Register a Python function as a named question; params use the SQL header's syntax."""
 
     def decorate(function: Callable) -> Callable:
@@ -132,6 +144,7 @@ def python_query(name: str, title: str, description: str, tables: list[str], par
             title=title,
             description=description,
             tables=tuple(tables),
+            optional_tables=tuple(optional_tables),
             params=tuple(parse_param(p, name) for p in params),
             function=function,
             source=f"{function.__module__}.{function.__qualname__}",

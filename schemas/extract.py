@@ -53,14 +53,22 @@ class Extract:
     def la_name(self) -> str:
         return self.manifest.get("la_name") or self.path.name
 
+    def files(self) -> list[Path]:
+        """Every Parquet file of every table found."""
+        found = []
+        for src in sorted(self.tables.values(), key=lambda s: s.name):
+            found += sorted(src.path.rglob("*.parquet")) if src.is_folder else [src.path]
+        return found
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files())
+
     def signature(self) -> str:
         """Changes whenever any table file changes: a cache key for results."""
         parts = []
-        for src in sorted(self.tables.values(), key=lambda s: s.name):
-            files = sorted(src.path.rglob("*.parquet")) if src.is_folder else [src.path]
-            for f in files:
-                st = f.stat()
-                parts.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+        for f in self.files():
+            st = f.stat()
+            parts.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
         manifest = self.path / "manifest.json"
         if manifest.exists():
             parts.append(f"manifest:{manifest.stat().st_mtime_ns}")

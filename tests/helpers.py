@@ -46,3 +46,51 @@ def referral(rid: str, child: str, date: str, nfa=False, team="T1", worker="W1",
         "closure_date": closed,
         "closure_reason": "RC1" if closed else None,
     }
+
+
+def scenario(referrals=(), cp=(), cin=(), cla=(), visits=(), reviews=(), assessments=(), s47=()):
+    """An edit for make_engine that replaces the casework tables with just these rows.
+
+    Plans are (child, start, end) tuples; visits (child, date, type); reviews (plan_id, date);
+    assessments (referral_id, child, start, authorised); s47 (referral_id, child, strategy, icpc).
+    """
+
+    def edit(tables):
+        tables["referrals"] = rows_frame("referrals", list(referrals))
+        tables["cp_plans"] = rows_frame(
+            "cp_plans",
+            [
+                {"plan_id": f"P{i}", "child_id": c, "referral_id": None, "start_date": s, "end_date": e,
+                 "initial_category": "NEG", "latest_category": "NEG"}
+                for i, (c, s, e) in enumerate(cp, 1)
+            ],
+        )  # fmt: skip
+        tables["cin_plans"] = rows_frame(
+            "cin_plans",
+            [{"cin_plan_id": f"N{i}", "child_id": c, "referral_id": None, "start_date": s, "end_date": e}
+             for i, (c, s, e) in enumerate(cin, 1)],
+        )  # fmt: skip
+        tables["looked_after"] = rows_frame(
+            "looked_after",
+            [{"episode_id": f"E{i}", "child_id": c, "start_date": s, "end_date": e, "legal_status": "C2",
+              "placement_type": "U1", "weekly_cost": 600.0} for i, (c, s, e) in enumerate(cla, 1)],
+        )  # fmt: skip
+        tables["visits"] = rows_frame(
+            "visits",
+            [{"visit_id": f"V{i}", "child_id": c, "worker_id": None, "visit_date": d, "visit_type": t}
+             for i, (c, d, t) in enumerate(visits, 1)],
+        )  # fmt: skip
+        tables["cp_reviews"] = rows_frame("cp_reviews", [{"plan_id": p, "review_date": d} for p, d in reviews])
+        tables["assessments"] = rows_frame(
+            "assessments",
+            [{"assessment_id": f"A{i}", "referral_id": r, "child_id": c, "start_date": s, "authorised_date": a}
+             for i, (r, c, s, a) in enumerate(assessments, 1)],
+        )  # fmt: skip
+        tables["section47"] = rows_frame(
+            "section47",
+            [{"s47_id": f"S{i}", "referral_id": r, "child_id": c, "strategy_date": s, "icpc_date": d,
+              "icpc_not_required": False} for i, (r, c, s, d) in enumerate(s47, 1)],
+        )  # fmt: skip
+        return tables
+
+    return edit

@@ -1,0 +1,400 @@
+"""Caseload: a social worker's open cases and what is due; a team manager's caseloads and compliance."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from pages._frame import loaded, printable, run, show_table
+from queries.settings import setting
+
+PAGE = {
+    "title": "Caseload",
+    "icon": ":material/assignment_ind:",
+    "order": 10,
+    "description": "For a social worker: my open cases, when each child's next visit is due, what falls due "
+    "in the next 5 working days and my open assessments. For a team manager: caseload per worker, "
+    "overdue visits, and the compliance measures with their 12-month trend, with the children behind them.",
+}
+
+RAG_WORDS = {"red": "🔴 Overdue", "amber": "🟠 Due soon", "green": "🟢 On track"}
+MEASURE_CHOICES = {
+    "visits_in_timescale": "Visits in timescale",
+    "assessment_45wd": "Assessments within 45 working days",
+    "icpc_15wd": "ICPCs within 15 working days",
+    "cp_review_timely": "CP reviews on time",
+    "cpp_2_years": "CP plans open 2 years or more",
+    "repeat_cpp": "Repeat CP plans",
+}
+
+
+def visit_status_text(rag: str | None, working_days: int | None) -> str:
+    if rag is None:
+        return "No statutory visit (not on a plan)"
+    if rag == "red":
+        return f"{RAG_WORDS['red']} by {-working_days} working day{'s' if working_days != -1 else ''}"
+    if working_days == 0:
+        return f"{RAG_WORDS['amber']}: today"
+    return f"{RAG_WORDS[rag]}: {working_days} working day{'s' if working_days != 1 else ''} left"
+
+
+def pick_team(container, key: str) -> tuple[str | None, dict[str, str]]:
+    teams = run("team_list", container)
+    if teams is None or teams.is_empty():
+        container.info("This extract has no teams.")
+        return None, {}
+    names = dict(zip(teams["team_id"], teams["team_name"], strict=True))
+    team_id = container.selectbox("Team", list(names), format_func=names.get, key=key)
+    return team_id, names
+
+
+def worker_label(row: dict) -> str:
+    name = row["worker_name"] or row["worker_id"]
+    role = (row["role"] or "").replace("_", " ")
+    left = "" if row["in_post"] else ", left"
+    return f"{name} ({role}{left}) – {row['open_cases']} open cases"
+
+
+def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
+    shown = cases.select(
+        pl.col("child_id").alias("Child"),
+        pl.col("plans").fill_null("–").alias("Plan"),
+        pl.col("referral_date").alias("Referred"),
+        pl.col("last_visit_date").alias("Last visit"),
+        pl.col("next_visit_due").alias("Next visit due"),
+        pl.struct("rag", "working_days_to_due")
+        .map_elements(lambda r: visit_status_text(r["rag"], r["working_days_to_due"]), return_dtype=pl.String)
+        .alias("Visit status"),
+    )
+    show_table(
+        container,
+        shown,
+        file_stem,
+        column_config={
+            "Referred": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Next visit due": st.column_config.DateColumn(format="D MMM YYYY"),
+        },
+    )
+
+
+def chronology(container, child_ids: list[str], key: str) -> None:
+    """Pick one child and show their history on one timeline."""
+    if not child_ids:
+        return
+    child_id = container.selectbox("Child", child_ids, key=key, help="Pseudonymous child ID")
+    events = run("child_chronology", container, child_id=child_id)
+    if events is None:
+        return
+    if events.is_empty():
+        container.info("Nothing is recorded for this child up to the extract date.")
+        return
+    figure = go.Figure(
+        go.Scatter(
+            x=events["event_date"].to_list(),
+            y=events["event"].to_list(),
+            mode="markers",
+            marker=dict(size=10, color="#1f6f8b"),
+            hovertemplate="%{x|%d %b %Y}: %{y}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=120 + 22 * events["event"].n_unique(),
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
+    )
+    container.plotly_chart(figure, width="stretch", key=f"{key}_chart")
+    show_table(
+        container,
+        events.rename({"event_date": "Date", "event": "Event", "detail": "Detail", "worker_id": "Worker"}).drop(
+            "team_id"
+        ),
+        f"chronology_{child_id}",
+        column_config={"Date": st.column_config.DateColumn(format="D MMM YYYY")},
+        key=f"{key}_table",
+    )
+
+
+def render_worker(container, as_of) -> None:
+    team_id, team_names = pick_team(container, "worker_team")
+    if team_id is None:
+        return
+    workers = run("caseload_by_worker", container, team_id=team_id)
+    if workers is None:
+        return
+    workers = workers.filter(pl.col("in_post") | (pl.col("open_cases") > 0))
+    if workers.is_empty():
+        container.info("No workers in this team on the extract date.")
+        return
+    rows = {r["worker_id"]: r for r in workers.sort("open_cases", descending=True).iter_rows(named=True)}
+    worker_id = container.selectbox("Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="worker")
+    me = rows[worker_id]
+    container.subheader(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
+
+    due = run("due_soon", container, worker_id=worker_id)
+    assessments = run("open_assessments", container, worker_id=worker_id)
+    columns = container.columns(4)
+    columns[0].metric("Open cases", me["open_cases"], help="Children with an open referral allocated to you.")
+    columns[1].metric("Overdue visits", me["overdue_visits"], help="Statutory visits past their due date.")
+    if due is not None:
+        columns[2].metric("Due in the next 5 working days", due.height)
+    if assessments is not None:
+        columns[3].metric("Open assessments", assessments.height)
+
+    cases = run("worker_cases", container, worker_id=worker_id)
+    if cases is not None:
+        container.markdown("#### My open cases")
+        container.caption(
+            f"Visit standards (settings.toml): CP every {setting('cp_visit_working_days')} working days, CIN every "
+            f"{setting('cin_visit_working_days')} working days, looked after every {setting('cla_visit_days')} days. "
+            "Overdue first."
+        )
+        if cases.is_empty():
+            container.info("No open cases allocated on the extract date.")
+        else:
+            cases_table(container, cases, f"cases_{worker_id}")
+    if due is not None:
+        container.markdown("#### Due in the next 5 working days")
+        if due.is_empty():
+            container.info("Nothing falls due in the next 5 working days.")
+        else:
+            show_table(
+                container,
+                due.select(
+                    pl.col("due_date").alias("Due"),
+                    pl.col("detail").alias("What"),
+                    pl.col("child_id").alias("Child"),
+                    pl.col("working_days_left").alias("Working days left"),
+                ),
+                f"due_soon_{worker_id}",
+                column_config={"Due": st.column_config.DateColumn(format="ddd D MMM YYYY")},
+            )
+    if assessments is not None:
+        container.markdown("#### Open assessments")
+        if assessments.is_empty():
+            container.info("No open assessments.")
+        else:
+            assessment_table(container, assessments, f"assessments_{worker_id}")
+    if cases is not None and not cases.is_empty():
+        container.markdown("#### A child's chronology")
+        chronology(container, cases["child_id"].to_list(), "worker_child")
+
+
+def assessment_table(container, assessments: pl.DataFrame, file_stem: str) -> None:
+    show_table(
+        container,
+        assessments.select(
+            pl.col("child_id").alias("Child"),
+            pl.col("referral_date").alias("Referred"),
+            pl.col("working_days_since_referral").alias("Working days so far"),
+            pl.col("deadline").alias("45-day deadline"),
+            pl.col("working_days_left").alias("Working days left"),
+        ),
+        file_stem,
+        column_config={
+            "Referred": st.column_config.DateColumn(format="D MMM YYYY"),
+            "45-day deadline": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Working days so far": st.column_config.ProgressColumn(min_value=0, max_value=45, format="%d"),
+        },
+    )
+
+
+def caseload_chart(container, workers: pl.DataFrame) -> None:
+    holders = workers.filter(pl.col("open_cases") > 0).sort("cases_per_fte")
+    if holders.is_empty():
+        return
+    national = setting("national_average_per_fte")
+    names = [n or w for n, w in zip(holders["worker_name"], holders["worker_id"], strict=True)]
+    figure = go.Figure(
+        go.Bar(
+            x=holders["cases_per_fte"].to_list(),
+            y=names,
+            orientation="h",
+            marker_color=["#b35c00" if a else "#1f6f8b" for a in holders["agency"]],
+            customdata=holders.select("open_cases", "fte").rows(),
+            hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
+        )
+    )
+    figure.add_vline(x=national, line_dash="dash", annotation_text=f"England average {national}")
+    figure.update_layout(
+        height=120 + 26 * holders.height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title="Cases per FTE (orange: agency worker)",
+        xaxis_title="Open cases per FTE",
+    )
+    container.plotly_chart(figure, width="stretch", key="caseload_chart")
+
+
+def compliance_section(container, team_id: str) -> None:
+    summary = run("compliance_summary", container, team_id=team_id)
+    trend = run("compliance_trend", container, team_id=team_id)
+    if summary is None:
+        return
+    container.markdown("#### Compliance")
+    container.caption(
+        "Timeliness over the 12 months to the extract date; visits and plans on the extract date. "
+        "For the last two measures, lower is better."
+    )
+    show_table(
+        container,
+        summary.select(
+            pl.col("label").alias("Measure"),
+            pl.col("numerator").alias("Met or counted"),
+            pl.col("denominator").alias("Of"),
+            pl.col("pct").alias("%"),
+            pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
+        ),
+        f"compliance_{team_id}",
+        column_config={"%": st.column_config.NumberColumn(format="%.1f%%")},
+    )
+    if trend is not None and not trend.is_empty():
+        figure = go.Figure()
+        for label, points in trend.group_by("label", maintain_order=True):
+            figure.add_trace(
+                go.Scatter(
+                    x=points["month_end"].to_list(),
+                    y=points["pct"].to_list(),
+                    mode="lines+markers",
+                    name=label[0],
+                    customdata=points.select("numerator", "denominator").rows(),
+                    hovertemplate="%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+                )
+            )
+        figure.update_layout(
+            title="12-month trend (month ends)",
+            height=380,
+            yaxis=dict(title="%", range=[0, 105]),
+            margin=dict(l=10, r=10, t=40, b=10),
+            legend=dict(orientation="h", y=-0.2),
+        )
+        container.plotly_chart(figure, width="stretch", key="compliance_trend")
+
+
+def render_team(container, as_of) -> None:
+    team_id, team_names = pick_team(container, "manager_team")
+    if team_id is None:
+        return
+    container.subheader(f"{team_names[team_id]} on {as_of:%d %B %Y}")
+    team = run("team_caseload", container, team_id=team_id)
+    workers = run("caseload_by_worker", container, team_id=team_id)
+    if team is not None and team.height:
+        row = team.row(0, named=True)
+        national = setting("national_average_per_fte")
+        columns = container.columns(4)
+        columns[0].metric("Open cases", row["open_cases"])
+        per_fte = row["cases_per_fte"]
+        columns[1].metric(
+            "Cases per case-holding FTE",
+            "–" if per_fte is None else f"{per_fte:.1f}",
+            delta=None if per_fte is None else f"{per_fte - national:+.1f} vs England {national}",
+            delta_color="inverse",
+        )
+        columns[2].metric("Overdue visits", row["overdue_visits"])
+        columns[3].metric("Agency workers", f"{row['agency_workers']} of {row['workers_in_post']}")
+    if workers is not None:
+        container.markdown("#### Caseload per worker")
+        caseload_chart(container, workers)
+        show_table(
+            container,
+            workers.select(
+                pl.col("worker_name").fill_null(pl.col("worker_id")).alias("Worker"),
+                pl.col("role").str.replace_all("_", " ").alias("Role"),
+                pl.col("agency").alias("Agency"),
+                pl.col("fte").alias("FTE"),
+                pl.col("open_cases").alias("Open cases"),
+                pl.col("cp_cases").alias("CP"),
+                pl.col("cin_cases").alias("CIN"),
+                pl.col("cla_cases").alias("Looked after"),
+                pl.col("cases_per_fte").alias("Per FTE"),
+                pl.col("overdue_visits").alias("Overdue visits"),
+                pl.col("in_post").alias("In post"),
+            ),
+            f"caseload_{team_id}",
+        )
+    overdue = run("overdue_visits", container, team_id=team_id)
+    if overdue is not None:
+        container.markdown("#### Overdue visits, worst first")
+        if overdue.is_empty():
+            container.success("No visits are overdue in this team.")
+        else:
+            names = dict(zip(workers["worker_id"], workers["worker_name"], strict=True)) if workers is not None else {}
+            show_table(
+                container,
+                overdue.select(
+                    pl.col("child_id").alias("Child"),
+                    pl.col("plan_type").str.to_uppercase().alias("Plan"),
+                    pl.col("worker_id").replace_strict(names, default=pl.col("worker_id")).alias("Worker"),
+                    pl.col("last_visit_date").alias("Last visit"),
+                    pl.col("due_date").alias("Was due"),
+                    pl.col("working_days_overdue").alias("Working days overdue"),
+                ),
+                f"overdue_visits_{team_id}",
+                column_config={
+                    "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
+                    "Was due": st.column_config.DateColumn(format="D MMM YYYY"),
+                },
+            )
+    compliance_section(container, team_id)
+    drill_down(container, team_id, workers)
+
+
+def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
+    container.markdown("#### The children behind the figures")
+    by_worker, by_measure = container.tabs(["By worker", "By measure"])
+    if workers is not None and workers.height:
+        rows = {r["worker_id"]: r for r in workers.iter_rows(named=True)}
+        worker_id = by_worker.selectbox(
+            "Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="drill_worker"
+        )
+        cases = run("worker_cases", by_worker, worker_id=worker_id, team_id=team_id)
+        if cases is not None and not cases.is_empty():
+            cases_table(by_worker, cases, f"drill_cases_{worker_id}")
+            chronology(by_worker, cases["child_id"].to_list(), "drill_worker_child")
+        elif cases is not None:
+            by_worker.info("No open cases allocated to this worker in this team.")
+    measure = by_measure.selectbox("Measure", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="measure")
+    items = run("compliance_cases", by_measure, team_id=team_id, measure=measure)
+    if items is None:
+        return
+    if items.is_empty():
+        by_measure.info("Nothing was measured for this team.")
+        return
+    counts_against = measure in ("cpp_2_years", "repeat_cpp")
+    show_table(
+        by_measure,
+        items.select(
+            pl.col("child_id").alias("Child"),
+            pl.col("item_id").alias("Item"),
+            pl.col("item_date").alias("Date judged"),
+            pl.col("standard_date").alias("Standard"),
+            pl.col("met").alias("Counts against the team" if counts_against else "Met the standard"),
+        ),
+        f"measure_{measure}_{team_id}",
+        column_config={
+            "Date judged": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Standard": st.column_config.DateColumn(format="D MMM YYYY"),
+        },
+    )
+    chronology(by_measure, list(dict.fromkeys(items["child_id"].to_list())), "drill_measure_child")
+
+
+def render(container) -> None:
+    printable(container)
+    container.title("Caseload")
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+        return
+    container.caption(
+        "Operational page with pseudonymous child IDs: for the team's own use, not for sharing outside it."
+    )
+    view = container.radio("View", ["My caseload", "My team"], horizontal=True, key="caseload_view")
+    if view == "My caseload":
+        render_worker(container, state.engine.as_of)
+    else:
+        render_team(container, state.engine.as_of)
+
+
+if __name__ == "__main__":
+    render(st.container())

@@ -1,0 +1,71 @@
+-- Visit status of every open plan on each date in `dates` (the visit standard of the query contract).
+-- One row per date, child and plan type (cp, cin, cla): a child with two plans of one type
+-- counts once, from the later start. Due date: cp_wd / cin_wd working days, or cla_days
+-- calendar days, after the later of the plan start and the last visit of that type on or
+-- before the date. Overdue when the due date is before the date. The worker and team are
+-- those of the child's latest open referral on the date, else of its latest referral.
+CREATE OR REPLACE MACRO plan_visit_status(dates, cp_wd, cin_wd, cla_days) AS TABLE
+WITH on_dates AS (
+    SELECT DISTINCT unnest(dates)::DATE AS as_of
+),
+plans AS (
+    SELECT child_id, 'cp' AS plan_type, start_date, end_date FROM cp_plans
+    UNION ALL
+    SELECT child_id, 'cin', start_date, end_date FROM cin_plans
+    UNION ALL
+    SELECT child_id, 'cla', start_date, end_date FROM looked_after
+),
+open_plans AS (
+    SELECT d.as_of, p.child_id, p.plan_type, max(p.start_date) AS plan_start
+    FROM on_dates AS d
+    JOIN plans AS p ON p.start_date <= d.as_of AND (p.end_date IS NULL OR p.end_date > d.as_of)
+    GROUP BY ALL
+),
+last_visits AS (
+    SELECT o.as_of, o.child_id, o.plan_type, o.plan_start, max(v.visit_date) AS last_visit_date
+    FROM open_plans AS o
+    LEFT JOIN visits AS v
+        ON v.child_id = o.child_id AND v.visit_type = o.plan_type AND v.visit_date <= o.as_of
+    GROUP BY ALL
+),
+due AS (
+    SELECT
+        l.*,
+        CASE l.plan_type
+            WHEN 'cla' THEN CAST(greatest(l.plan_start, l.last_visit_date) + cla_days AS DATE)
+            ELSE seq.d
+        END AS due_date
+    FROM last_visits AS l
+    JOIN calendar AS base ON base.d = greatest(l.plan_start, l.last_visit_date)
+    LEFT JOIN working_day_seq AS seq
+        ON seq.wd_index = base.wd_index + CASE l.plan_type WHEN 'cp' THEN cp_wd ELSE cin_wd END
+),
+holders AS (
+    SELECT d.as_of, r.child_id, r.worker_id, r.team_id
+    FROM on_dates AS d
+    JOIN referrals AS r ON r.referral_date <= d.as_of
+    WHERE r.child_id IN (SELECT child_id FROM open_plans)
+    QUALIFY row_number() OVER (
+        PARTITION BY d.as_of, r.child_id
+        ORDER BY (NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > d.as_of)) DESC,
+                 r.referral_date DESC, r.referral_id DESC
+    ) = 1
+)
+SELECT
+    due.as_of,
+    due.child_id,
+    due.plan_type,
+    h.worker_id,
+    h.team_id,
+    due.plan_start,
+    due.last_visit_date,
+    due.due_date,
+    due.due_date < due.as_of AS is_overdue,
+    c_due.wd_index - c_as_of.wd_index AS working_days_to_due,
+    CASE WHEN due.due_date < due.as_of THEN c_as_of.wd_index - c_due.wd_index ELSE 0 END
+        AS working_days_overdue,
+    CASE WHEN due.due_date < due.as_of THEN due.as_of - due.due_date ELSE 0 END AS days_overdue
+FROM due
+JOIN calendar AS c_due ON c_due.d = due.due_date
+JOIN calendar AS c_as_of ON c_as_of.d = due.as_of
+LEFT JOIN holders AS h ON h.as_of = due.as_of AND h.child_id = due.child_id;

@@ -1,0 +1,28 @@
+-- title: Open assessments
+-- description: Child and family assessments started on or before as_of and not yet authorised,
+--   with the working days since the referral, the 45-working-day deadline and the working days
+--   left before it (negative once it has passed). Longest-running first.
+-- tables: assessments, referrals
+-- param: as_of date = as_of ; the date assessments are judged on
+-- param: team_id str = null ; only assessments on referrals this team holds
+-- param: worker_id str = null ; only assessments allocated to this worker
+SELECT
+    a.assessment_id,
+    a.child_id,
+    coalesce(a.worker_id, r.worker_id) AS worker_id,
+    r.team_id,
+    r.referral_date,
+    a.start_date,
+    as_of_day.wd_index - referred.wd_index AS working_days_since_referral,
+    deadline.d AS deadline,
+    deadline.wd_index - as_of_day.wd_index AS working_days_left
+FROM assessments AS a
+JOIN referrals AS r ON r.referral_id = a.referral_id
+JOIN calendar AS referred ON referred.d = r.referral_date
+JOIN working_day_seq AS deadline ON deadline.wd_index = referred.wd_index + 45
+JOIN calendar AS as_of_day ON as_of_day.d = $as_of
+WHERE a.start_date <= $as_of
+  AND (a.authorised_date IS NULL OR a.authorised_date > $as_of)
+  AND ($team_id IS NULL OR r.team_id = $team_id)
+  AND ($worker_id IS NULL OR coalesce(a.worker_id, r.worker_id) = $worker_id)
+ORDER BY working_days_left, a.assessment_id

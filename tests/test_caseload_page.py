@@ -1,0 +1,74 @@
+"""The Caseload page for a social worker and for a team manager, on the tiny extract."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def caseload_page(data, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/caseload.py")
+    at.run()
+    return at
+
+
+def frames(at: AppTest):
+    return [d.value for d in at.dataframe]
+
+
+def test_worker_view_shows_my_cases_and_what_is_due(tiny_dir, monkeypatch):
+    at = caseload_page(tiny_dir, monkeypatch)
+    at.selectbox(key="worker_team").set_value("T2").run()
+    assert not at.exception
+    # W3 (Cara Jones) holds C2 (CP) and C3 (CIN); W4 has left but still holds C6.
+    assert at.selectbox(key="worker").value == "W3"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Open cases"] == "2" and metrics["Overdue visits"] == "0"
+    assert metrics["Due in the next 5 working days"] == "2"
+    cases = frames(at)[0]
+    assert sorted(cases["Child"]) == ["C2", "C3"]
+    assert set(cases["Visit status"]) == {"🟠 Due soon: 3 working days left", "🟠 Due soon: 5 working days left"}
+    # The chronology of the first child is on the page.
+    assert any("Event" in f.columns and "CP plan started" in list(f["Event"]) for f in frames(at))
+
+
+def test_worker_with_an_overdue_visit(tiny_dir, monkeypatch):
+    at = caseload_page(tiny_dir, monkeypatch)
+    at.selectbox(key="worker_team").set_value("T1").run()
+    at.selectbox(key="worker").set_value("W1").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Overdue visits"] == "1"
+    assert list(frames(at)[0]["Visit status"]) == ["🔴 Overdue by 7 working days"]
+
+
+def test_team_view_caseloads_overdue_and_compliance(tiny_dir, monkeypatch):
+    at = caseload_page(tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T1").run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Open cases"] == "1" and metrics["Overdue visits"] == "1"
+    tables = frames(at)
+    workers = next(f for f in tables if "Per FTE" in f.columns)
+    assert dict(zip(workers["Worker"], workers["Open cases"], strict=True)) == {"Asha Patel": 1, "Ben Okafor": 0}
+    overdue = next(f for f in tables if "Working days overdue" in f.columns)
+    assert list(overdue["Child"]) == ["C1"] and list(overdue["Worker"]) == ["Asha Patel"]
+    compliance = next(f for f in tables if "Measure" in f.columns)
+    assert len(compliance) == 6
+    visits = compliance[compliance["Measure"] == "Open plans with visits in timescale"].iloc[0]
+    assert (visits["Met or counted"], visits["Of"], visits["%"]) == (0, 1, 0.0)
+    # Drill-down from the measure to the child behind it.
+    at.selectbox(key="measure").set_value("visits_in_timescale").run()
+    behind = next(f for f in frames(at) if "Met the standard" in f.columns)
+    assert list(behind["Child"]) == ["C1"] and list(behind["Met the standard"]) == [False]
+
+
+def test_downloads_offered_for_every_table(tiny_dir, monkeypatch):
+    at = caseload_page(tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    downloads = at.get("download_button")
+    assert len(downloads) >= len(at.dataframe)
