@@ -1,8 +1,9 @@
 """ChildStat: the router and the frame every page shares.
 
 Pages are found, not listed: every `pages/*.py` not starting with `_` declares
-`PAGE = {"title": ..., "description": ..., "icon": ..., "order": ...}` and a
-`render(container)` function. Adding a page file adds it to the navigation.
+`PAGE = {"title": ..., "description": ..., "icon": ..., "order": ...}`, a
+`render(container)` function, and ends with `if __name__ == "__main__": page_main(render)`. Adding a page
+file adds it to the navigation.
 Run with `streamlit run app.py [-- --data DIR]`; else CHILDSTAT_DATA names the
 extract folder, else the shipped sample_data/ is used.
 """
@@ -49,8 +50,7 @@ def navigation_pages() -> list[st.Page]:
 
 def draw_frame() -> None:
     """Council, as_of, which extract, and the data-quality badge, in the sidebar of every page."""
-    from pages._frame import loaded
-    from pages.data_quality import quality_badge
+    from pages._frame import loaded, quality_badge
 
     state = loaded()
     with st.sidebar:
@@ -76,11 +76,13 @@ def apply_data_argument(argv: list[str]) -> None:
 
 
 def main() -> None:
+    from pages._frame import routed
+
     apply_data_argument(sys.argv[1:])
     st.set_page_config(page_title="ChildStat", page_icon=":material/child_care:", layout="wide")
     page = st.navigation(navigation_pages())
     draw_frame()
-    page.run()
+    routed(page.run)
 
 
 main()

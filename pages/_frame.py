@@ -9,6 +9,8 @@ plain messages on the page; a user never sees a traceback.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +23,34 @@ from queries.suppress import hidden
 from schemas.extract import Extract, ExtractError, data_dir, open_extract
 
 log = logging.getLogger("childstat")
+
+# Set while app.py's router is running a page in this thread (one script run per thread).
+_router = threading.local()
+
+
+def routed(run_page: Callable[[], None]) -> None:
+    """Run the selected page with the router marked active (called by app.py only)."""
+    _router.active = True
+    try:
+        run_page()
+    finally:
+        _router.active = False
+
+
+def page_main(render: Callable) -> None:
+    """A page file's entry point: render inside the shared frame, always through app.py.
+
+    Streamlit starts in its legacy `pages/` mode until app.py's st.navigation has run once in
+    the process, so the first deep link after a restart (e.g. /caseload) would run the page
+    file bare, without the frame. Then this sets up the navigation and reruns through app.py.
+    """
+    if getattr(_router, "active", False):
+        render(st.container())
+        return
+    from app import navigation_pages
+
+    st.navigation(navigation_pages())
+    st.rerun()
 
 
 @dataclass
@@ -47,6 +77,20 @@ def _load(path: str, signature: str) -> Loaded:
         log.error("validation failed: %s", type(exc).__name__)
         report = None
     return Loaded(engine, report, None)
+
+
+def quality_badge(state: Loaded) -> tuple[str, str]:
+    """A short label and icon for the sidebar."""
+    report = state.report
+    if report is None:
+        return "Data quality: not checked", ":material/help:"
+    errors = sum(f.count for f in report.failures if f.severity == "error")
+    warnings = sum(f.count for f in report.failures if f.severity == "warning")
+    if errors:
+        return f"Data quality: {errors:,} problems", ":material/error:"
+    if warnings:
+        return f"Data quality: valid, {warnings:,} warnings", ":material/warning:"
+    return "Data quality: valid", ":material/verified:"
 
 
 def _signature(path) -> str:

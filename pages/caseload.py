@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pages._frame import loaded, printable, run, show_table
+from pages._frame import loaded, page_main, printable, run, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -397,4 +397,4 @@ def render(container) -> None:
 
 
 if __name__ == "__main__":
-    render(st.container())
+    page_main(render)

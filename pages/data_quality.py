@@ -7,7 +7,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from pages._frame import Loaded, loaded
+from pages._frame import loaded, page_main, quality_badge
 from schemas.contract import TABLES
 
 PAGE = {
@@ -27,20 +27,6 @@ STATUS_WORDS = {
     "unreadable": (":material/block:", "Cannot be read as Parquet: pages that need it are switched off"),
     "wrong_structure": (":material/block:", "Wrong columns or types: pages that need it are switched off"),
 }
-
-
-def quality_badge(state: Loaded) -> tuple[str, str]:
-    """A short label and icon for the sidebar."""
-    report = state.report
-    if report is None:
-        return "Data quality: not checked", ":material/help:"
-    errors = sum(f.count for f in report.failures if f.severity == "error")
-    warnings = sum(f.count for f in report.failures if f.severity == "warning")
-    if errors:
-        return f"Data quality: {errors:,} problems", ":material/error:"
-    if warnings:
-        return f"Data quality: valid, {warnings:,} warnings", ":material/warning:"
-    return "Data quality: valid", ":material/verified:"
 
 
 def failures_frame(report, table: str) -> pl.DataFrame:
@@ -104,4 +90,4 @@ def render(container) -> None:
 
 
 if __name__ == "__main__":
-    render(st.container())
+    page_main(render)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import streamlit as st
 
-from pages._frame import count_text, loaded, run, share_text
+from pages._frame import count_text, loaded, page_main, run, share_text
 from queries.suppress import suppress_frame
 
 PAGE = {
@@ -107,4 +106,4 @@ def render(container) -> None:
 
 
 if __name__ == "__main__":
-    render(st.container())
+    page_main(render)

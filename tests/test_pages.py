@@ -50,6 +50,7 @@ def test_every_page_renders(page, which, tiny_dir, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert page_meta(page)["title"].split()[0] in shown_text(at) or page.stem == "home"
     assert not at.error, [e.value for e in at.error]
+    assert at.sidebar.markdown, "the shared frame (council, as_of, data quality) is missing"
 
 
 def test_home_headlines_on_the_tiny_extract(tiny_dir, monkeypatch):
@@ -59,11 +60,8 @@ def test_home_headlines_on_the_tiny_extract(tiny_dir, monkeypatch):
     assert metrics["Open cases"] == "c"
     assert metrics["Referrals, last 12 months"] == "7"
     assert metrics["Re-referral rate"] == "c"  # 1 re-referral of 7
-    # The frame (sidebar) on the default page; AppTest drops the sidebar after switch_page.
-    first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    first.run()
-    assert "**Tiny Test Borough**" in [m.value for m in first.sidebar.markdown]
-    assert "Figures as at **31 March 2026** (manifest)" in [c.value for c in first.sidebar.caption]
+    assert "**Tiny Test Borough**" in [m.value for m in at.sidebar.markdown]
+    assert "Figures as at **31 March 2026** (manifest)" in [c.value for c in at.sidebar.caption]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)

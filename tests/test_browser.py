@@ -1,0 +1,205 @@
+"""Every page in a real Chromium against a running `streamlit run app.py`.
+
+AppTest (tests/test_pages.py) runs the script but never draws it; this test
+starts the real server, opens every page found by `app.page_files()` in the
+Debian Chromium through Playwright, waits until the script has finished, and
+fails on any exception box, a missing page title or a missing sidebar frame.
+A full-page screenshot of each page goes to test-artifacts/screenshots/<stem>.png
+for a human to look at.
+
+The shipped sample is used when sample_data/children.parquet exists, else the
+tiny extract; CHILDSTAT_BROWSER_EXTRACT=tiny|sample|<folder> chooses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app import page_files, page_meta
+from schemas.extract import SAMPLE_DATA, open_extract
+from tiny_extract import write_extract
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    """A TCP port nobody is listening on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def choose_extract(tmp_path_factory) -> Path:
+    """The extract asked for, else the shipped sample if it has been generated, else a fresh tiny extract."""
+    wanted = os.environ.get("CHILDSTAT_BROWSER_EXTRACT", "")
+    if wanted not in ("", "tiny", "sample"):
+        return Path(wanted)
+    if wanted == "sample" or (not wanted and (SAMPLE_DATA / "children.parquet").exists()):
+        return SAMPLE_DATA
+    return write_extract(tmp_path_factory.mktemp("browser") / "tiny")
+
+
+def wait_healthy(port: int, server: subprocess.Popen, log: Path) -> None:
+    """Poll /_stcore/health until it answers "ok"; fail with the server log after START_TIMEOUT_S."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A headless `streamlit run app.py` on a free port; yields (base url, extract, log); always stopped."""
+    data = choose_extract(tmp_path_factory)
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "CHILDSTAT_DATA": str(data)}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(port, process, log)
+        yield f"http://127.0.0.1:{port}", data, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def default_page() -> Path:
+    """The page app.py makes the default (first by PAGE order, then file name), served at "/"."""
+    return min(page_files(), key=lambda path: (page_meta(path).get("order", 99), path.name))
+
+
+def wait_for_run(page, title: str) -> None:
+    """Wait until the script has run to the end and the page's title is drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text(title, exact=False).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=PAGE_TIMEOUT_MS)
+    # Plotly draws after the script finishes; give every chart its SVG before the screenshot.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".every(chart => chart.querySelector('svg.main-svg'))",
+        timeout=PAGE_TIMEOUT_MS,
+    )
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside stMain, so grow the viewport to its height first."""
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0,"
+        " document.querySelector('[data-testid=\"stSidebarContent\"]')?.scrollHeight || 0)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 10_000))})
+    page.wait_for_timeout(300)  # charts re-lay out to the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
+def page_problems(page, where: str, title: str, stem: str, council: str) -> list[str]:
+    """What is wrong with the drawn page: an exception box, no title, the wrong router, no frame."""
+    problems = []
+    if page.get_by_text("Page not found").count():
+        problems.append(f"{where}: Streamlit says 'Page not found'")
+    exceptions = page.locator('[data-testid="stException"]')
+    if exceptions.count():
+        problems.append(f"{where}: exception shown: {exceptions.first.inner_text()[:500]}")
+    main_text = page.locator('[data-testid="stMain"]').inner_text()
+    # Home's heading is the app's name; every other page's heading is its title.
+    if title not in main_text and not (stem == "home" and "ChildStat" in main_text):
+        problems.append(f"{where}: the title {title!r} is not on the page")
+    # The active navigation link proves app.py's st.navigation ran (not Streamlit's pages/ fallback).
+    active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
+    label = active.first.locator('[data-testid="stMarkdownContainer"]')  # not the icon's ligature text
+    active_text = label.first.inner_text().strip() if active.count() and label.count() else None
+    if active_text != title:
+        problems.append(f"{where}: the navigation marks {active_text!r} as the current page, not {title!r}")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    if not sidebar.count() or council not in sidebar.inner_text():
+        problems.append(f"{where}: the sidebar does not name the council {council!r} (the frame is missing)")
+    return problems
+
+
+@pytest.mark.browser
+def test_every_page_in_a_real_browser(server):
+    """Each page, deep-linked first as a bookmark would be: no exception, its title, the frame; a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    base, data, log = server
+    council = open_extract(data).la_name
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    # Deep links first, on a server no browser has visited yet (as after a restart, from a bookmark),
+    # then the default page, which Streamlit serves at the root URL only (its url_path gives "Page not found").
+    default = default_page()
+    visits = [(f"{base}/{path.stem}", path) for path in page_files() if path != default]
+    visits.append((f"{base}/", default))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for url, path in visits:
+                title = page_meta(path)["title"]
+                where = url.removeprefix(base)
+                page.goto(url, wait_until="domcontentloaded")
+                wait_for_run(page, title)
+                problems += page_problems(page, where, title, path.stem, council)
+                full_page_screenshot(page, SCREENSHOTS / f"{path.stem}.png")
+        finally:
+            browser.close()
+    if "Traceback" in log.read_text(errors="replace"):
+        problems.append(f"the server logged a traceback:\n{log.read_text(errors='replace')[-3000:]}")
+    assert not problems, "\n".join(problems)
