@@ -56,13 +56,18 @@ def worker_label(row: dict) -> str:
     return f"{name} ({role}{left}) – {row['open_cases']} open cases"
 
 
+def day_text(column: str) -> pl.Expr:
+    """A date as '7 Apr 2026', or a dash when there is none."""
+    return pl.col(column).dt.strftime("%-d %b %Y").fill_null("–")
+
+
 def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
     shown = cases.select(
         pl.col("child_id").alias("Child"),
         pl.col("plans").fill_null("–").alias("Plan"),
         pl.col("referral_date").alias("Referred"),
-        pl.col("last_visit_date").alias("Last visit"),
-        pl.col("next_visit_due").alias("Next visit due"),
+        day_text("last_visit_date").alias("Last visit"),
+        day_text("next_visit_due").alias("Next visit due"),
         pl.struct("rag", "working_days_to_due")
         .map_elements(lambda r: visit_status_text(r["rag"], r["working_days_to_due"]), return_dtype=pl.String)
         .alias("Visit status"),
@@ -71,11 +76,7 @@ def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
         container,
         shown,
         file_stem,
-        column_config={
-            "Referred": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Next visit due": st.column_config.DateColumn(format="D MMM YYYY"),
-        },
+        column_config={"Referred": st.column_config.DateColumn(format="D MMM YYYY")},
     )
 
 
@@ -102,13 +103,17 @@ def chronology(container, child_ids: list[str], key: str) -> None:
     figure.update_layout(
         height=120 + 22 * events["event"].n_unique(),
         margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(tickformat="%-d %b %Y"),
         yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
     )
     container.plotly_chart(figure, width="stretch", key=f"{key}_chart")
     show_table(
         container,
-        events.rename({"event_date": "Date", "event": "Event", "detail": "Detail", "worker_id": "Worker"}).drop(
-            "team_id"
+        events.select(
+            pl.col("event_date").alias("Date"),
+            pl.col("event").alias("Event"),
+            pl.col("detail").alias("Detail"),
+            pl.col("worker_name").fill_null(pl.col("worker_id")).fill_null("").alias("Worker"),
         ),
         f"chronology_{child_id}",
         column_config={"Date": st.column_config.DateColumn(format="D MMM YYYY")},
@@ -138,15 +143,15 @@ def render_worker(container, as_of) -> None:
     columns[0].metric("Open cases", me["open_cases"], help="Children with an open referral allocated to you.")
     columns[1].metric("Overdue visits", me["overdue_visits"], help="Statutory visits past their due date.")
     if due is not None:
-        columns[2].metric("Due in the next 5 working days", due.height)
+        columns[2].metric("Due in the next 5 working days", due.height, help="Visits, assessments and reviews.")
     if assessments is not None:
-        columns[3].metric("Open assessments", assessments.height)
+        columns[3].metric("Open assessments", assessments.height, help="Started and not yet authorised.")
 
     cases = run("worker_cases", container, worker_id=worker_id)
     if cases is not None:
         container.markdown("#### My open cases")
         container.caption(
-            f"Visit standards (settings.toml): CP every {setting('cp_visit_working_days')} working days, CIN every "
+            f"Local visit standards: CP every {setting('cp_visit_working_days')} working days, CIN every "
             f"{setting('cin_visit_working_days')} working days, looked after every {setting('cla_visit_days')} days. "
             "Overdue first."
         )

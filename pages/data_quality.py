@@ -44,7 +44,7 @@ def render_table(container, report, table: str) -> None:
     status = report.table_status.get(table, "ok")
     icon, words = STATUS_WORDS.get(status, (":material/help:", status))
     failures = [f for f in report.failures if f.table == table]
-    core = "core" if TABLES[table].core else "optional"
+    core = "required" if TABLES[table].core else "optional"
     with container.expander(f"**{table}** ({core}) — {words}", icon=icon, expanded=bool(failures)):
         st.caption(TABLES[table].description)
         if not failures:
@@ -70,7 +70,7 @@ def render(container) -> None:
     report = state.report
     extract = state.engine.extract
     container.markdown(
-        f"Extract **{extract.path}**, taken on **{extract.as_of:%d %B %Y}**. Every table is checked "
+        f"Extract **{extract.path.name}**, taken on **{extract.as_of:%d %B %Y}**. Every table is checked "
         "against the ChildStat data format; the extract itself is never changed. The same report "
         "comes from `python -m schemas validate`."
     )

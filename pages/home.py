@@ -18,9 +18,9 @@ PAGE = {
 HEADLINES = [
     # (query, column, label, help)
     ("open_cases", "open_cases", "Open cases", "Children with an open referral (not NFA, not closed)."),
-    ("children_on_cp_plans", "children_on_cp_plans", "On a child protection plan", "Children whose CP plan is open."),
+    ("children_on_cp_plans", "children_on_cp_plans", "On CP plans", "Children on a child protection plan."),
     ("looked_after_children", "looked_after_children", "Looked after", "Children in a period of care."),
-    ("referrals_last_12_months", "referrals", "Referrals, last 12 months", "Referrals dated in the 12 months."),
+    ("referrals_last_12_months", "referrals", "Referrals, 12 months", "Referrals received in the last 12 months."),
 ]
 
 
@@ -59,6 +59,9 @@ def referral_chart(container, team_id: str | None) -> None:
     if monthly is None:
         return
     monthly = suppress_frame(monthly, ["referrals"])
+    if monthly["referrals"].null_count() == monthly.height:
+        container.caption("Referrals by month are not shown: every month has 5 or fewer, too few to show safely.")
+        return
     figure = go.Figure(
         go.Bar(
             x=monthly["month"].to_list(),
@@ -71,8 +74,8 @@ def referral_chart(container, team_id: str | None) -> None:
         title="Referrals received each month (last 24 months)",
         height=320,
         margin=dict(l=10, r=10, t=50, b=10),
-        yaxis_title="Referrals",
-        xaxis_title=None,
+        yaxis=dict(title="Referrals", rangemode="nonnegative"),
+        xaxis=dict(title=None, tickformat="%b %Y"),
     )
     container.plotly_chart(figure, width="stretch")
     if monthly["referrals"].null_count():
@@ -99,9 +102,8 @@ def render(container) -> None:
     headline_metrics(container, team_id)
     referral_chart(container, team_id)
     container.caption(
-        "Every figure here is a named question you can also run from the command line, e.g. "
-        "`python -m queries run open_cases`. Counts from 1 to 5 show as "
-        "'c' where suppression is on (settings.toml)."
+        "Counts from 1 to 5 are shown as 'c' so that no child can be identified when figures are shared. "
+        "Analysts can get every figure here from the command line (`python -m queries list`)."
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 from queries.calendar import install_calendar
 from queries.registry import MACRO_DIR, Param, Query, get_query
 from queries.settings import setting
+from schemas.codes import all_labels
 from schemas.contract import TABLES
 from schemas.extract import Extract, open_extract
 from schemas.rules.base import ERROR
@@ -113,6 +114,7 @@ class Engine:
                 # declare the table still refuse to run, naming what is wrong with it.
                 self.con.execute(f"CREATE VIEW {name} AS {empty_table_sql(name)}")
         install_calendar(self.con)
+        install_code_labels(self.con)
         install_macros(self.con)
 
     @property
@@ -194,6 +196,16 @@ DUCK_TYPES = {"str": "VARCHAR", "date": "DATE", "bool": "BOOLEAN", "float": "DOU
 def empty_table_sql(name: str) -> str:
     columns = ", ".join(f"NULL::{DUCK_TYPES[c.type]} AS {c.name}" for c in TABLES[name].columns)
     return f"SELECT {columns} WHERE false"
+
+
+def install_code_labels(con: duckdb.DuckDBPyConnection) -> None:
+    """The words for codes (schemas/codes.toml) as a table, and `code_label(list, code)`."""
+    con.execute("CREATE OR REPLACE TABLE code_labels (list VARCHAR, code VARCHAR, label VARCHAR)")
+    con.executemany("INSERT INTO code_labels VALUES (?, ?, ?)", all_labels())
+    con.execute(
+        "CREATE OR REPLACE MACRO code_label(list_name, c) AS coalesce("
+        "(SELECT label FROM code_labels WHERE list = list_name AND code = c), c)"
+    )
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -33,3 +33,16 @@ def cin_factor_codes(year: int | None = None) -> list[str]:
 
 def cin_factor_labels() -> dict[str, str]:
     return dict(_load()["cin_factor_labels"])
+
+
+def labels(name: str) -> dict[str, str]:
+    """Words for the codes of a list, e.g. labels('primary_need')['N1'] -> 'Abuse or neglect'."""
+    if name == "cin_factor":
+        return cin_factor_labels()
+    return dict(_load()["labels"][name])
+
+
+def all_labels() -> list[tuple[str, str, str]]:
+    """(list, code, label) for every labelled code list."""
+    names = ["cin_factor", *_load()["labels"]]
+    return [(name, code, label) for name in names for code, label in labels(name).items()]

@@ -58,7 +58,7 @@ def test_home_headlines_on_the_tiny_extract(tiny_dir, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     # Counts of 1 to 5 are suppressed on Home (an output that could be shared).
     assert metrics["Open cases"] == "c"
-    assert metrics["Referrals, last 12 months"] == "7"
+    assert metrics["Referrals, 12 months"] == "7"
     assert metrics["Re-referral rate"] == "c"  # 1 re-referral of 7
     assert "**Tiny Test Borough**" in [m.value for m in at.sidebar.markdown]
     assert "Figures as at **31 March 2026** (manifest)" in [c.value for c in at.sidebar.caption]

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -246,11 +245,7 @@ def test_main_valid_extract_returns_0(tmp_path, capsys):
 # --- The shipped sample ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not any(SAMPLE_DATA.glob("*.parquet")), reason="sample_data/ not generated yet")
-def test_shipped_sample_is_valid_and_quick():
-    start = time.perf_counter()
+def test_shipped_sample_is_valid():
     report = validate_path(SAMPLE_DATA)
-    elapsed = time.perf_counter() - start
     assert report.is_valid, report.to_text()
     assert set(CORE_TABLES) <= set(report.usable_tables)
-    assert elapsed < 10
