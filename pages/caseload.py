@@ -221,7 +221,9 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
             hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
         )
     )
-    figure.add_vline(x=national, line_dash="dash", annotation_text=f"England average {national}")
+    figure.add_vline(
+        x=national, line_dash="dash", annotation_text=f"England average {national}", annotation_position="top"
+    )
     figure.update_layout(
         height=120 + 26 * holders.height,
         margin=dict(l=10, r=10, t=40, b=10),
@@ -247,11 +249,10 @@ def compliance_section(container, team_id: str) -> None:
             pl.col("label").alias("Measure"),
             pl.col("numerator").alias("Met or counted"),
             pl.col("denominator").alias("Of"),
-            pl.col("pct").alias("%"),
+            pl.col("pct").map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String).fill_null("–").alias("%"),
             pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
         ),
         f"compliance_{team_id}",
-        column_config={"%": st.column_config.NumberColumn(format="%.1f%%")},
     )
     if trend is not None and not trend.is_empty():
         figure = go.Figure()

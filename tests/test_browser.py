@@ -198,6 +198,14 @@ def test_every_page_in_a_real_browser(server):
                 wait_for_run(page, title)
                 problems += page_problems(page, where, title, path.stem, council)
                 full_page_screenshot(page, SCREENSHOTS / f"{path.stem}.png")
+            # One interaction a manager makes: the Caseload page's team view, with its charts.
+            page.goto(f"{base}/caseload", wait_until="domcontentloaded")
+            wait_for_run(page, "Caseload")
+            page.get_by_text("My team", exact=True).click()
+            page.get_by_text("Caseload per worker").first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+            wait_for_run(page, "Compliance")
+            problems += page_problems(page, "/caseload (team view)", "Caseload", "caseload", council)
+            full_page_screenshot(page, SCREENSHOTS / "caseload_team.png")
         finally:
             browser.close()
     if "Traceback" in log.read_text(errors="replace"):

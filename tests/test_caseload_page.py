@@ -60,7 +60,9 @@ def test_team_view_caseloads_overdue_and_compliance(tiny_dir, monkeypatch):
     compliance = next(f for f in tables if "Measure" in f.columns)
     assert len(compliance) == 6
     visits = compliance[compliance["Measure"] == "Open plans with visits in timescale"].iloc[0]
-    assert (visits["Met or counted"], visits["Of"], visits["%"]) == (0, 1, 0.0)
+    assert (visits["Met or counted"], visits["Of"], visits["%"]) == (0, 1, "0.0%")
+    icpc = compliance[compliance["Measure"] == "ICPCs within 15 working days of the strategy discussion"].iloc[0]
+    assert (icpc["Of"], icpc["%"]) == (0, "–")  # nothing to measure: a dash, not 0%
     # Drill-down from the measure to the child behind it.
     at.selectbox(key="measure").set_value("visits_in_timescale").run()
     behind = next(f for f in frames(at) if "Met the standard" in f.columns)
