@@ -6,6 +6,7 @@ Dates are worked by hand against the England and Wales calendar; as_of is 2026-0
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from helpers import referral, scenario
@@ -195,3 +196,24 @@ def test_missing_optional_plan_table_is_left_out_not_fatal(make_engine):
     engine = make_engine(drop=("cin_plans",))
     assert engine.unavailable_reason(["cin_plans"]) == "the cin_plans table is not in this extract"
     assert "cin" not in engine.run("overdue_visits")["plan_type"].to_list()
+
+
+def test_planted_visit_drift_shows_in_the_sample(sample_engine):
+    """The sample plants more visit drift in traditional teams (sample_data/README.md)."""
+    teams = sample_engine.run("team_list").select("team_id", "practice_model")
+    visits = (
+        sample_engine.run("compliance_summary")
+        .filter(measure="visits_in_timescale")
+        .join(teams, on="team_id")
+        .group_by("practice_model")
+        .agg(met=pl.col("numerator").sum(), of=pl.col("denominator").sum())
+        .with_columns(pct=pl.col("met") / pl.col("of"))
+    )
+    pct = dict(zip(visits["practice_model"], visits["pct"], strict=True))
+    assert 0.75 < pct["traditional"] < pct["data_led"] < 1.0  # mostly on time, some drift, worse in traditional
+    overdue = sample_engine.run("overdue_visits")
+    assert overdue.height > 0
+    assert overdue["working_days_overdue"].is_sorted(descending=True)  # worst first
+    caseload = sample_engine.run("team_caseload")
+    holders_fte = caseload["case_holding_fte"].sum()
+    assert 12 < caseload["open_cases"].sum() / holders_fte < 20  # about 16 cases per case-holding FTE

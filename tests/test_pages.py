@@ -103,3 +103,16 @@ def test_wrong_type_is_named_on_data_quality(tmp_path, monkeypatch):
     home = open_page(ROOT / "pages/home.py", folder, monkeypatch)
     assert not home.exception
     assert any("referrals table has the wrong structure" in w.value for w in home.warning)
+
+
+def test_optional_table_absent_is_said_and_the_rest_works(tmp_path, monkeypatch):
+    from tiny_extract import write_extract
+
+    folder = write_extract(tmp_path / "no_care", drop=("looked_after",))
+    home = open_page(ROOT / "pages/home.py", folder, monkeypatch)
+    assert not home.exception
+    assert any("looked_after table is not in this extract" in w.value for w in home.warning)
+    assert {m.label for m in home.metric} >= {"Open cases", "On CP plans", "Referrals, 12 months"}
+    caseload = open_page(ROOT / "pages/caseload.py", folder, monkeypatch)
+    assert not caseload.exception
+    assert any("looked_after table is not in this extract" in c.value for c in caseload.caption)
