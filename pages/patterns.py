@@ -1,0 +1,279 @@
+"""Patterns: the factors a cohort of children shares, compared with other children, with honest statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from pages._frame import count_text, loaded, page_main, run, show_table
+from queries.models.patterns import plain_findings
+from queries.settings import setting
+from queries.suppress import hidden, suppress_frame
+from schemas.codes import labels
+
+PAGE = {
+    "title": "Patterns",
+    "icon": ":material/hub:",
+    "order": 20,
+    "description": "For an analyst: build a cohort (team, CP category, need, age, sex, ethnicity, period) and see "
+    "which recorded factors its children share compared with everyone else, with 95% intervals, lift, "
+    "Fisher p and false-discovery q-values; which factors go together; and a plain-words summary.",
+}
+
+SUBJECT_WORDS = {"parent": "About a parent or carer", "household": "About the household", "child": "About the child"}
+AGE_BANDS = ["unborn", "under 1", "1-4", "5-9", "10-15", "16+"]
+ETHNICITY_GROUPS = ["White", "Mixed", "Asian", "Black", "Other", "Not known"]
+SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown"}
+ANY = None
+
+
+def any_or(words: dict[str, str]):
+    return lambda value: "Any" if value is ANY else words.get(value, value)
+
+
+def cohort_builder(container, teams: pl.DataFrame, as_of: dt.date) -> dict:
+    """The cohort filters the user chose (only those set)."""
+    team_names = dict(zip(teams["team_id"], teams["team_name"], strict=True))
+    focus_of = {t: f for t, f in zip(teams["team_id"], teams["focus"], strict=True) if f}
+    default_team = next(iter(focus_of), next(iter(team_names), None))
+    team_options = [ANY, *team_names]
+    columns = container.columns(3)
+    filters = {
+        "team_id": columns[0].selectbox(
+            "Team",
+            team_options,
+            index=team_options.index(default_team),
+            format_func=lambda t: "Any" if t is ANY else team_names[t] + (f" ({focus_of[t]})" if t in focus_of else ""),
+            key="cohort_team",
+        ),
+        "cp_category": columns[1].selectbox(
+            "CP plan category",
+            [ANY, *labels("cp_category")],
+            format_func=any_or(labels("cp_category")),
+            key="cohort_cp",
+        ),
+        "primary_need": columns[2].selectbox(
+            "Primary need",
+            [ANY, *labels("primary_need")],
+            format_func=any_or(labels("primary_need")),
+            key="cohort_need",
+        ),
+    }
+    columns = container.columns(3)
+    filters["age_band"] = columns[0].selectbox("Age at referral", [ANY, *AGE_BANDS], format_func=any_or({}), key="age")
+    filters["sex"] = columns[1].selectbox("Sex", [ANY, *SEX_WORDS], format_func=any_or(SEX_WORDS), key="cohort_sex")
+    filters["ethnicity_group"] = columns[2].selectbox(
+        "Ethnicity group", [ANY, *ETHNICITY_GROUPS], format_func=any_or({}), key="cohort_ethnicity"
+    )
+    columns = container.columns(3)
+    if columns[0].checkbox("Only referrals in a period", key="cohort_period"):
+        filters["from_date"] = columns[1].date_input("From", as_of - dt.timedelta(days=365), key="cohort_from")
+        filters["to_date"] = columns[2].date_input("To", as_of, key="cohort_to")
+    compare_options = [ANY, *team_names]
+    filters["compare_team_id"] = container.selectbox(
+        "Compare with",
+        compare_options,
+        format_func=lambda t: "All other children with a referral" if t is ANY else f"The children of {team_names[t]}",
+        key="cohort_compare",
+    )
+    return {name: value for name, value in filters.items() if value is not None}
+
+
+def suppressed(prevalence: pl.DataFrame) -> pl.DataFrame:
+    """Hide factors' small counts and everything computed from them, before any chart or download."""
+    cohort_derived = ["cohort_pct", "cohort_ci_low", "cohort_ci_high", "lift", "p_value", "q_value"]
+    rest_derived = ["rest_pct", "rest_ci_low", "rest_ci_high", "lift", "p_value", "q_value"]
+    derived = {c: ["cohort_with"] for c in cohort_derived} | {c: ["rest_with"] for c in rest_derived}
+    derived |= {c: ["cohort_with", "rest_with"] for c in ("lift", "p_value", "q_value")}
+    return suppress_frame(prevalence, ["cohort_with", "rest_with"], derived=derived, secondary=False)
+
+
+def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
+    """Cohort and comparison percentages with 95% intervals, by subject, highest lift first."""
+    plotted = shown.filter(pl.col("lift").is_not_null()).head(top)
+    subjects = [s for s in SUBJECT_WORDS if s in plotted["subject"].to_list()]
+    if not subjects:
+        container.info("No factor has enough children in both groups to show safely.")
+        return
+    sizes = [plotted.filter(subject=s).height for s in subjects]
+    figure = make_subplots(
+        rows=len(subjects),
+        cols=1,
+        shared_xaxes=True,
+        row_heights=sizes,
+        vertical_spacing=0.06,
+        subplot_titles=[SUBJECT_WORDS[s] for s in subjects],
+    )
+    for row, subject in enumerate(subjects, start=1):
+        part = plotted.filter(subject=subject).sort("lift")
+        for group, colour, label in (("cohort", "#b35c00", "This cohort"), ("rest", "#1f6f8b", "Comparison group")):
+            pct = part[f"{group}_pct"]
+            figure.add_trace(
+                go.Scatter(
+                    x=pct.to_list(),
+                    y=part["label"].to_list(),
+                    mode="markers",
+                    marker=dict(size=10, color=colour),
+                    name=label,
+                    legendgroup=group,
+                    showlegend=row == 1,
+                    error_x=dict(
+                        type="data",
+                        symmetric=False,
+                        array=(part[f"{group}_ci_high"] - pct).to_list(),
+                        arrayminus=(pct - part[f"{group}_ci_low"]).to_list(),
+                        color=colour,
+                    ),
+                    customdata=part.select(f"{group}_with", f"{group}_n", "lift").rows(),
+                    hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} of %{customdata[1]} children); "
+                    "lift %{customdata[2]:.1f}<extra>" + label + "</extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    figure.update_xaxes(title_text="% of children with the factor (95% interval)", row=len(subjects), col=1)
+    figure.update_layout(
+        height=140 + 30 * plotted.height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=1.04, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="prevalence_dots")
+
+
+def prevalence_table(container, shown: pl.DataFrame) -> None:
+    symbol = setting("symbol")
+
+    def number(column: str, digits: int = 1) -> pl.Expr:
+        return pl.col(column).round(digits).cast(pl.String).fill_null(symbol)
+
+    table = shown.select(
+        pl.col("label").alias("Factor"),
+        pl.col("subject").alias("About"),
+        pl.col("cohort_with").cast(pl.String).fill_null(symbol).alias("Cohort: children"),
+        number("cohort_pct").alias("Cohort %"),
+        pl.format("{}–{}", pl.col("cohort_ci_low").round(1), pl.col("cohort_ci_high").round(1))
+        .fill_null(symbol)
+        .alias("95% interval"),
+        pl.col("rest_with").cast(pl.String).fill_null(symbol).alias("Comparison: children"),
+        number("rest_pct").alias("Comparison %"),
+        number("lift", 2).alias("Lift"),
+        pl.col("p_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("p"),
+        pl.col("q_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("q"),
+        pl.col("factor_code").alias("Code"),
+    )
+    show_table(container, table, "factor_prevalence")
+    container.caption(f"'{symbol}': 1–5 children, hidden with everything computed from it.")
+
+
+def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> None:
+    pairs = run("factor_cooccurrence", container, **filters)
+    if pairs is None or pairs.is_empty():
+        container.info("No two factors were recorded for the same child in this cohort.")
+        return
+    commonest = prevalence.sort("cohort_with", descending=True).head(12)
+    codes = commonest["factor_code"].to_list()
+    names = dict(zip(commonest["factor_code"], commonest["label"], strict=True))
+    pairs = suppress_frame(pairs.filter(pl.col("factor_a").is_in(codes) & pl.col("factor_b").is_in(codes)),
+                           ["n_both"], derived={"lift": ["n_both"], "confidence": ["n_both"]}, secondary=False)  # fmt: skip
+    lookup = {(a, b): (lift, n) for a, b, lift, n in pairs.select("factor_a", "factor_b", "lift", "n_both").rows()}
+    z = [[lookup.get((a, b), (None, None))[0] for b in codes] for a in codes]
+    counts = [[count_text(lookup[(a, b)][1]) if (a, b) in lookup else "0" for b in codes] for a in codes]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[names[c] for c in codes],
+            y=[names[c] for c in codes],
+            customdata=counts,
+            colorscale="RdBu_r",
+            zmid=1,
+            colorbar=dict(title="Lift"),
+            hovertemplate="%{y} and %{x}: lift %{z:.2f}, %{customdata} children<extra></extra>",
+        )
+    )
+    figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
+    container.plotly_chart(figure, width="stretch", key="cooccurrence")
+    container.caption(
+        "Lift above 1 (red): recorded together more often than chance; below 1 (blue): less often. "
+        "Pairs with 1–5 children are left blank."
+    )
+
+
+def rules_table(container, filters: dict) -> None:
+    rules = run("factor_rules", container, **filters)
+    if rules is None:
+        return
+    if rules.is_empty():
+        container.info("No rule is met by enough children in this cohort.")
+        return
+    show_table(
+        container,
+        rules.select(
+            pl.format("Children with {} also had {}", pl.col("antecedent"), pl.col("consequent")).alias("Rule"),
+            pl.col("n_children").alias("Children"),
+            (100 * pl.col("support")).round(1).alias("Support %"),
+            (100 * pl.col("confidence")).round(1).alias("Confidence %"),
+            pl.col("lift").round(2).alias("Lift"),
+        ),
+        "factor_rules",
+    )
+
+
+def render(container) -> None:
+    container.title("Patterns")
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+        return
+    container.markdown(
+        "Which recorded factors do the children of a cohort share, compared with other children? "
+        "Choose the cohort; ChildStat counts every factor recorded for its children up to the extract date."
+    )
+    teams = run("team_list", container)
+    if teams is None or teams.is_empty():
+        return
+    with container.expander("Cohort", expanded=True, icon=":material/filter_alt:"):
+        filters = cohort_builder(st, teams, state.engine.as_of)
+    prevalence = run("factor_prevalence", container, **filters)
+    if prevalence is None:
+        return
+    if prevalence.is_empty():
+        container.info("No factors are recorded for the children of this cohort.")
+        return
+    sizes = prevalence.row(0, named=True)
+    container.markdown(
+        f"**Cohort: {count_text(sizes['cohort_n'])} children. "
+        f"Comparison group: {count_text(sizes['rest_n'])} children.**"
+    )
+    if hidden(sizes["cohort_n"]) or hidden(sizes["rest_n"]):
+        container.warning("This cohort is too small to show safely. Choose a wider cohort.")
+        return
+    shown = suppressed(prevalence)
+    findings = plain_findings(shown.drop_nulls(["lift", "q_value"]), hidden=hidden)
+    if findings:
+        container.success("  \n".join(findings), icon=":material/lightbulb:")
+    else:
+        container.info("No factor is clearly more common in this cohort than in the comparison group (q < 0.05).")
+    container.caption(
+        "Percentages carry 95% Wilson intervals. Lift = cohort % ÷ comparison %. p: Fisher's exact test; q: the "
+        "false discovery rate (Benjamini–Hochberg) over every factor, so a q below 0.05 is unlikely to be chance "
+        "even after looking at many factors. An association is not a cause."
+    )
+    top = container.slider("Factors in the chart", 5, 40, 20, key="top_factors")
+    dot_plot(container, shown, top)
+    left_out = shown.filter(pl.col("lift").is_null()).height
+    if left_out:
+        container.caption(f"{left_out} factors with 1–5 children in a group are left out of the chart.")
+    container.markdown("#### Every factor")
+    prevalence_table(container, shown)
+    container.markdown("#### Which factors go together in this cohort")
+    cooccurrence_heatmap(container, filters, prevalence)
+    container.markdown("#### Rules of up to three factors")
+    rules_table(container, filters)
+
+
+if __name__ == "__main__":
+    page_main(render)

@@ -1,0 +1,273 @@
+"""Pattern discovery: which recorded factors a cohort of children shares, compared with others.
+
+The counts are aggregated in DuckDB (cohort_children and the factors table); the statistics
+on the small per-factor table come from queries.stats: Wilson 95% intervals, lift, Fisher's
+exact test and Benjamini-Hochberg q-values over every factor shown.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from queries.engine import BadParameter
+from queries.registry import python_query
+from queries.stats import benjamini_hochberg, fisher_exact_p_values, wilson_intervals
+
+COHORT_FILTERS = ["team_id", "team_focus", "cp_category", "primary_need", "age_band", "sex", "ethnicity_group"]
+
+COHORT_PARAMS = [
+    "as_of date = as_of ; factors recorded on or before this date count",
+    "team_id str = null ; cohort: children with a (non-NFA) referral held by this team",
+    "team_focus str = null ; cohort: children with a referral held by a team with this focus",
+    "cp_category str = null ; cohort: children with a CP plan of this category | choices: NEG, PHY, SAB, EMO, MUL",
+    "primary_need str = null ; cohort: children with a referral with this primary need"
+    " | choices: N0, N1, N2, N3, N4, N5, N6, N7, N8, N9",
+    "age_band str = null ; cohort: age on the date of a matching referral"
+    " | choices: unborn, under 1, 1-4, 5-9, 10-15, 16+",
+    "sex str = null ; cohort: children of this sex | choices: M, F, U",
+    "ethnicity_group str = null ; cohort: DfE ethnicity group | choices: White, Mixed, Asian, Black, Other, Not known",
+    "from_date date = null ; only referrals on or after this date define the population",
+    "to_date date = null ; only referrals on or before this date define the population",
+    "compare_team_id str = null ; compare with this team's children (same filters) instead of all other children",
+]
+
+COHORT_TABLES = ["children", "referrals", "teams", "factors"]
+COHORT_OPTIONAL = ["factor_codes", "cp_plans"]
+
+GROUPS_SQL = """
+WITH population AS (
+    SELECT child_id, in_cohort
+    FROM cohort_children($as_of, $from_date, $to_date, $team_id, $team_focus, $primary_need, $age_band,
+                         $sex, $ethnicity_group, $cp_category)
+),
+comparison AS (
+    SELECT child_id, in_cohort AS in_comparison
+    FROM cohort_children($as_of, $from_date, $to_date, $compare_team_id, NULL, $primary_need, $age_band,
+                         $sex, $ethnicity_group, $cp_category)
+    WHERE $compare_team_id IS NOT NULL
+),
+cohort_groups AS (
+    SELECT p.child_id, CASE WHEN p.in_cohort THEN 'cohort' ELSE 'rest' END AS grp
+    FROM population AS p
+    LEFT JOIN comparison AS c ON c.child_id = p.child_id
+    WHERE p.in_cohort OR $compare_team_id IS NULL OR c.in_comparison
+),
+child_factors AS (
+    SELECT DISTINCT f.child_id, f.factor_code, g.grp
+    FROM factors AS f
+    JOIN cohort_groups AS g ON g.child_id = f.child_id
+    WHERE f.recorded_date <= $as_of
+)
+"""
+
+PREVALENCE_SQL = (
+    GROUPS_SQL
+    + """,
+sizes AS (
+    SELECT count(*) FILTER (WHERE grp = 'cohort') AS cohort_n, count(*) FILTER (WHERE grp = 'rest') AS rest_n
+    FROM cohort_groups
+)
+SELECT f.factor_code, factor_label(f.factor_code) AS label, factor_subject(f.factor_code) AS subject,
+       any_value(s.cohort_n) AS cohort_n,
+       count(*) FILTER (WHERE f.grp = 'cohort') AS cohort_with,
+       any_value(s.rest_n) AS rest_n,
+       count(*) FILTER (WHERE f.grp = 'rest') AS rest_with
+FROM child_factors AS f, sizes AS s
+GROUP BY f.factor_code
+"""
+)
+
+
+def cohort_values(params: dict) -> dict:
+    """The bound parameters of a cohort; refuses a cohort with no filter at all."""
+    if not any(params.get(name) is not None for name in COHORT_FILTERS):
+        raise BadParameter("choose at least one cohort filter (a team, team focus, CP category, need, age, sex…)")
+    return params
+
+
+def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
+    """Percentages, Wilson intervals, lift, Fisher p and BH q for a table of per-factor counts."""
+    if counts.is_empty():
+        return counts.with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in STAT_COLUMNS if c not in counts.columns]
+        ).select(PREVALENCE_COLUMNS)
+    cohort_low, cohort_high = wilson_intervals(counts["cohort_with"].to_numpy(), counts["cohort_n"].to_numpy())
+    rest_low, rest_high = wilson_intervals(counts["rest_with"].to_numpy(), counts["rest_n"].to_numpy())
+    p_values = fisher_exact_p_values(
+        counts["cohort_with"].to_numpy(),
+        (counts["cohort_n"] - counts["cohort_with"]).to_numpy(),
+        counts["rest_with"].to_numpy(),
+        (counts["rest_n"] - counts["rest_with"]).to_numpy(),
+    )
+    with_stats = counts.with_columns(
+        cohort_pct=100 * pl.col("cohort_with") / pl.col("cohort_n"),
+        cohort_ci_low=pl.Series(100 * cohort_low),
+        cohort_ci_high=pl.Series(100 * cohort_high),
+        rest_pct=pl.when(pl.col("rest_n") > 0).then(100 * pl.col("rest_with") / pl.col("rest_n")),
+        rest_ci_low=pl.Series(100 * rest_low),
+        rest_ci_high=pl.Series(100 * rest_high),
+        p_value=pl.Series(p_values),
+        q_value=pl.Series(benjamini_hochberg(p_values)),
+    ).with_columns(
+        lift=pl.when(pl.col("rest_pct") > 0).then(pl.col("cohort_pct") / pl.col("rest_pct")),
+    )
+    return with_stats.select(PREVALENCE_COLUMNS).sort(
+        ["lift", "cohort_pct", "factor_code"], descending=[True, True, False], nulls_last=True
+    )
+
+
+PREVALENCE_COLUMNS = [
+    "factor_code", "label", "cohort_n", "cohort_with", "cohort_pct", "cohort_ci_low", "cohort_ci_high",
+    "rest_n", "rest_with", "rest_pct", "lift", "p_value", "q_value", "subject", "rest_ci_low", "rest_ci_high",
+]  # fmt: skip
+STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label", "subject")]
+
+
+@python_query(
+    "factor_prevalence",
+    title="Factors shared by a cohort",
+    description="For each recorded factor (CIN assessment factors and declared local codes): how many children "
+    "of the cohort and of everyone else (children with a non-NFA referral) had it, as counts and percentages "
+    "with Wilson 95% intervals, the lift (cohort % / rest %), Fisher's exact p and the Benjamini-Hochberg q "
+    "over all factors shown. Highest lift first.",
+    tables=COHORT_TABLES,
+    optional_tables=COHORT_OPTIONAL,
+    params=COHORT_PARAMS,
+)
+def factor_prevalence(cursor, **params) -> pl.DataFrame:
+    counts = cursor.sql(PREVALENCE_SQL, params=cohort_values(params)).pl()
+    return add_prevalence_statistics(counts)
+
+
+def plain_findings(prevalence: pl.DataFrame, top: int = 3, q_threshold: float = 0.05, hidden=None) -> list[str]:
+    """Sentences a social worker can read for the strongest factors that are more common in the cohort.
+
+    `hidden(count)` says whether a count must not be shown (small-number suppression); findings
+    resting on a hidden count are left out.
+    """
+    sentences = []
+    notable = prevalence.filter((pl.col("q_value") < q_threshold) & (pl.col("lift") > 1)).head(top * 3)
+    for row in notable.iter_rows(named=True):
+        if hidden and (hidden(row["cohort_with"]) or hidden(row["rest_with"])):
+            continue
+        times = row["lift"]
+        how_much = f"about {times:.0f}× as common" if times >= 2 else f"{(times - 1) * 100:.0f}% more common"
+        sentences.append(
+            f"{row['cohort_pct']:.0f}% of this cohort vs {row['rest_pct']:.0f}% of the comparison group had "
+            f"“{row['label']}” — {how_much}."
+        )
+        if len(sentences) == top:
+            break
+    return sentences
+
+
+COOCCURRENCE_SQL = (
+    GROUPS_SQL
+    + """,
+cohort_factors AS (SELECT child_id, factor_code FROM child_factors WHERE grp = 'cohort'),
+cohort_size AS (SELECT count(*) AS n FROM cohort_groups WHERE grp = 'cohort'),
+singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
+pairs AS (
+    SELECT a.factor_code AS factor_a, b.factor_code AS factor_b, count(*) AS n_both
+    FROM cohort_factors AS a
+    JOIN cohort_factors AS b ON b.child_id = a.child_id AND b.factor_code <> a.factor_code
+    GROUP BY ALL
+)
+SELECT p.factor_a, p.factor_b, sa.n_children AS n_a, sb.n_children AS n_b, p.n_both,
+       p.n_both / sa.n_children AS confidence,
+       p.n_both * cs.n / (sa.n_children * sb.n_children) AS lift,
+       cs.n AS cohort_n, factor_label(p.factor_a) AS label_a, factor_label(p.factor_b) AS label_b
+FROM pairs AS p
+JOIN singles AS sa ON sa.factor_code = p.factor_a
+JOIN singles AS sb ON sb.factor_code = p.factor_b
+CROSS JOIN cohort_size AS cs
+ORDER BY p.n_both DESC, p.factor_a, p.factor_b
+"""
+)
+
+
+@python_query(
+    "factor_cooccurrence",
+    title="Factors that go together",
+    description="Within the cohort, for every ordered pair of factors A and B: children with A, with B and with "
+    "both; the confidence P(B | A) and the lift P(A and B) / (P(A) P(B)), where a lift above 1 means the two "
+    "are recorded together more often than chance.",
+    tables=COHORT_TABLES,
+    optional_tables=COHORT_OPTIONAL,
+    params=COHORT_PARAMS,
+)
+def factor_cooccurrence(cursor, **params) -> pl.DataFrame:
+    return cursor.sql(COOCCURRENCE_SQL, params=cohort_values(params)).pl()
+
+
+RULES_SQL = (
+    GROUPS_SQL
+    + """,
+cohort_factors AS (SELECT child_id, factor_code FROM child_factors WHERE grp = 'cohort'),
+cohort_size AS (SELECT count(*) AS n FROM cohort_groups WHERE grp = 'cohort'),
+singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
+frequent AS (SELECT factor_code FROM singles WHERE n_children >= $min_children),
+frequent_factors AS (SELECT * FROM cohort_factors WHERE factor_code IN (SELECT factor_code FROM frequent)),
+pair_counts AS (
+    SELECT a.factor_code AS a1, b.factor_code AS a2, count(*) AS n_children
+    FROM frequent_factors AS a
+    JOIN frequent_factors AS b ON b.child_id = a.child_id AND b.factor_code > a.factor_code
+    GROUP BY ALL
+    HAVING count(*) >= $min_children
+),
+one_to_one AS (
+    SELECT a.factor_code AS a1, NULL::VARCHAR AS a2, c.factor_code AS consequent, count(*) AS n_rule
+    FROM frequent_factors AS a
+    JOIN frequent_factors AS c ON c.child_id = a.child_id AND c.factor_code <> a.factor_code
+    GROUP BY ALL
+),
+two_to_one AS (
+    SELECT a.factor_code AS a1, b.factor_code AS a2, c.factor_code AS consequent, count(*) AS n_rule
+    FROM frequent_factors AS a
+    JOIN frequent_factors AS b ON b.child_id = a.child_id AND b.factor_code > a.factor_code
+    JOIN pair_counts AS pc ON pc.a1 = a.factor_code AND pc.a2 = b.factor_code
+    JOIN frequent_factors AS c ON c.child_id = a.child_id
+         AND c.factor_code <> a.factor_code AND c.factor_code <> b.factor_code
+    GROUP BY ALL
+),
+rules AS (
+    SELECT r.*, s.n_children AS n_antecedent FROM one_to_one AS r JOIN singles AS s ON s.factor_code = r.a1
+    UNION ALL
+    SELECT r.*, pc.n_children FROM two_to_one AS r JOIN pair_counts AS pc ON pc.a1 = r.a1 AND pc.a2 = r.a2
+)
+SELECT
+    CASE WHEN r.a2 IS NULL THEN factor_label(r.a1)
+         ELSE factor_label(r.a1) || ' + ' || factor_label(r.a2) END AS antecedent,
+    factor_label(r.consequent) AS consequent,
+    r.n_rule AS n_children,
+    r.n_rule / cs.n AS support,
+    r.n_rule / r.n_antecedent AS confidence,
+    (r.n_rule / r.n_antecedent) / (sc.n_children / cs.n) AS lift,
+    r.a1, r.a2, r.consequent AS consequent_code, r.n_antecedent, cs.n AS cohort_n
+FROM rules AS r
+JOIN singles AS sc ON sc.factor_code = r.consequent
+CROSS JOIN cohort_size AS cs
+WHERE r.n_rule >= $min_children
+  AND (r.n_rule / r.n_antecedent) / (sc.n_children / cs.n) > 1
+ORDER BY lift DESC, confidence DESC, n_children DESC, antecedent, consequent
+LIMIT $max_rules
+"""
+)
+
+
+@python_query(
+    "factor_rules",
+    title="Association rules between factors",
+    description="Within the cohort, rules 'children with A (and B) also had C' for up to three factors: the "
+    "children it applies to, support (share of the cohort with all of them), confidence P(C | A and B) and "
+    "lift (confidence / P(C)). Only rules met by at least min_children children and with lift above 1.",
+    tables=COHORT_TABLES,
+    optional_tables=COHORT_OPTIONAL,
+    params=[
+        *COHORT_PARAMS,
+        "min_children int = 10 ; leave out rules met by fewer children",
+        "max_rules int = 30 ; how many rules to show, highest lift first",
+    ],
+)
+def factor_rules(cursor, **params) -> pl.DataFrame:
+    return cursor.sql(RULES_SQL, params=cohort_values(params)).pl()
