@@ -9,12 +9,12 @@
 -- param: cp_visit_working_days int = setting ; CP visit standard in working days
 -- param: cin_visit_working_days int = setting ; CIN visit standard in working days
 -- param: cla_visit_days int = setting ; looked-after visit standard in calendar days
-WITH month_ends AS (
-    SELECT list(CASE WHEN i = 0 THEN $as_of
-                     ELSE CAST(date_trunc('month', $as_of) - INTERVAL (i - 1) MONTH - INTERVAL 1 DAY AS DATE) END) AS dates
-    FROM range(0, $months) AS t(i)
-)
 SELECT c.as_of AS month_end, c.team_id, c.measure, c.numerator, c.denominator, c.pct, c.label, c.higher_is_better
-FROM month_ends, compliance_measures(month_ends.dates, $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days) AS c
+FROM compliance_measures(
+    (SELECT list(CASE WHEN i = 0 THEN $as_of
+                      ELSE CAST(date_trunc('month', $as_of) - INTERVAL (i - 1) MONTH - INTERVAL 1 DAY AS DATE) END)
+     FROM range(0, $months) AS t(i)),
+    $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days
+) AS c
 WHERE $team_id IS NULL OR c.team_id = $team_id
 ORDER BY c.team_id, c.measure_order, month_end
