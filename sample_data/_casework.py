@@ -120,17 +120,27 @@ def chains(ctx, kids: dict, idx: np.ndarray) -> dict[str, np.ndarray]:
         b = referral_batch(ctx, kids, idx, date[idx], prior_cp[idx])
         batches.append(b)
         prior_cp[idx[b["cp"]]] = True
-        p_quick = next_referral_chance(b, kids["locality"][idx])
+        p_quick, p_later = next_referral_chance(b, kids["locality"][idx]), P_LATER
+        if ctx.return_boost:  # only when a referral rate was asked for: the default run is untouched
+            p_quick, p_later = boosted(p_quick, p_later, ctx.return_boost)
         u = rng.random(len(idx))
         gap = np.where(
             u < p_quick, rng.integers(1, 366, len(idx)), 366 + rng.exponential(420, len(idx)).astype(np.int64)
         )
-        back = (b["closure"] <= ctx.as_of) & (u < p_quick + P_LATER)
+        back = (b["closure"] <= ctx.as_of) & (u < p_quick + p_later)
         date[idx] = b["closure"] + gap
         idx = idx[back]
     if not batches:
         return referral_batch(ctx, kids, idx, date[idx], prior_cp[idx])  # empty columns
     return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+
+
+def boosted(p_quick: np.ndarray, p_later: float, boost: float) -> tuple[np.ndarray, np.ndarray | float]:
+    """Return chances moved by `boost` in [-1, 1]: towards coming back within a year (boost > 0, at 1 every
+    child comes back within 365 days of each closure) or towards never coming back (boost < 0, at -1 never)."""
+    if boost >= 0:
+        return p_quick + boost * (1 - p_quick), p_later * (1 - boost)
+    return p_quick * (1 + boost), p_later * (1 + boost)
 
 
 def next_referral_chance(b: dict, locality: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from sample_data import _casework as cw
 from sample_data import _org as org
-from schemas.codes import cin_factor_codes
+from schemas.codes import cin_factor_codes, codes, labels
 
 # Chance of each CIN factor at an assessment that found the child in need (domain.md: parental
 # mental health and domestic abuse are the commonest).
@@ -67,10 +67,36 @@ LOCAL_FACTORS = (
     ("PA1", "Parent or carer was abused as a child", "parent", 0.65, 0.15),
     ("HS1", "Housing instability or homelessness", "household", 0.12, 0.12),
 )
-LEGAL_FIRST = (("V2", "C1", "C2"), (0.4, 0.45, 0.15))
-LEGAL_LATER = (("C2", "C1", "V2", "E1"), (0.6, 0.15, 0.15, 0.10))
-PLACE_YOUNG = (("U1", "U2", "U3", "U4", "U5", "U6", "K2", "P1"), (0.08, 0.02, 0.1, 0.35, 0.03, 0.33, 0.03, 0.06))
-PLACE_OLD = (("U1", "U3", "U4", "U6", "K2", "P1", "H5"), (0.05, 0.08, 0.27, 0.22, 0.25, 0.04, 0.09))
+
+
+def ssda903(kind: str, wanted) -> tuple[str, ...]:
+    """SSDA903 codes, each checked against the current list in codes.toml (kind: legal_status or placement)."""
+    current = codes(f"ssda903_{kind}")
+    wanted = tuple(wanted)
+    unknown = [c for c in wanted if c not in current]
+    if unknown:
+        raise ValueError(f"not a current SSDA903 {kind} code in schemas/codes.toml: {unknown}")
+    return wanted
+
+
+def ssda903_weights(kind: str, weights: dict[str, float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """(codes, weights) for cw.pick, the codes checked against codes.toml (the order given is kept)."""
+    return ssda903(kind, weights), tuple(weights.values())
+
+
+# SSDA903 episodes: the codes are codes.toml's; only the mix is the generator's.
+LEGAL_FIRST = ssda903_weights("legal_status", {"V2": 0.4, "C1": 0.45, "C2": 0.15})
+LEGAL_LATER = ssda903_weights("legal_status", {"C2": 0.6, "C1": 0.15, "V2": 0.15, "E1": 0.10})
+LEGAL_EMERGENCY = ssda903_weights("legal_status", {"L1": 0.6, "L2": 0.4})  # police protection, EPO
+FULL_CARE_ORDER, PLACEMENT_ORDER = ssda903("legal_status", ("C2", "E1"))
+PLACE_YOUNG = ssda903_weights(
+    "placement", {"U1": 0.08, "U2": 0.02, "U3": 0.1, "U4": 0.35, "U5": 0.03, "U6": 0.33, "K2": 0.03, "P1": 0.06}
+)
+PLACE_OLD = ssda903_weights(
+    "placement", {"U1": 0.05, "U3": 0.08, "U4": 0.27, "U6": 0.22, "K2": 0.25, "P1": 0.04, "H5": 0.09}
+)
+CHILDRENS_HOME, SEMI_INDEPENDENT, FOSTER_LONG_TERM, PLACED_FOR_ADOPTION = ssda903("placement", ("K2", "H5", "U4", "A6"))
+FOSTER = tuple(c for c in codes("ssda903_placement") if labels("placement_type")[c].startswith("Foster placement"))
 VISIT_STANDARD = {"cp": 10, "cin": 20, "cla": 42}  # working days, working days, calendar days
 
 
@@ -195,11 +221,11 @@ def care_episodes(ctx, R: dict, birth: np.ndarray) -> dict[str, np.ndarray]:
     m = len(grp)
     age = ep_start - birth[R["child"][row][grp]]
     legal = np.where(pos == 0, cw.pick(rng, *LEGAL_FIRST, m), cw.pick(rng, *LEGAL_LATER, m))
-    legal = np.where(is_em, cw.pick(rng, ("L1", "L2"), (0.6, 0.4), m), legal)
-    legal = np.where((legal == "E1") & (age >= 6 * 365), "C2", legal)
+    legal = np.where(is_em, cw.pick(rng, *LEGAL_EMERGENCY, m), legal)
+    legal = np.where((legal == PLACEMENT_ORDER) & (age >= 6 * 365), FULL_CARE_ORDER, legal)
     place = np.where(age < 11 * 365, cw.pick(rng, *PLACE_YOUNG, m), cw.pick(rng, *PLACE_OLD, m))
-    place = np.where((place == "H5") & (age < 16 * 365), "U4", place)
-    place = np.where(legal == "E1", "A6", place)
+    place = np.where((place == SEMI_INDEPENDENT) & (age < 16 * 365), FOSTER_LONG_TERM, place)
+    place = np.where(legal == PLACEMENT_ORDER, PLACED_FOR_ADOPTION, place)
     cost = weekly_cost(rng, place)
     sel = keep & (ep_start <= ctx.as_of)
     return {
@@ -215,9 +241,9 @@ def care_episodes(ctx, R: dict, birth: np.ndarray) -> dict[str, np.ndarray]:
 def weekly_cost(rng: np.random.Generator, place: np.ndarray) -> np.ndarray:
     """Weekly cost by placement type: foster ~£585-665, children's home £3,000-5,000, a few unknown."""
     m = len(place)
-    foster = np.char.startswith(place.astype(str), "U")
+    foster = np.isin(place, FOSTER)
     cost = np.select(
-        [foster, place == "K2", place == "H5"],
+        [foster, place == CHILDRENS_HOME, place == SEMI_INDEPENDENT],
         [rng.uniform(585, 665, m), rng.uniform(3000, 5000, m), rng.uniform(850, 1600, m)],
         0.0,
     )

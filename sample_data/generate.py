@@ -33,6 +33,12 @@ AREA_SIZE = 12_000
 CHUNK_AREAS = 16  # 192,000 children per chunk
 DEFAULT_SEED = 20260331
 SHIPPED_CHILDREN = 12_000
+PILOT_CHILDREN = 48_000  # children simulated to find the return boost for --referrals-per-child
+PILOT_STREAM = 2**31 - 1  # the pilot's random stream: never a chunk number
+
+
+class ReferralRateError(ValueError):
+    """A --referrals-per-child the generator cannot reach."""
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Ctx:
     cal: WorkingDays
     start: int
     as_of: int
+    return_boost: float = 0.0  # 0 = the natural referral rate; see _casework.boosted and referral_boost
 
 
 def simulate_chunk(ctx: Ctx, first: int, n: int, area_size: int) -> dict:
@@ -78,28 +85,55 @@ def chunk_frames(ctx: Ctx, first: int, n: int, area_size: int, multi: bool, coun
     return frames
 
 
+def pilot_rate(seed: int, cal: WorkingDays, boost: float) -> float:
+    """Referrals per child in a pilot simulation (referral chains only) with the given return boost."""
+    ctx = Ctx(np.random.default_rng([seed, PILOT_STREAM]), cal, day(START), day(AS_OF), boost)
+    kids = people.children(ctx, PILOT_CHILDREN, 0, np.zeros(PILOT_CHILDREN, dtype=np.int64))
+    return len(cw.simulate(ctx, kids)["ref"]) / PILOT_CHILDREN
+
+
+def referral_boost(referrals_per_child: float, seed: int, cal: WorkingDays) -> float:
+    """The return boost (see _casework.boosted) giving about `referrals_per_child` referrals per child over the
+    extract, found by bisection on a pilot of PILOT_CHILDREN children (the same seed gives the same boost)."""
+    lo, hi = -1.0, 1.0
+    low, high = pilot_rate(seed, cal, lo), pilot_rate(seed, cal, hi)
+    if not low <= referrals_per_child <= high:
+        raise ReferralRateError(f"--referrals-per-child must be between {low:.2f} and {high:.2f} for this generator")
+    while hi - lo > 1e-3:
+        mid = (lo + hi) / 2
+        if pilot_rate(seed, cal, mid) < referrals_per_child:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 def generate(
     out: Path,
     children: int = SHIPPED_CHILDREN,
     seed: int = DEFAULT_SEED,
     chunk_areas: int = CHUNK_AREAS,
     area_size: int = AREA_SIZE,
+    referrals_per_child: float | None = None,
 ) -> dict:
     """Write a whole extract to `out`; returns the manifest. Only table files and manifest.json are touched.
 
     area_size children share one set of 12 teams; chunk_areas areas are generated at a time.
+    referrals_per_child (None: the natural rate, about 1.6 over the five years) raises or lowers the chance
+    that a child is referred again after each closure until the extract has about that many referrals per child.
     """
+    cal, as_of = WorkingDays(), day(AS_OF)
+    boost = 0.0 if referrals_per_child is None else referral_boost(referrals_per_child, seed, cal)
     out.mkdir(parents=True, exist_ok=True)
     for table in TABLES:
         clear_table(out, table)
-    cal, as_of = WorkingDays(), day(AS_OF)
     multi = children > area_size
     chunk = area_size * chunk_areas
     n_chunks = math.ceil(children / chunk)
     counters = tb.Counters()
     small: dict[str, list[pl.DataFrame]] = {}
     for c in range(n_chunks):
-        ctx = Ctx(np.random.default_rng([seed, c]), cal, day(START), as_of)
+        ctx = Ctx(np.random.default_rng([seed, c]), cal, day(START), as_of, boost)
         first = c * chunk
         n = min(chunk, children - first)
         frames = chunk_frames(ctx, first, n, area_size, multi, counters)
@@ -124,15 +158,26 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: --out DIR [--children N] [--seed S]."""
+    """Command line: --out DIR [--children N] [--seed S] [--referrals-per-child R]."""
     p = argparse.ArgumentParser(prog="python -m sample_data.generate", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, type=Path, help="folder to write the extract into")
     p.add_argument("--children", type=int, default=SHIPPED_CHILDREN, help="number of children (default 12000)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    p.add_argument(
+        "--referrals-per-child",
+        type=float,
+        default=None,
+        metavar="R",
+        help="referrals per child over the five years (default: the natural rate, about 1.6; "
+        "a national extract has about 2.6); more re-referrals make up the difference",
+    )
     args = p.parse_args(argv)
     if args.children < 1:
         p.error("--children must be at least 1")
-    generate(args.out, args.children, args.seed)
+    try:
+        generate(args.out, args.children, args.seed, referrals_per_child=args.referrals_per_child)
+    except ReferralRateError as exc:
+        p.error(str(exc))
     return 0
 
 

@@ -20,6 +20,11 @@ def codes(name: str) -> list[str]:
     return list(_load()[name]["codes"])
 
 
+def retired(name: str) -> list[str]:
+    """Older codes of a simple list, still met in old records (accepted with a warning), e.g. retired('ssda903_placement')."""
+    return list(_load()[name].get("retired", []))
+
+
 def cin_factor_year(year: int | None = None) -> dict:
     """The CIN factor list in force for a collection year (default: the newest)."""
     years = sorted(int(y) for y in _load()["cin_factor"])

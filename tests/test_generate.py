@@ -50,36 +50,9 @@ CODE_COLUMNS = [  # (table, column, code list)
     ("neet_status", "status", "neet_status"),
     ("factor_codes", "subject", "factor_subject"),
 ]
-LEGAL_STATUS = ["C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4"]
-PLACEMENT = [
-    "A3",
-    "A4",
-    "A5",
-    "A6",
-    "H5",
-    "K1",
-    "K2",
-    "P1",
-    "P2",
-    "P3",
-    "R1",
-    "R2",
-    "R3",
-    "R5",
-    "S1",
-    "T0",
-    "T1",
-    "T2",
-    "T3",
-    "T4",
-    "U1",
-    "U2",
-    "U3",
-    "U4",
-    "U5",
-    "U6",
-    "Z1",
-]
+# The generator draws only current SSDA903 codes (never a retired one).
+LEGAL_STATUS = codes("ssda903_legal_status")
+PLACEMENT = codes("ssda903_placement")
 
 
 def connect(folder: Path) -> duckdb.DuckDBPyConnection:
@@ -309,6 +282,34 @@ def test_tiny_extracts_via_command_line(tmp_path, n):
     assert one(con, "SELECT count(DISTINCT child_id) FROM referrals") == n
     broken = {rule: c for rule, sql in rule_queries().items() if (c := one(con, sql))}
     assert broken == {}
+
+
+@pytest.fixture(scope="module")
+def national_rate(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    """300 children at the national referral rate (`--referrals-per-child 2.6`)."""
+    folder = tmp_path_factory.mktemp("r26")
+    assert main(["--out", str(folder), "--children", "300", "--seed", "7", "--referrals-per-child", "2.6"]) == 0
+    return connect(folder)
+
+
+def test_referrals_per_child_option_gives_that_rate(national_rate, cons):
+    assert one(national_rate, "SELECT count(*) FROM children") == 300
+    assert 2.3 <= one(national_rate, "SELECT count(*) / 300 FROM referrals") <= 2.9
+    assert one(cons[300], "SELECT count(*) / 300 FROM referrals") < 1.9  # the natural rate, about 1.6
+    # more referrals per child come from more re-referrals
+    assert one(national_rate, REREFERRAL) > one(cons[300], REREFERRAL)
+
+
+def test_contract_rules_hold_at_national_referral_rate(national_rate):
+    broken = {rule: c for rule, sql in rule_queries().items() if (c := one(national_rate, sql))}
+    assert broken == {}
+
+
+def test_referrals_per_child_out_of_range_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--out", str(tmp_path), "--children", "10", "--referrals-per-child", "9"])
+    assert exc.value.code == 2 and "--referrals-per-child must be between" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 @pytest.mark.parametrize("n", [300, 2000])

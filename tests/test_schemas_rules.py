@@ -13,10 +13,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from schemas.codes import codes, labels, retired
 from schemas.contract import TABLES
 from schemas.rules import cross_rules as cr
 from schemas.rules.base import ERROR, WARNING, RuleContext
-from schemas.rules.row_rules import CODE_LISTS, DATE_ORDER, ROW_RULES
+from schemas.rules.row_rules import CODE_LISTS, DATE_ORDER, ROW_RULES, SSDA903_LISTS
 from schemas.rules.table_schema import check_rows
 from tiny_extract import AS_OF, tiny_tables
 
@@ -66,7 +67,12 @@ FACTOR_CASES = [
     ("factor_codes", "factor_code", "3B", "must not clash with a CIN factor code", ERROR),
     ("factor_codes", "factor_code", "18A", "must not clash with a CIN factor code", ERROR),
 ]
-VALUE_CASES = CODE_CASES + RANGE_CASES + FACTOR_CASES
+SSDA903_CASES = [
+    ("looked_after", "legal_status", "C3", "must be an SSDA903 legal status code", ERROR),
+    ("looked_after", "placement_type", "U7", "must be an SSDA903 placement type code", ERROR),
+    ("looked_after", "placement_type", "Q1", "retired SSDA903 placement type code", WARNING),
+]
+VALUE_CASES = CODE_CASES + RANGE_CASES + FACTOR_CASES + SSDA903_CASES
 
 
 @pytest.mark.parametrize(("table", "column", "bad", "check", "severity"), VALUE_CASES, ids=lambda v: str(v)[:40])
@@ -108,6 +114,17 @@ def test_local_factor_code_needs_declaring():
     assert failures_of("factors", factors, "factor_code", "declared in factor_codes") == []
     undeclared = check_rows("factors", factors, RuleContext(AS_OF, frozenset()))
     assert [(f.column, f.count, f.examples[0]["factor_code"]) for f in undeclared] == [("factor_code", 1, "LA01")]
+
+
+@pytest.mark.parametrize(("column", "list_name"), [(c, n) for c, (n, _) in SSDA903_LISTS.items()])
+def test_ssda903_codes_current_pass_retired_only_warn(column, list_name):
+    """Every current 903 code passes; a retired one is a warning, never also an error; all have words."""
+    frame = TINY["looked_after"]
+    current, old = codes(list_name), retired(list_name)
+    every = pl.concat([set_first(frame.head(1), column, c) for c in current + old])
+    failures = [f for f in check_rows("looked_after", every, CTX) if f.column == column]
+    assert [(f.severity, f.count) for f in failures] == ([(WARNING, len(old))] if old else [])
+    assert set(current) | set(old) <= set(labels(column))
 
 
 def _columns(table: str, want) -> list[str]:

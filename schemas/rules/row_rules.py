@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.codes import cin_factor_year, codes
+from schemas.codes import cin_factor_year, codes, retired
 from schemas.contract import TABLES
 from schemas.rules.base import ERROR, WARNING, RuleContext
 
@@ -92,6 +92,29 @@ def _code_list_rule(table: str, column: str, list_name: str, label: str) -> None
 
 for (_table, _column), (_list, _label) in CODE_LISTS.items():
     _code_list_rule(_table, _column, _list, _label)
+
+
+# --- SSDA903 episode codes (codes.toml: current codes, and retired ones accepted with a warning) ---
+
+SSDA903_LISTS: dict[str, tuple[str, str]] = {  # looked_after column: (code list, words)
+    "legal_status": ("ssda903_legal_status", "legal status"),
+    "placement_type": ("ssda903_placement", "placement type"),
+}
+
+
+def _ssda903_rules(column: str, list_name: str, words: str) -> None:
+    current, old = codes(list_name), retired(list_name)
+    row_rule("looked_after", column, f"must be an SSDA903 {words} code")(
+        lambda ctx: pl.col(column).is_in(current + old)
+    )
+    if old:  # a list with no retired codes needs no warning rule
+        row_rule("looked_after", column, f"is a retired SSDA903 {words} code ({', '.join(old)})", severity=WARNING)(
+            lambda ctx: ~pl.col(column).is_in(old)
+        )
+
+
+for _column, (_list, _words) in SSDA903_LISTS.items():
+    _ssda903_rules(_column, _list, _words)
 
 
 # --- Identifiers ----------------------------------------------------------------------------
