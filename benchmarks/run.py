@@ -170,9 +170,6 @@ def describe_extract(data: Path) -> str:
 
 
 # A value for each required parameter the benchmark knows how to fill: SQL over the engine's views.
-# Questions that refuse to run without at least one (otherwise optional) cohort filter.
-NEEDS_A_COHORT = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
-
 PICKERS = {
     "team_id": None,  # the first team of the team_list question, as a page's team choice would give
     # The busiest worker and the child with the longest history: the heaviest realistic answers.
@@ -184,7 +181,9 @@ PICKERS = {
 def query_params(data: Path, query) -> tuple[dict | None, str | None]:
     """Parameters to run `query` with: defaults, plus a picked value for each required one; or a reason to skip."""
     params = {}
-    if query.name in NEEDS_A_COHORT:
+    from queries.models.patterns import COHORT_QUERIES
+
+    if query.name in COHORT_QUERIES:
         # A cohort question needs one filter: a team, as the Patterns page starts with.
         params["team_id"] = pick(str(data), "team_id")
     for param in query.params:

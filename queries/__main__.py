@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ExtractError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the user, never a traceback
+        print(f"error: the question could not be answered ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

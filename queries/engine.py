@@ -161,6 +161,8 @@ class Engine:
             return self.as_of
         if param.default == "setting":
             return setting(param.name)
+        if param.default.startswith("setting:"):
+            return coerce(query.name, param, setting(param.default.removeprefix("setting:")))
         return coerce(query.name, param, param.default)
 
     def run(self, name: str, **params) -> pl.DataFrame:

@@ -14,7 +14,7 @@ A SQL question is `queries/sql/<name>.sql` starting with a comment header:
 `tables` must all be usable or the question refuses, naming what is wrong;
 `optional_tables` are read when usable and are empty otherwise (the page says so).
 A default of `as_of` means the extract's as_of date, `setting` the value of the
-setting of the same name, `null` no value. `choices:` after the description
+setting of the same name (`setting:KEY` of another name), `null` no value. `choices:` after the description
 restricts a str parameter (`; one of the teams | choices: practice_model, team`).
 Parameters reach SQL as `$name`, always bound, never formatted into the text.
 

@@ -31,6 +31,9 @@ COHORT_PARAMS = [
     "compare_team_id str = null ; compare with this team's children (same filters) instead of all other children",
 ]
 
+# The questions that refuse to run without at least one cohort filter (tests and benchmarks give a team).
+COHORT_QUERIES = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
+
 COHORT_TABLES = ["children", "referrals", "teams", "factors"]
 COHORT_OPTIONAL = ["factor_codes", "cp_plans"]
 

@@ -1,0 +1,243 @@
+"""Team outcomes: are data-led teams doing better? Re-referrals, time to close, services and absence."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from pages._frame import loaded, page_main, run, show_table
+from queries.settings import setting
+from queries.suppress import suppress_frame
+from schemas.codes import labels
+
+PAGE = {
+    "title": "Team outcomes",
+    "icon": ":material/monitoring:",
+    "order": 50,
+    "description": "For a head of service: do data-led teams close cases quicker, with fewer re-referrals, less use "
+    "of commissioned services and lower sickness absence? Each figure with its interval, time-to-close curves, a "
+    "funnel plot of re-referrals by team, England's figures beside ours, and a like-for-like view by primary need.",
+}
+
+MODEL_WORDS = {"data_led": "Data-led", "traditional": "Traditional"}
+COLOURS = ["#1f6f8b", "#b35c00", "#5b8c2a", "#8e44ad", "#c0392b", "#7f8c8d"]
+
+
+def interval(value, low, high, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
+    if value is None:
+        return setting("symbol")
+    text = f"{value * scale:.{digits}f}{unit}"
+    if low is None or high is None:
+        return text
+    return f"{text} ({low * scale:.{digits}f}–{high * scale:.{digits}f})"
+
+
+def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict) -> None:
+    shown = suppress_frame(
+        outcomes,
+        ["referrals", "rereferrals"],
+        derived={"rereferral_rate": ["rereferrals"], "rereferral_ci_low": ["rereferrals"],
+                 "rereferral_ci_high": ["rereferrals"]},
+        secondary=False,
+    )  # fmt: skip
+    rows = []
+    for r in shown.iter_rows(named=True):
+        rows.append(
+            {
+                "Group": names.get(r["group"], r["group"]),
+                "Referrals (12 months)": setting("symbol") if r["referrals"] is None else f"{r['referrals']:,}",
+                "Re-referral rate % (95% CI)": interval(
+                    r["rereferral_rate"], r["rereferral_ci_low"], r["rereferral_ci_high"], 100, 1
+                ),
+                "Median days to close (95% CI)": interval(
+                    r["median_days_to_close"], r["median_ci_low"], r["median_ci_high"]
+                ),
+                "Services per 100 episodes (95% CI)": interval(
+                    r["service_episodes_per_100"], r["service_ci_low"], r["service_ci_high"], 1, 1
+                ),
+                "Sickness absence % (95% CI)": interval(
+                    r["absence_rate"], r["absence_ci_low"], r["absence_ci_high"], 100, 1
+                ),
+            }
+        )
+    rows.append(
+        {
+            "Group": "England",
+            "Referrals (12 months)": "–",
+            "Re-referral rate % (95% CI)": f"{100 * england.get('rereferral_rate', 0.22):.0f}",
+            "Median days to close (95% CI)": "–",
+            "Services per 100 episodes (95% CI)": "–",
+            "Sickness absence % (95% CI)": f"{100 * england.get('absence_rate', 0.032):.1f}",
+        }
+    )
+    show_table(container, pl.DataFrame(rows, infer_schema_length=None), "team_outcomes")
+
+
+def km_chart(container, by: str, names: dict) -> None:
+    curves = run("time_to_close", container, by=by)
+    test = run("time_to_close_logrank", container, by=by)
+    if curves is None or curves.is_empty():
+        return
+    figure = go.Figure()
+    for index, ((group,), part) in enumerate(curves.group_by("group", maintain_order=True)):
+        figure.add_trace(
+            go.Scatter(
+                x=[0, *part["time"].to_list()],
+                y=[100, *(100 * part["still_open"]).to_list()],
+                mode="lines",
+                line=dict(shape="hv", color=COLOURS[index % len(COLOURS)]),
+                name=names.get(group, group),
+                hovertemplate="day %{x}: %{y:.0f}% still open<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(
+        title="Episodes still open, by days since referral (Kaplan–Meier)",
+        height=380,
+        xaxis=dict(title="Days since referral", range=[0, 365]),
+        yaxis=dict(title="% still open", range=[0, 101]),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    container.plotly_chart(figure, width="stretch", key="km")
+    if test is not None and test.height:
+        row = test.row(0, named=True)
+        verdict = "differ by more than chance" if row["p_value"] < 0.05 else "are not clearly different"
+        container.caption(
+            f"Log-rank test: χ² = {row['chi_square']:.1f} on {row['df']} degree(s) of freedom, "
+            f"p = {row['p_value']:.2g}: the groups' times to close {verdict}. Open episodes count up to the extract date."
+        )
+
+
+def funnel_chart(container, england_rate: float) -> None:
+    teams = run("rereferral_funnel", container)
+    limits = run("rereferral_funnel_limits", container)
+    if teams is None or limits is None or teams.is_empty():
+        return
+    teams = suppress_frame(teams, ["rereferrals"], derived={"rate": ["rereferrals"]}, secondary=False)
+    figure = go.Figure()
+    for level, dash, words in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
+        band = limits.filter(pl.col("level") == level).sort("n")
+        for side in ("lower", "upper"):
+            figure.add_trace(
+                go.Scatter(
+                    x=band["n"].to_list(),
+                    y=(100 * band[side]).to_list(),
+                    mode="lines",
+                    line=dict(color="#7f8c8d", dash=dash, width=1),
+                    name=words,
+                    showlegend=side == "upper",
+                    hoverinfo="skip",
+                )
+            )
+    overall = limits["overall_rate"][0]
+    figure.add_hline(y=100 * overall, line_color="#7f8c8d", annotation_text=f"Council {100 * overall:.0f}%")
+    figure.add_hline(
+        y=100 * england_rate,
+        line_color="#c0392b",
+        line_dash="dash",
+        annotation_text=f"England {100 * england_rate:.0f}%",
+    )
+    shown = teams.filter(pl.col("rate").is_not_null())
+    figure.add_trace(
+        go.Scatter(
+            x=shown["referrals"].to_list(),
+            y=(100 * shown["rate"]).to_list(),
+            mode="markers+text",
+            text=[n if o else "" for n, o in zip(shown["team_name"], shown["outside_998"], strict=True)],
+            customdata=shown["team_name"].to_list(),
+            textposition="top center",
+            marker=dict(size=11, color=["#c0392b" if o else "#1f6f8b" for o in shown["outside_998"]]),
+            name="Teams",
+            hovertemplate="%{customdata}: %{y:.1f}% of %{x} referrals<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Re-referral rate by team (funnel plot)",
+        height=460,
+        xaxis=dict(title="Referrals in the last 12 months"),
+        yaxis=dict(title="% re-referred within 12 months"),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    container.plotly_chart(figure, width="stretch", key="funnel")
+    outside = shown.filter("outside_998")["team_name"].to_list()
+    container.caption(
+        "A team outside the dotted 99.8% limits differs from the council's rate by more than chance: "
+        + (", ".join(outside) if outside else "none does")
+        + ". Red points are outside."
+    )
+
+
+def by_need_chart(container) -> None:
+    by_need = run("team_outcomes_by_need", container)
+    if by_need is None or by_need.is_empty():
+        return
+    by_need = suppress_frame(
+        by_need,
+        ["referrals", "rereferrals"],
+        derived={c: ["rereferrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+        secondary=False,
+    ).filter(pl.col("rereferral_rate").is_not_null())
+    need_words = labels("primary_need")
+    figure = go.Figure()
+    for index, ((group,), part) in enumerate(by_need.group_by("group", maintain_order=True)):
+        figure.add_trace(
+            go.Scatter(
+                x=(100 * part["rereferral_rate"]).to_list(),
+                y=[need_words.get(n, n) for n in part["primary_need"]],
+                mode="markers",
+                marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
+                name=MODEL_WORDS.get(group, group),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
+                    arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
+                ),
+                customdata=part.select("referrals", "median_days_to_close").rows(),
+                hovertemplate="%{y}: %{x:.1f}% of %{customdata[0]} referrals; median %{customdata[1]} days to close"
+                "<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(
+        title="Re-referral rate within each primary need (95% intervals)",
+        height=140 + 32 * by_need["primary_need"].n_unique(),
+        xaxis=dict(title="% re-referred"),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    container.plotly_chart(figure, width="stretch", key="by_need")
+
+
+def render(container) -> None:
+    container.title("Team outcomes")
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+        return
+    container.warning(
+        "Teams differ in the children and families they work with, so differences here are not proof that one "
+        "way of working causes better outcomes. The last chart compares like with like within each primary need.",
+        icon=":material/info:",
+    )
+    by = container.radio(
+        "Compare", ["practice_model", "team"], horizontal=True, key="outcomes_by",
+        format_func={"practice_model": "Practice models", "team": "Teams"}.get,
+    )  # fmt: skip
+    teams = run("team_list", container)
+    names = dict(MODEL_WORDS)
+    if teams is not None:
+        names |= dict(zip(teams["team_id"], teams["team_name"], strict=True))
+    reference = run("england_reference", container)
+    england = dict(zip(reference["measure"], reference["value"], strict=True)) if reference is not None else {}
+    outcomes = run("team_outcomes", container, by=by)
+    if outcomes is not None and not outcomes.is_empty():
+        container.markdown("#### Outcomes over referrals in the last 12 months")
+        outcomes_table(container, outcomes, names, england)
+    container.markdown("#### How quickly episodes close")
+    km_chart(container, by, names)
+    container.markdown("#### Re-referrals by team")
+    funnel_chart(container, england.get("rereferral_rate", 0.22))
+    container.markdown("#### Like with like: within each primary need")
+    by_need_chart(container)
+
+
+if __name__ == "__main__":
+    page_main(render)

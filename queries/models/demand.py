@@ -1,0 +1,240 @@
+"""Demand: a seasonal forecast of referrals, its backtest, and the caseload it implies.
+
+Monthly referral counts come from DuckDB (whole months up to as_of); the model is statsmodels'
+ETS with additive error and additive 12-month seasonality (no trend), fitted on those few dozen
+numbers. The backtest refits it at rolling origins over the last year and scores it by MASE
+against the seasonal-naive forecast ("same month last year"), so users can see whether the model
+beats last year's pattern.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from queries.registry import python_query
+from queries.stats import kaplan_meier, km_median, mase
+
+SEASON = 12
+HORIZON = 12
+BACKTEST_ORIGINS = 6  # every other month over the last year
+MIN_SEASONAL_MONTHS = 2 * SEASON + 1
+
+MONTHLY_SQL = """
+WITH bounds AS (
+    SELECT date_trunc('month', min(referral_date)) AS first_month,
+           -- the last whole month: as_of's month when as_of is its last day, else the month before
+           CASE WHEN $as_of = last_day($as_of) THEN date_trunc('month', $as_of)
+                ELSE date_trunc('month', $as_of) - INTERVAL 1 MONTH END AS last_month
+    FROM referrals
+    WHERE ($team_id IS NULL OR team_id = $team_id) AND referral_date <= $as_of
+),
+months AS (
+    SELECT CAST(m AS DATE) AS month
+    FROM bounds, range(bounds.first_month, bounds.last_month + INTERVAL 1 MONTH, INTERVAL 1 MONTH) AS t(m)
+)
+SELECT m.month, count(r.referral_id) AS referrals
+FROM months AS m
+LEFT JOIN referrals AS r
+    ON date_trunc('month', r.referral_date) = m.month AND ($team_id IS NULL OR r.team_id = $team_id)
+GROUP BY m.month
+ORDER BY m.month
+"""
+
+FORECAST_PARAMS = [
+    "as_of date = as_of ; the forecast starts the month after the last whole month up to this date",
+    "team_id str = null ; one team's referrals (default: the whole council)",
+]
+
+
+def monthly_referrals(cursor, as_of: dt.date, team_id: str | None) -> pl.DataFrame:
+    return cursor.sql(MONTHLY_SQL, params={"as_of": as_of, "team_id": team_id}).pl()
+
+
+def _series(values, first_month: dt.date) -> pd.Series:
+    start = pd.Period(first_month, freq="M")
+    return pd.Series(np.asarray(values, dtype=float), index=pd.period_range(start, periods=len(values), freq="M"))
+
+
+@lru_cache(maxsize=256)
+def _fit_and_forecast(values: tuple[float, ...], first_month: dt.date, horizon: int):
+    """(model name, mean, lo80, hi80, lo95, hi95) for `horizon` months after the series (cached by value)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    series = _series(values, first_month)
+    seasonal = len(values) >= MIN_SEASONAL_MONTHS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on short or flat series
+        model = ETSModel(series, error="add", trend=None, seasonal="add" if seasonal else None, seasonal_periods=SEASON)
+        fit = model.fit(disp=False)
+        prediction = fit.get_prediction(start=len(series), end=len(series) + horizon - 1)
+        frame80 = prediction.summary_frame(alpha=0.20)
+        frame95 = prediction.summary_frame(alpha=0.05)
+    name = "ETS(A,N,A), 12-month seasonality" if seasonal else "ETS(A,N,N), too short for seasonality"
+    return (
+        name,
+        frame80["mean"].to_numpy(),
+        frame80["pi_lower"].to_numpy(),
+        frame80["pi_upper"].to_numpy(),
+        frame95["pi_lower"].to_numpy(),
+        frame95["pi_upper"].to_numpy(),
+    )
+
+
+def forecast_frame(history: pl.DataFrame, horizon: int = HORIZON) -> pl.DataFrame:
+    """The next `horizon` months after the history, with 80% and 95% intervals (counts never below 0)."""
+    if history.height < 3:
+        return pl.DataFrame(
+            schema={c: pl.Float64 for c in ("forecast", "lo80", "hi80", "lo95", "hi95")} | {"month": pl.Date}
+        ).select("month", "forecast", "lo80", "hi80", "lo95", "hi95")
+    values = tuple(history["referrals"].cast(pl.Float64).to_list())
+    name, mean, lo80, hi80, lo95, hi95 = _fit_and_forecast(values, history["month"][0], horizon)
+    last = history["month"][-1]
+    months = pl.Series("month", [_add_months(last, i) for i in range(1, horizon + 1)], dtype=pl.Date)
+    return pl.DataFrame(
+        {
+            "month": months,
+            "forecast": np.maximum(mean, 0),
+            "lo80": np.maximum(lo80, 0),
+            "hi80": np.maximum(hi80, 0),
+            "lo95": np.maximum(lo95, 0),
+            "hi95": np.maximum(hi95, 0),
+            "model": [name] * horizon,
+        }
+    )
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def backtest(history: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: int = HORIZON) -> dict:
+    """Rolling-origin backtest over the last year: MASE of the model and of the seasonal-naive forecast.
+
+    At each origin (every other month in the last 12) the model is refitted on the months before it and
+    forecasts up to `horizon` months ahead (as far as the data goes). Both forecasts are scaled by the
+    in-sample seasonal-naive error of the same training months (Hyndman and Koehler 2006), so the
+    seasonal-naive forecast scores about 1 and a useful model scores below it.
+    """
+    values = history["referrals"].cast(pl.Float64).to_numpy()
+    n = len(values)
+    if n < MIN_SEASONAL_MONTHS + 2:
+        return {"origins": 0}
+    model_scores, naive_scores, model_errors, naive_errors = [], [], [], []
+    for origin in range(n - 12, n - 1, 12 // origins):
+        train, actual = values[:origin], values[origin : origin + horizon]
+        if len(train) < MIN_SEASONAL_MONTHS:
+            continue
+        steps = len(actual)
+        _, mean, *_ = _fit_and_forecast(tuple(train), history["month"][0], horizon)
+        model = np.maximum(mean[:steps], 0)
+        naive = np.array([train[len(train) - SEASON + (h % SEASON)] for h in range(steps)])
+        model_scores.append(mase(actual, model, train, season=SEASON))
+        naive_scores.append(mase(actual, naive, train, season=SEASON))
+        model_errors.append(np.mean(np.abs(actual - model)))
+        naive_errors.append(np.mean(np.abs(actual - naive)))
+    return {
+        "origins": len(model_scores),
+        "model_mase": float(np.mean(model_scores)),
+        "seasonal_naive_mase": float(np.mean(naive_scores)),
+        "model_mae": float(np.mean(model_errors)),
+        "seasonal_naive_mae": float(np.mean(naive_errors)),
+    }
+
+
+@python_query(
+    "demand_forecast",
+    title="Referral forecast",
+    description="Referrals expected in each of the next 12 months, for the council or one team, from a seasonal "
+    "exponential-smoothing model (statsmodels ETS, additive 12-month seasonality) fitted on the whole months up "
+    "to as_of, with 80% and 95% prediction intervals.",
+    tables=["referrals"],
+    params=FORECAST_PARAMS,
+)
+def demand_forecast(cursor, as_of, team_id) -> pl.DataFrame:
+    return forecast_frame(monthly_referrals(cursor, as_of, team_id))
+
+
+@python_query(
+    "demand_backtest",
+    title="How good is the referral forecast?",
+    description="A rolling-origin backtest of the referral forecast over the last year: the model refitted at six "
+    "origins, scored by MASE (mean absolute error scaled by the in-sample seasonal-naive error) beside the "
+    "seasonal-naive forecast 'same month last year'. Below the seasonal-naive figure, the model adds something.",
+    tables=["referrals"],
+    params=FORECAST_PARAMS,
+)
+def demand_backtest(cursor, as_of, team_id) -> pl.DataFrame:
+    scores = backtest(monthly_referrals(cursor, as_of, team_id))
+    return pl.DataFrame({"metric": list(scores), "value": [float(v) for v in scores.values()]})
+
+
+@python_query(
+    "caseload_projection",
+    title="Open caseload projection",
+    description="For each team (or one), the open cases expected at the end of each of the next 12 months and the "
+    "case-holding FTE they need at the chosen caseload. Little's law: open cases track the referrals of the "
+    "last L months, where L is the team's median months to close (Kaplan-Meier); the projection scales today's "
+    "open cases by forecast over recent referrals in such a window.",
+    tables=["referrals", "teams"],
+    params=[
+        *FORECAST_PARAMS,
+        "caseload float = setting:national_average_per_fte ; cases per case-holding FTE to plan for",
+    ],
+)
+def caseload_projection(cursor, as_of, team_id, caseload) -> pl.DataFrame:
+    teams = cursor.sql(
+        "SELECT team_id, team_name FROM teams WHERE $team_id IS NULL OR team_id = $team_id ORDER BY team_id",
+        params={"team_id": team_id},
+    ).pl()
+    rows = []
+    for team, name in teams.rows():
+        rows += _team_projection(cursor, as_of, team, name, caseload)
+    schema = {"month": pl.Date, "team_id": pl.String, "team_name": pl.String, "projected_open_cases": pl.Float64,
+              "fte_needed": pl.Float64, "open_cases_now": pl.Int64, "window_months": pl.Int64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _team_projection(cursor, as_of, team_id, team_name, caseload) -> list[dict]:
+    history = monthly_referrals(cursor, as_of, team_id)
+    open_now, durations = cursor.sql(
+        """
+        SELECT (SELECT count(DISTINCT child_id) FROM referrals
+                WHERE team_id = $team_id AND referral_date <= $as_of AND NOT nfa
+                  AND (closure_date IS NULL OR closure_date > $as_of)),
+               (SELECT list(struct_pack(days := d, closed := c, n := k)) FROM (
+                    SELECT CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS d,
+                           closure_date IS NOT NULL AND closure_date <= $as_of AS c, count(*) AS k
+                    FROM referrals
+                    WHERE team_id = $team_id AND NOT nfa AND referral_date <= $as_of
+                      AND referral_date > $as_of - 730
+                    GROUP BY ALL))
+        """,
+        params={"as_of": as_of, "team_id": team_id},
+    ).fetchall()[0]
+    if not durations or history.height < 3 or not open_now:
+        return []
+    episodes = pl.DataFrame(durations)
+    median_days = km_median(kaplan_meier(episodes["days"], episodes["closed"], weights=episodes["n"]))[0]
+    window = int(min(max(round((median_days if np.isfinite(median_days) else 365) / 30.4), 1), 12))
+    recent = history["referrals"].tail(window).sum()
+    if not recent:
+        return []
+    forecast = forecast_frame(history)
+    combined = np.concatenate([history["referrals"].cast(pl.Float64).to_numpy(), forecast["forecast"].to_numpy()])
+    start = history.height
+    rows = []
+    for step, month in enumerate(forecast["month"], start=1):
+        inflow = combined[start + step - window : start + step].sum()
+        projected = open_now * inflow / recent
+        rows.append(
+            {"month": month, "team_id": team_id, "team_name": team_name, "projected_open_cases": round(projected, 1),
+             "fte_needed": round(projected / caseload, 1), "open_cases_now": open_now, "window_months": window}
+        )  # fmt: skip
+    return rows

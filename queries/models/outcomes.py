@@ -1,0 +1,283 @@
+"""Team outcomes: re-referrals, time to close, use of services and sickness absence, by group.
+
+Groups are practice models (data-led, traditional) or teams. Every figure covers referrals
+dated in the 12 months to as_of. DuckDB aggregates; the small per-group tables get their
+intervals here: Wilson for the re-referral rate, Kaplan-Meier (open episodes censored at
+as_of) for the median days to close, an exact Poisson interval for service episodes per 100
+episodes, and a bootstrap over workers (seeded, so repeatable) for the absence rate.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from scipy import stats as scipy_stats
+
+from queries.registry import python_query
+from queries.stats import funnel_limits, kaplan_meier, km_median, logrank_test, wilson_intervals
+
+GROUP_PARAMS = [
+    "as_of date = as_of ; the end of the 12 months",
+    "by str = practice_model ; compare practice models or teams | choices: practice_model, team",
+]
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / "england.toml"
+BOOTSTRAP_RESAMPLES = 2000
+
+GROUP_EXPR = "CASE WHEN $by = 'team' THEN team_id ELSE practice_model END"
+
+REREFERRALS_SQL = f"""
+SELECT {GROUP_EXPR} AS "group", count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals
+FROM referral_flags($as_of)
+GROUP BY ALL
+"""
+
+EPISODES_SQL = f"""
+SELECT {GROUP_EXPR} AS "group",
+       CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS days,
+       closure_date IS NOT NULL AND closure_date <= $as_of AS closed,
+       count(*) AS episodes
+FROM referral_flags($as_of)
+WHERE NOT nfa
+GROUP BY ALL
+"""
+
+SERVICES_SQL = f"""
+WITH episodes AS (SELECT * FROM referral_flags($as_of) WHERE NOT nfa)
+SELECT {GROUP_EXPR} AS "group",
+       count(DISTINCT e.referral_id) AS episodes,
+       count(s.service_episode_id) AS service_episodes
+FROM episodes AS e
+LEFT JOIN service_episodes AS s ON s.referral_id = e.referral_id AND s.start_date <= $as_of
+GROUP BY ALL
+"""
+
+ABSENCE_SQL = """
+SELECT CASE WHEN $by = 'team' THEN w.team_id ELSE t.practice_model END AS "group", a.worker_id,
+       sum(a.absence_days) AS absence_days, sum(a.contracted_days) AS contracted_days
+FROM worker_absence AS a
+JOIN workers AS w ON w.worker_id = a.worker_id
+JOIN teams AS t ON t.team_id = w.team_id
+WHERE a.month > $as_of - 365 AND a.month <= $as_of
+GROUP BY ALL
+"""
+
+
+def poisson_rate_interval(events: int, exposure: int, per: float = 100.0, confidence: float = 0.95):
+    """Exact (Garwood 1936) interval for a rate of events per `per` units of exposure."""
+    if exposure == 0:
+        return np.nan, np.nan
+    alpha = 1 - confidence
+    low = scipy_stats.chi2.ppf(alpha / 2, 2 * events) / 2 if events > 0 else 0.0
+    high = scipy_stats.chi2.ppf(1 - alpha / 2, 2 * (events + 1)) / 2
+    return per * low / exposure, per * high / exposure
+
+
+def bootstrap_ratio_interval(numerators, denominators, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 20260331):
+    """Percentile bootstrap interval for sum(numerators) / sum(denominators), resampling the units (workers)."""
+    numerators, denominators = np.asarray(numerators, float), np.asarray(denominators, float)
+    if len(numerators) < 2:
+        return np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(numerators), size=(resamples, len(numerators)))
+    ratios = numerators[picks].sum(axis=1) / denominators[picks].sum(axis=1)
+    return float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
+
+
+def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float, float]]:
+    medians = {}
+    for (group,), part in episodes.group_by("group"):
+        table = kaplan_meier(part["days"], part["closed"], weights=part["episodes"])
+        medians[group] = km_median(table)
+    return medians
+
+
+@python_query(
+    "team_outcomes",
+    title="Team outcomes",
+    description="For each practice model (or team, with by=team), over referrals dated in the 12 months to as_of: "
+    "referrals, the re-referral rate (with a Wilson 95% interval), the median days to close an episode of need "
+    "(Kaplan-Meier, open episodes censored at as_of), commissioned service episodes per 100 episodes, and the "
+    "sickness absence rate of the group's workers, each with a 95% interval.",
+    tables=["referrals", "teams"],
+    optional_tables=["service_episodes", "worker_absence", "workers"],
+    params=GROUP_PARAMS,
+)
+def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
+    params = {"as_of": as_of, "by": by}
+    rereferrals = cursor.sql(REREFERRALS_SQL, params=params).pl()
+    medians = median_days_by_group(cursor.sql(EPISODES_SQL, params=params).pl())
+    services = {r["group"]: r for r in cursor.sql(SERVICES_SQL, params=params).pl().iter_rows(named=True)}
+    absence = cursor.sql(ABSENCE_SQL, params=params).pl()
+    rows = []
+    for r in rereferrals.sort("group").iter_rows(named=True):
+        group = r["group"]
+        rate_low, rate_high = wilson_intervals([r["rereferrals"]], [r["referrals"]])
+        median, median_low, median_high = medians.get(group, (np.nan, np.nan, np.nan))
+        svc = services.get(group, {"episodes": 0, "service_episodes": 0})
+        per_100 = 100 * svc["service_episodes"] / svc["episodes"] if svc["episodes"] else None
+        svc_low, svc_high = poisson_rate_interval(svc["service_episodes"], svc["episodes"])
+        mine = absence.filter(pl.col("group") == group)
+        contracted = mine["contracted_days"].sum()
+        absence_rate = mine["absence_days"].sum() / contracted if contracted else None
+        abs_low, abs_high = bootstrap_ratio_interval(mine["absence_days"], mine["contracted_days"])
+        rows.append(
+            {
+                "group": group,
+                "referrals": r["referrals"],
+                "rereferral_rate": r["rereferrals"] / r["referrals"],
+                "median_days_to_close": median,
+                "service_episodes_per_100": per_100,
+                "absence_rate": absence_rate,
+                "rereferrals": r["rereferrals"],
+                "rereferral_ci_low": float(rate_low[0]),
+                "rereferral_ci_high": float(rate_high[0]),
+                "median_ci_low": median_low,
+                "median_ci_high": median_high,
+                "episodes": svc["episodes"],
+                "service_episodes": svc["service_episodes"],
+                "service_ci_low": svc_low,
+                "service_ci_high": svc_high,
+                "absence_ci_low": abs_low,
+                "absence_ci_high": abs_high,
+                "workers": mine.height,
+            }
+        )
+    return pl.DataFrame(rows, infer_schema_length=None).fill_nan(None)
+
+
+@python_query(
+    "time_to_close",
+    title="Time to close an episode of need",
+    description="Kaplan-Meier curves of days from referral to closure for non-NFA referrals dated in the 12 months "
+    "to as_of, by practice model or team; an episode still open on as_of is censored there. One row per group "
+    "and day on which an episode closed or was censored, with the share still open and its 95% interval.",
+    tables=["referrals", "teams"],
+    params=GROUP_PARAMS,
+)
+def time_to_close(cursor, as_of, by) -> pl.DataFrame:
+    episodes = cursor.sql(EPISODES_SQL, params={"as_of": as_of, "by": by}).pl()
+    curves = []
+    for (group,), part in episodes.group_by("group", maintain_order=True):
+        table = kaplan_meier(part["days"], part["closed"], weights=part["episodes"])
+        curves.append(table.with_columns(pl.lit(group).alias("group")).rename({"survival": "still_open"}))
+    if not curves:
+        return pl.DataFrame(schema={"group": pl.String, "time": pl.Float64, "still_open": pl.Float64})
+    return pl.concat(curves).select("group", pl.all().exclude("group")).sort("group", "time")
+
+
+@python_query(
+    "time_to_close_logrank",
+    title="Do groups differ in time to close? (log-rank test)",
+    description="The log-rank test of the Kaplan-Meier curves of days to close (non-NFA referrals in the 12 months "
+    "to as_of, open episodes censored): chi-square, degrees of freedom and p-value, by practice model or team.",
+    tables=["referrals", "teams"],
+    params=GROUP_PARAMS,
+)
+def time_to_close_logrank(cursor, as_of, by) -> pl.DataFrame:
+    episodes = cursor.sql(EPISODES_SQL, params={"as_of": as_of, "by": by}).pl()
+    chi2, df, p = logrank_test(episodes["days"], episodes["closed"], episodes["group"], weights=episodes["episodes"])
+    return pl.DataFrame({"chi_square": [chi2], "df": [df], "p_value": [p], "groups": [episodes["group"].n_unique()]})
+
+
+@python_query(
+    "rereferral_funnel",
+    title="Re-referral rate by team, against funnel limits",
+    description="Each team's re-referral rate over referrals in the 12 months to as_of, with the 95% and 99.8% "
+    "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005, "
+    "exact binomial): a team outside the 99.8% limits differs by more than chance.",
+    tables=["referrals", "teams"],
+    params=["as_of date = as_of ; the end of the 12 months"],
+)
+def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
+    teams = cursor.sql(
+        "SELECT f.team_id, t.team_name, count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals "
+        "FROM referral_flags($as_of) AS f JOIN teams AS t USING (team_id) GROUP BY ALL ORDER BY team_id",
+        params={"as_of": as_of},
+    ).pl()
+    if teams.is_empty():
+        return teams
+    overall = teams["rereferrals"].sum() / teams["referrals"].sum()
+    limits = funnel_limits(overall, teams["referrals"].to_numpy())  # one row per team, per level, in team order
+    columns = {}
+    for level, name in ((0.95, "95"), (0.998, "998")):
+        at_level = limits.filter(pl.col("level") == level)
+        columns[f"lower_{name}"] = at_level["lower"]
+        columns[f"upper_{name}"] = at_level["upper"]
+    return teams.with_columns(
+        rate=pl.col("rereferrals") / pl.col("referrals"), overall_rate=pl.lit(overall), **columns
+    ).with_columns(outside_998=(pl.col("rate") < pl.col("lower_998")) | (pl.col("rate") > pl.col("upper_998")))
+
+
+@python_query(
+    "rereferral_funnel_limits",
+    title="Funnel limits for re-referral rates",
+    description="The 95% and 99.8% funnel limits around the council's re-referral rate (referrals in the 12 months "
+    "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel.",
+    tables=["referrals", "teams"],
+    params=["as_of date = as_of ; the end of the 12 months"],
+)
+def rereferral_funnel_limits(cursor, as_of) -> pl.DataFrame:
+    totals = cursor.sql(
+        "SELECT count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals, "
+        "(SELECT max(n) FROM (SELECT count(*) AS n FROM referral_flags($as_of) GROUP BY team_id)) AS largest "
+        "FROM referral_flags($as_of)",
+        params={"as_of": as_of},
+    ).fetchall()[0]
+    referrals, rereferrals, largest = totals
+    if not referrals:
+        return pl.DataFrame(schema={"n": pl.Float64, "level": pl.Float64, "lower": pl.Float64, "upper": pl.Float64})
+    grid = np.unique(np.geomspace(10, max(largest, 11) * 1.1, 80).round())
+    return funnel_limits(rereferrals / referrals, grid).with_columns(overall_rate=pl.lit(rereferrals / referrals))
+
+
+@python_query(
+    "team_outcomes_by_need",
+    title="Outcomes within each primary need",
+    description="Re-referral rate (Wilson 95% interval) and median days to close (Kaplan-Meier) by practice model "
+    "within each primary need, over referrals in the 12 months to as_of, so that like is compared with like.",
+    tables=["referrals", "teams"],
+    params=["as_of date = as_of ; the end of the 12 months"],
+)
+def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
+    counts = cursor.sql(
+        "SELECT coalesce(primary_need, 'N0') AS primary_need, practice_model AS \"group\", count(*) AS referrals, "
+        "count(*) FILTER (WHERE is_rereferral) AS rereferrals FROM referral_flags($as_of) GROUP BY ALL "
+        'ORDER BY primary_need, "group"',
+        params={"as_of": as_of},
+    ).pl()
+    episodes = cursor.sql(
+        "SELECT coalesce(primary_need, 'N0') AS primary_need, practice_model AS \"group\", "
+        "CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS days, "
+        "closure_date IS NOT NULL AND closure_date <= $as_of AS closed, count(*) AS episodes "
+        "FROM referral_flags($as_of) WHERE NOT nfa GROUP BY ALL",
+        params={"as_of": as_of},
+    ).pl()
+    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
+    medians = {}
+    for (need, group), part in episodes.group_by("primary_need", "group"):
+        medians[(need, group)] = km_median(kaplan_meier(part["days"], part["closed"], weights=part["episodes"]))[0]
+    return counts.with_columns(
+        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
+        rereferral_ci_low=pl.Series(low),
+        rereferral_ci_high=pl.Series(high),
+        median_days_to_close=pl.Series(
+            [medians.get((n, g)) for n, g in counts.select("primary_need", "group").rows()], dtype=pl.Float64
+        ),
+    ).fill_nan(None)
+
+
+@python_query(
+    "england_reference",
+    title="England's figures for comparison",
+    description="National figures to set beside the council's own, from DfE statistics: the re-referral rate, "
+    "average caseload per case-holding FTE and sickness absence (queries/reference/england.toml, with sources).",
+    tables=[],
+    params=[],
+)
+def england_reference(cursor) -> pl.DataFrame:
+    with REFERENCE_FILE.open("rb") as f:
+        figures = tomllib.load(f)["figure"]
+    return pl.DataFrame(figures).select("measure", "value", "year", "label", "source")

@@ -1,0 +1,178 @@
+"""Team outcomes and demand: Kaplan-Meier and log-rank through the real questions, re-referrals,
+the forecast's backtest on a known seasonal series, and the sample's planted team differences."""
+
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+
+from helpers import referral, replace_rows, rows_frame
+
+AS_OF = dt.date(2026, 3, 31)
+# Freireich et al. (1963) remission times in weeks (Gehan 1965); a trailing * is censored.
+SIX_MP = [
+    "6",
+    "6",
+    "6",
+    "6*",
+    "7",
+    "9*",
+    "10",
+    "10*",
+    "11*",
+    "13",
+    "16",
+    "17*",
+    "19*",
+    "20*",
+    "22",
+    "23",
+    "25*",
+    "32*",
+    "32*",
+    "34*",
+    "35*",
+]
+PLACEBO = [
+    "1",
+    "1",
+    "2",
+    "2",
+    "3",
+    "4",
+    "4",
+    "5",
+    "5",
+    "8",
+    "8",
+    "8",
+    "8",
+    "11",
+    "11",
+    "12",
+    "12",
+    "15",
+    "17",
+    "22",
+    "23",
+]
+# Published: medians 23 and 8 weeks; log-rank chi-square 16.79 on 1 degree of freedom.
+FREIREICH_MEDIANS_WEEKS = (23, 8)
+FREIREICH_LOGRANK = 16.79
+
+
+def freireich_referrals() -> list[dict]:
+    """Each remission time as an episode of need: T1 (data-led) is 6-MP, T2 (traditional) placebo.
+
+    An event closes the referral weeks*7 days after it started; a censored time is an episode still
+    open on as_of that started weeks*7 days before it.
+    """
+    rows = []
+    for team, times in (("T1", SIX_MP), ("T2", PLACEBO)):
+        for i, text in enumerate(times):
+            days = int(text.rstrip("*")) * 7
+            if text.endswith("*"):
+                start, closed = AS_OF - dt.timedelta(days=days), None
+            else:
+                start = dt.date(2025, 6, 4)
+                closed = (start + dt.timedelta(days=days)).isoformat()
+            rows.append(referral(f"{team}-{i}", f"{team}-C{i}", start.isoformat(), team=team, closed=closed))
+    return rows
+
+
+def test_kaplan_meier_and_logrank_reproduce_freireich(make_engine):
+    engine = make_engine(replace_rows("referrals", freireich_referrals()))
+    outcomes = {r["group"]: r for r in engine.run("team_outcomes").iter_rows(named=True)}
+    assert outcomes["data_led"]["median_days_to_close"] == FREIREICH_MEDIANS_WEEKS[0] * 7
+    assert outcomes["traditional"]["median_days_to_close"] == FREIREICH_MEDIANS_WEEKS[1] * 7
+    test = engine.run("time_to_close_logrank").row(0, named=True)
+    assert round(test["chi_square"], 2) == FREIREICH_LOGRANK and test["df"] == 1
+    curves = engine.run("time_to_close")
+    placebo = curves.filter(group="traditional")
+    assert placebo["still_open"][-1] == 0.0  # every placebo remission ended
+    assert placebo.filter(pl.col("time") == 56)["still_open"][0] == pytest.approx(8 / 21)  # after 8 weeks
+
+
+@pytest.mark.parametrize(("gap_days", "counts"), [(1, True), (365, True), (366, False), (0, False)])
+def test_rereferral_in_team_outcomes(make_engine, gap_days, counts):
+    second = dt.date(2026, 1, 10)
+    first = second - dt.timedelta(days=gap_days)
+    rows = [referral("R1", "C1", first.isoformat(), nfa=True), referral("R2", "C1", second.isoformat())]
+    engine = make_engine(replace_rows("referrals", rows))
+    outcomes = engine.run("team_outcomes", by="team").filter(group="T1").row(0, named=True)
+    assert outcomes["rereferrals"] == int(counts)
+
+
+def test_service_and_absence_rates_by_hand(tiny_engine):
+    by_team = {r["group"]: r for r in tiny_engine.run("team_outcomes", by="team").iter_rows(named=True)}
+    # T2 episodes in the window: R2, R3, R6 (non-NFA); SE2 serves R2: 1 per 3 episodes.
+    assert by_team["T2"]["service_episodes_per_100"] == pytest.approx(100 / 3)
+    assert by_team["T2"]["episodes"] == 3
+    # Absence in the 12 months: T2's workers W3 (0 of 16 days) and W4 (3.5 of 12); T1's W1 (1 of 21).
+    assert by_team["T2"]["absence_rate"] == pytest.approx(3.5 / 28)
+    assert by_team["T1"]["absence_rate"] == pytest.approx(1 / 21)
+    # Bootstrapping over workers needs two of them: T2 has an interval, T1 (one worker) none.
+    assert 0 <= by_team["T2"]["absence_ci_low"] <= 3.5 / 28 <= by_team["T2"]["absence_ci_high"]
+    assert by_team["T1"]["absence_ci_low"] is None
+
+
+def seasonal_referrals(months: int = 60) -> list[dict]:
+    """A known pattern: 40 referrals a month plus a seasonal swing peaking every September, small wobble."""
+    swing = [0, -4, -6, -2, 3, 14, -8, -10, 6, 9, 2, -4]  # April .. March; September is +14
+    rows, start = [], dt.date(2021, 4, 1)
+    for m in range(months):
+        month_start = dt.date(start.year + (start.month - 1 + m) // 12, (start.month - 1 + m) % 12 + 1, 1)
+        count = 40 + swing[m % 12] + (m * 7919) % 5 - 2
+        for k in range(count):
+            day = month_start + dt.timedelta(days=k % 28)
+            closed = day + dt.timedelta(days=45)  # every episode lasts 45 days
+            closure = closed.isoformat() if closed <= AS_OF else None
+            rows.append(referral(f"R{m}-{k}", f"C{m}-{k}", day.isoformat(), closed=closure))
+    return rows
+
+
+def test_forecast_and_backtest_on_a_known_seasonal_series(make_engine):
+    engine = make_engine(replace_rows("referrals", seasonal_referrals()))
+    forecast = engine.run("demand_forecast")
+    assert forecast.height == 12 and forecast["month"][0] == dt.date(2026, 4, 1)
+    peak = forecast.sort("forecast", descending=True)["month"][0]
+    assert peak.month == 9  # September, the planted peak
+    assert (forecast["lo95"] <= forecast["lo80"]).all() and (forecast["hi80"] <= forecast["hi95"]).all()
+    assert forecast.filter(pl.col("month").dt.month() == 9)["forecast"][0] == pytest.approx(54, abs=3)
+    scores = dict(engine.run("demand_backtest").rows())
+    assert scores["origins"] == 6
+    assert scores["model_mase"] < scores["seasonal_naive_mase"]  # smoothing the wobble beats last year's copy
+
+
+def test_caseload_projection_on_a_steady_series(make_engine):
+    engine = make_engine(replace_rows("referrals", seasonal_referrals()))
+    projection = engine.run("caseload_projection", team_id="T1", caseload=10.0)
+    assert projection.height == 12
+    assert (projection["fte_needed"] - projection["projected_open_cases"] / 10).abs().max() < 0.06
+
+
+def test_planted_team_differences_in_the_sample(sample_engine):
+    """sample_data/README.md: data-led teams close faster, with fewer re-referrals, fewer services, less absence."""
+    outcomes = {r["group"]: r for r in sample_engine.run("team_outcomes").iter_rows(named=True)}
+    led, trad = outcomes["data_led"], outcomes["traditional"]
+    assert led["rereferral_ci_high"] < trad["rereferral_ci_low"]
+    assert led["median_ci_high"] < trad["median_ci_low"]
+    assert led["absence_rate"] < trad["absence_rate"]
+    assert led["service_episodes_per_100"] < trad["service_episodes_per_100"]
+    assert sample_engine.run("time_to_close_logrank")["p_value"][0] < 0.001
+    funnel = sample_engine.run("rereferral_funnel")
+    assert ((funnel["lower_998"] <= funnel["lower_95"]) & (funnel["upper_95"] <= funnel["upper_998"])).all()
+    assert math.isclose(funnel["overall_rate"][0], funnel["rereferrals"].sum() / funnel["referrals"].sum())
+
+
+def test_england_reference_figures():
+    from queries.models.outcomes import england_reference
+
+    figures = dict(england_reference(None).select("measure", "value").rows())
+    assert figures == {"rereferral_rate": 0.22, "cases_per_fte": 16.0, "absence_rate": 0.032}
+
+
+def test_rows_frame_builds_contract_types():
+    frame = rows_frame("referrals", [referral("R1", "C1", "2026-01-01")])
+    assert frame.schema["referral_date"] == pl.Date
