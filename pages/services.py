@@ -1,0 +1,431 @@
+"""Services: what commissioned services cost, how often they worked, and against similar children without them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import plotly.graph_objects as go
+import polars as pl
+
+from pages._frame import loaded, page_main, printable, run, show_table
+from queries.settings import setting
+from queries.suppress import suppress_frame
+
+PAGE = {
+    "title": "Services",
+    "icon": ":material/volunteer_activism:",
+    "roles": ["head_of_service", "analyst", "admin"],
+    "order": 40,
+    "description": "For a head of service: per commissioned service, what was spent, for how many children, how "
+    "often it worked (no new referral within a year of the case closing) and what each success cost, against "
+    "similar children who did not get it; spend by month and commissioning type; placement costs.",
+}
+
+COMMISSIONING_WORDS = {
+    "block": "Block contract",
+    "spot": "Spot purchase",
+    "framework": "Framework",
+    "in_house": "In house",
+}
+COMMISSIONING_COLOURS = {"block": "#1f6f8b", "spot": "#b35c00", "framework": "#6a8d3a", "in_house": "#7b5ea7"}
+UNIT_WORDS = {"family": "a family", "week": "a week", "session": "a session"}
+COST_TICKS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000]
+PERIODS = {"Last 12 months": 12, "Last 24 months": 24, "Everything recorded": None}
+
+
+def symbol() -> str:
+    return setting("symbol")
+
+
+def money(column: str) -> pl.Expr:
+    """£ to the pound, or the suppression symbol."""
+    return (
+        pl.col(column).map_elements(lambda v: f"£{v:,.0f}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
+    )
+
+
+def whole(column: str) -> pl.Expr:
+    return pl.col(column).map_elements(lambda v: f"{v:,}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
+
+
+def percent(column: str) -> pl.Expr:
+    return (
+        pl.col(column).map_elements(lambda v: f"{v:.0%}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
+    )
+
+
+def span(low: str, high: str, show) -> pl.Expr:
+    """'a to b' from two columns formatted by `show`, or the symbol when either is hidden or missing."""
+    return (
+        pl.when(pl.col(low).is_not_null() & pl.col(high).is_not_null())
+        .then(pl.format("{} to {}", show(low), show(high)))
+        .otherwise(pl.lit(symbol()))
+    )
+
+
+def suppressed_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Hide counts of 1-5 and everything computed from them, before any chart, table or download."""
+    rate = ["success_rate", "ci_low", "ci_high"]
+    per_success = ["cost_per_success", "cost_per_success_low", "cost_per_success_high"]
+    derived = {c: ["successes", "assessable"] for c in rate} | {c: ["successes"] for c in per_success}
+    derived["cost_per_child"] = ["children"]
+    counts = ["children", "assessable", "successes", "not_yet_assessable"]
+    shown = suppress_frame(outcomes, counts, derived=derived)
+    exits = ["completed", "disengaged", "other_exit"]
+    shown = suppress_frame(shown, exits)
+    return suppress_frame(shown, ["ongoing", "episodes"], secondary=False)
+
+
+def outcomes_table(container, shown: pl.DataFrame) -> None:
+    table = shown.select(
+        pl.col("service_name").alias("Service"),
+        pl.col("commissioning").replace_strict(COMMISSIONING_WORDS, default=pl.col("commissioning")).alias("Bought"),
+        pl.struct("unit_cost", "cost_unit")
+        .map_elements(
+            lambda r: f"£{r['unit_cost']:,.0f} {UNIT_WORDS.get(r['cost_unit'], r['cost_unit'])}", return_dtype=pl.String
+        )  # fmt: skip
+        .alias("Unit cost"),
+        whole("children").alias("Children"),
+        money("total_cost").alias("Total cost"),
+        money("cost_per_child").alias("Cost per child"),
+        whole("assessable").alias("Episodes judged"),
+        whole("successes").alias("Successes"),
+        percent("success_rate").alias("Success rate"),
+        span("ci_low", "ci_high", percent).alias("Success rate, 95% interval"),
+        money("cost_per_success").alias("Cost per success"),
+        span("cost_per_success_low", "cost_per_success_high", money).alias("Cost per success, 95% interval"),
+        whole("not_yet_assessable").alias("Too recent to judge"),
+        whole("ongoing").alias("Still running"),
+    )
+    show_table(container, table, "service_outcomes")
+
+
+def cost_success_chart(container, shown: pl.DataFrame) -> None:
+    """One point per service: cost per child against success rate, with the Wilson interval."""
+    plotted = shown.drop_nulls(["cost_per_child", "success_rate", "ci_low", "ci_high"])
+    if plotted.is_empty():
+        container.info("No service has enough judged episodes to chart safely.")
+        return
+    low, high = plotted["cost_per_child"].min(), plotted["cost_per_child"].max()
+    ticks = [t for t in COST_TICKS if low / 2 <= t <= high * 3]
+    figure = go.Figure()
+    for commissioning, part in plotted.group_by("commissioning", maintain_order=True):
+        kind = commissioning[0]
+        figure.add_trace(
+            go.Scatter(
+                x=part["cost_per_child"].to_list(),
+                y=(100 * part["success_rate"]).to_list(),
+                mode="markers+text",
+                text=part["service_name"].to_list(),
+                textposition="top center",
+                marker=dict(size=12, color=COMMISSIONING_COLOURS.get(kind, "#555")),
+                name=COMMISSIONING_WORDS.get(kind, kind),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(100 * (part["ci_high"] - part["success_rate"])).to_list(),
+                    arrayminus=(100 * (part["success_rate"] - part["ci_low"])).to_list(),
+                    color=COMMISSIONING_COLOURS.get(kind, "#555"),
+                ),
+                customdata=part.select(pl.col("ci_low") * 100, pl.col("ci_high") * 100).rows(),
+                hovertemplate="%{text}: £%{x:,.0f} per child; %{y:.0f}% succeeded "
+                "(95% interval %{customdata[0]:.0f}% to %{customdata[1]:.0f}%)<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        height=480,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(
+            title="Cost per child (log scale)",
+            type="log",
+            range=[math.log10(low) - 0.15, math.log10(high) + 0.45],
+            tickvals=ticks,
+            ticktext=[f"£{t:,}" for t in ticks],
+        ),
+        yaxis=dict(title="Success rate, % (95% interval)", ticksuffix="%"),
+        legend=dict(orientation="h", y=1.06, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="cost_success")
+    container.caption(
+        "Up and to the left is better: more children with no new referral within a year of their case closing, "
+        "for less money per child. Bars are 95% intervals."
+    )
+
+
+def headline_sentences(shown: pl.DataFrame) -> list[str]:
+    """Plain words on the best and the dearest per success, from what may be shown."""
+    judged = shown.drop_nulls(["success_rate", "cost_per_success"])
+    if judged.height < 2:
+        return []
+    best = judged.sort("success_rate", descending=True).row(0, named=True)
+    worst = judged.sort("success_rate").row(0, named=True)
+    cheapest = judged.sort("cost_per_success").row(0, named=True)
+    dearest = judged.sort("cost_per_success", descending=True).row(0, named=True)
+    return [
+        f"Highest success rate: **{best['service_name']}**, {best['success_rate']:.0%} "
+        f"(95% interval {best['ci_low']:.0%} to {best['ci_high']:.0%}); lowest: **{worst['service_name']}**, "
+        f"{worst['success_rate']:.0%} ({worst['ci_low']:.0%} to {worst['ci_high']:.0%}).",
+        f"Each success cost about **£{cheapest['cost_per_success']:,.0f}** with {cheapest['service_name']} and "
+        f"**£{dearest['cost_per_success']:,.0f}** with {dearest['service_name']}.",
+    ]
+
+
+def comparison_section(container) -> None:
+    comparison = run("service_comparison", container)
+    if comparison is None:
+        return
+    derived = {
+        c: ["matched", "matched_successes"]
+        for c in ("service_success_rate", "difference", "difference_low", "difference_high")
+    }
+    derived["comparison_success_rate"] = ["comparison_referrals"]
+    shown = suppress_frame(
+        comparison, ["matched", "matched_successes", "comparison_referrals"], derived=derived, secondary=False
+    )
+    shown = suppress_frame(shown, ["unmatched", "assessable"], secondary=False)
+
+    def points(column: str) -> pl.Expr:
+        return (
+            pl.col(column)
+            .map_elements(lambda v: f"{100 * v:+.0f}", return_dtype=pl.String, skip_nulls=True)
+            .fill_null(symbol())
+        )
+
+    table = shown.select(
+        pl.col("service_name").alias("Service"),
+        whole("matched").alias("Episodes matched"),
+        whole("unmatched").alias("Not matched"),
+        percent("service_success_rate").alias("Success with the service"),
+        whole("comparison_referrals").alias("Similar cases without it"),
+        percent("comparison_success_rate").alias("Success without it"),
+        points("difference").alias("Difference, points"),
+        span("difference_low", "difference_high", points).alias("Difference, 95% interval"),
+        pl.col("verdict").alias("What the data say"),
+    )
+    show_table(
+        container,
+        table,
+        "service_comparison",
+        column_config={"What the data say": {"width": "large"}},
+    )
+    plotted = shown.drop_nulls(["difference", "difference_low", "difference_high"])
+    if not plotted.is_empty():
+        plotted = plotted.sort("difference")
+        colours = [
+            "#2e7d32" if low > 0 else "#c62828" if high < 0 else "#777777"
+            for low, high in zip(plotted["difference_low"], plotted["difference_high"], strict=True)
+        ]
+        figure = go.Figure(
+            go.Scatter(
+                x=(100 * plotted["difference"]).to_list(),
+                y=plotted["service_name"].to_list(),
+                mode="markers",
+                marker=dict(size=11, color=colours),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(100 * (plotted["difference_high"] - plotted["difference"])).to_list(),
+                    arrayminus=(100 * (plotted["difference"] - plotted["difference_low"])).to_list(),
+                    color="#555555",
+                ),
+                hovertemplate="%{y}: %{x:+.0f} points<extra></extra>",
+            )
+        )
+        figure.add_vline(x=0, line_dash="dash", line_color="#333333")
+        figure.update_layout(
+            height=120 + 34 * plotted.height,
+            margin=dict(l=10, r=10, t=20, b=10),
+            xaxis=dict(title="Difference in success rate, percentage points (95% interval)"),
+        )
+        container.plotly_chart(figure, width="stretch", key="comparison_forest")
+    container.caption(
+        "Success with the service: on its matched episodes. Similar cases: closed child in need, child protection or "
+        "care cases where this service was not used, "
+        "with the same primary need, age band at referral, number of recorded factors (0–1, 2–3, 4 or more) and "
+        "kind of team. Their success rate is weighted to this service's mix of such cases. Not a trial: children "
+        "were not given services at random, and the things that were not matched (how serious the case was, "
+        "what else the family got) can still explain a difference. Green: better; red: worse; grey: cannot tell."
+    )
+
+
+def spend_section(container, as_of: dt.date) -> None:
+    choice = container.radio("Period", list(PERIODS), index=1, horizontal=True, key="spend_period")
+    months = PERIODS[choice]
+    first = None
+    if months:
+        year, month = divmod(as_of.year * 12 + as_of.month - 1 - (months - 1), 12)
+        first = dt.date(year, month + 1, 1)
+    spend = run("service_spend_by_month", container, from_date=first)
+    if spend is None:
+        return
+    if spend.is_empty():
+        container.info("No spend on commissioned services in this period.")
+        return
+    spend = suppress_frame(spend, ["episodes"], secondary=False)
+    figure = go.Figure()
+    for commissioning, part in spend.group_by("commissioning", maintain_order=True):
+        kind = commissioning[0]
+        figure.add_trace(
+            go.Bar(
+                x=part["month"].to_list(),
+                y=part["spend"].to_list(),
+                name=COMMISSIONING_WORDS.get(kind, kind),
+                marker_color=COMMISSIONING_COLOURS.get(kind, "#555"),
+                customdata=part["service_name"].to_list(),
+                hovertemplate="%{x|%B %Y}: £%{y:,.0f} on %{customdata}<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(
+        barmode="stack",
+        height=380,
+        margin=dict(l=10, r=10, t=30, b=10),
+        yaxis=dict(title="Spend", tickprefix="£", tickformat=",.0f"),
+        xaxis=dict(title=None, tickformat="%b %Y"),
+        legend=dict(orientation="h", y=1.08, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="spend_by_month")
+    container.caption(
+        "A service paid by the week is counted in the months it ran (to the extract date when still running); "
+        "one paid per family or per session is counted in the month it started."
+    )
+    table = spend.select(
+        pl.col("month").dt.strftime("%b %Y").alias("Month"),
+        pl.col("commissioning").replace_strict(COMMISSIONING_WORDS, default=pl.col("commissioning")).alias("Bought"),
+        pl.col("service_name").alias("Service"),
+        pl.col("spend").round(2).alias("Spend (£)"),
+        whole("episodes").alias("Episodes"),
+    )
+    show_table(
+        container.expander("Spend by month, as a table", icon=":material/table:"), table, "service_spend_by_month"
+    )
+
+
+def exits_chart(container, shown: pl.DataFrame) -> None:
+    plotted = shown.drop_nulls(["completed", "disengaged", "other_exit"]).filter(
+        (pl.col("completed") + pl.col("disengaged") + pl.col("other_exit")) > 0
+    )
+    if plotted.is_empty():
+        container.info("Too few ended episodes to show how they ended safely.")
+        return
+    figure = go.Figure()
+    for column, label, colour in (
+        ("completed", "Completed", "#2e7d32"),
+        ("disengaged", "Disengaged", "#c62828"),
+        ("other_exit", "Ended for another reason", "#9e9e9e"),
+    ):
+        figure.add_trace(
+            go.Bar(
+                y=plotted["service_name"].to_list(),
+                x=plotted[column].to_list(),
+                orientation="h",
+                name=label,
+                marker_color=colour,
+                hovertemplate="%{y}: %{x} episodes " + label.lower() + "<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        barmode="stack",
+        barnorm="percent",
+        height=120 + 34 * plotted.height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(title="% of ended episodes", ticksuffix="%"),
+        legend=dict(orientation="h", y=1.12, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="exits")
+    left_out = shown.height - plotted.height
+    if left_out:
+        container.caption(f"{left_out} services with 1–5 episodes in a group are left out.")
+
+
+def placements_section(container, as_of: dt.date) -> None:
+    costs = run("placement_costs", container)
+    if costs is None:
+        return
+    if costs.filter(pl.col("placement_type") != "all").is_empty():
+        container.info(f"No child was in care on {as_of:%-d %B %Y}.")
+        return
+    money_columns = ["weekly_spend", "annual_spend", "mean_weekly_cost"]
+    shown = suppress_frame(costs, ["children"], derived={c: ["children"] for c in money_columns})
+    shown = suppress_frame(shown, ["cost_unknown"], secondary=False)
+    plotted = shown.filter((pl.col("placement_type") != "all") & pl.col("annual_spend").is_not_null()).sort(
+        "annual_spend"
+    )
+    if not plotted.is_empty():
+        figure = go.Figure(
+            go.Bar(
+                y=[label if len(label) <= 48 else label[:47] + "…" for label in plotted["placement"]],
+                x=plotted["annual_spend"].to_list(),
+                orientation="h",
+                marker_color="#1f6f8b",
+                hovertemplate="%{y}: £%{x:,.0f} a year<extra></extra>",
+            )
+        )
+        figure.update_layout(
+            height=120 + 34 * plotted.height,
+            margin=dict(l=10, r=10, t=20, b=10),
+            xaxis=dict(title="Annual spend at today's placements", tickprefix="£", tickformat=",.0f"),
+        )
+        container.plotly_chart(figure, width="stretch", key="placements")
+    table = shown.select(
+        pl.col("placement").alias("Placement"),
+        pl.col("placement_type").replace("all", "").alias("Code"),
+        whole("children").alias("Children"),
+        money("weekly_spend").alias("Weekly spend"),
+        money("annual_spend").alias("Annual spend"),
+        money("mean_weekly_cost").alias("Average weekly cost"),
+        whole("cost_unknown").alias("Cost not recorded"),
+    )
+    show_table(container, table, "placement_costs")
+    container.caption(
+        f"Children in care on {as_of:%-d %B %Y}, at their current placement's weekly cost; a year is 365 ÷ 7 = "
+        "52.14 weeks. Placements with no recorded cost are counted but add nothing."
+    )
+
+
+def render(container) -> None:
+    container.title("Services")
+    printable(container)
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+        return
+    as_of = state.engine.as_of
+    container.markdown(
+        f"What the council spent on commissioned services, for how many children, and how often they worked, "
+        f"as at **{as_of:%-d %B %Y}**. A service *worked* for a child when there was no new referral in the year "
+        f"after their case closed; an episode can only be judged once the case has been closed for a year."
+    )
+    outcomes = run("service_outcomes", container)
+    if outcomes is not None:
+        if outcomes.is_empty() or outcomes["episodes"].sum() == 0:
+            container.info("No episodes of commissioned services are recorded.")
+        else:
+            shown = suppressed_outcomes(outcomes)
+            sentences = headline_sentences(shown)
+            if sentences:
+                container.success("  \n".join(sentences), icon=":material/lightbulb:")
+            container.markdown("#### Cost and success by service")
+            outcomes_table(container, shown)
+            container.caption(
+                f"'{symbol()}': 1–5, hidden with everything worked out from it. Cost of an episode: the recorded "
+                "cost, else the unit cost (per family: once for siblings at the same time; per week: for the "
+                "weeks it ran, to the extract date when still running; per session: once). Cost per success: "
+                "the cost of the judged episodes ÷ their successes; its interval resamples families, because "
+                "brothers and sisters share an outcome. Too recent to judge: the case is still open, closed less "
+                "than a year ago, or not recorded."
+            )
+            container.markdown("#### Cost per child against success")
+            cost_success_chart(container, shown)
+            container.markdown("#### How episodes ended")
+            exits_chart(container, shown)
+    container.markdown("#### Against similar children who did not get the service")
+    comparison_section(container)
+    container.markdown("#### Spend by month and how it was bought")
+    spend_section(container, as_of)
+    container.markdown("#### Placement costs of looked-after children")
+    placements_section(container, as_of)
+
+
+if __name__ == "__main__":
+    page_main(render)

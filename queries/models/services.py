@@ -1,0 +1,463 @@
+"""Commissioned services: what was spent, for how many children, how often it worked, what a success cost.
+
+Definitions (query contract, "Service costs"; choices made here are marked *):
+
+- An episode counts when it started on or before as_of. One that ends after as_of (or has no end) is
+  *ongoing* on as_of, whatever its exit_reason.
+- Cost of an episode: its recorded `cost`, else the service's unit_cost, by cost_unit:
+  - week: unit_cost × (end_date, or as_of when ongoing, − start_date in days) / 7, fractional;
+  - session: unit_cost once;
+  - family: unit_cost once per family*. Episodes of the same service for children of one family
+    (family_id; a child without one is a family of one) that overlap in time — each starts on or before
+    the latest end (or as_of) of the earlier ones — are one family booking. A booking with no recorded
+    cost is charged the unit_cost once, shared equally between its episodes; a booking where any episode
+    carries a recorded cost is charged exactly its recorded costs (its other episodes cost 0), so one
+    family's fee is never counted twice.
+- Assessable: the episode's referral (service_episodes.referral_id) closed on or before as_of − 365 days.
+  Success: assessable, and the child had no referral dated 1 to 365 days after that closure date (day
+  366 is fine). Episodes without a referral, or whose referral is open or closed less than 365 days
+  before as_of, are "not yet assessable" (counted, shown).
+- cost_per_success*: the cost of the assessable episodes ÷ their successes (the spend we can judge over
+  what it bought); its 95% interval is a percentile bootstrap that resamples families*, not children,
+  because siblings share an outcome: the assessable episodes are summed per family (cost, successes)
+  in DuckDB, then 1,000 resamples of those families per service with a fixed seed (the same answer
+  every run).
+- success_rate is a fraction 0–1 with a Wilson 95% interval (ci_low, ci_high) over assessable episodes.
+
+Comparison (`service_comparison`)*: "episodes of the same kind" are closed non-NFA referrals (episodes
+of need) on which the child had a CIN plan, a CP plan or a period in care, closed at least 365 days before
+as_of, judged by the same success rule. For each service, its assessable episodes whose referral is of
+that kind are compared with the referrals of that kind on which the service was not used (they may have
+had other services; a child who got the service on another referral still counts — excluding them would
+drop re-referred children and flatter the comparison). Both sides are put in exact strata: primary need
+(null as N0, not stated), age band at the referral date (`age_band`), the number of distinct factors
+recorded for the child by the referral's closure (code 21 "no factors" not counted; 0–1, 2–3, 4+), and
+the service_area of the referral's team. An episode is matched when its stratum has at least one
+comparison referral. The comparison success rate is directly standardised to the service's matched
+strata mix; its precision is Kish's effective sample size (1 / Σ w²/n over strata), which with the
+standardised rate gives the comparison proportion fed to Newcombe's hybrid score interval for the
+difference (service − comparison).
+
+Spend by month (`service_spend_by_month`)*: a per-week episode's cost is spread evenly over the days it ran
+(start_date up to end_date, or as_of), so it falls in the months the service was delivered; per-family
+and per-session costs are one-off charges and fall in the month the episode started.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import polars as pl
+
+from queries.registry import python_query
+from queries.stats import newcombe_difference_interval, wilson_intervals
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20260331
+MIN_MATCHED = 10  # fewer matched episodes than this: the verdict says the data cannot tell
+
+AS_OF_PARAM = "as_of date = as_of ; the date the figures are judged on"
+
+# Every service episode started by as_of, with its cost, family, and (when assessable) its outcome.
+EPISODES_SQL = """
+WITH ep AS (
+    SELECT se.service_episode_id, se.service_id, se.child_id, se.referral_id, se.start_date,
+           CASE WHEN se.end_date <= $as_of THEN se.end_date END AS end_date,
+           CASE WHEN se.end_date IS NULL OR se.end_date > $as_of THEN 'ongoing'
+                WHEN se.exit_reason IN ('completed', 'disengaged') THEN se.exit_reason
+                ELSE 'other' END AS status,
+           se.cost AS recorded_cost, s.unit_cost, s.cost_unit, s.commissioning,
+           coalesce('F:' || c.family_id, 'C:' || se.child_id) AS family_key
+    FROM service_episodes AS se
+    JOIN services AS s ON s.service_id = se.service_id
+    LEFT JOIN children AS c ON c.child_id = se.child_id
+    WHERE se.start_date <= $as_of
+),
+family_runs AS (
+    SELECT *,
+           CASE WHEN start_date <= max(coalesce(end_date, $as_of)) OVER (
+                    PARTITION BY family_key, service_id ORDER BY start_date, service_episode_id
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                THEN 0 ELSE 1 END AS new_booking
+    FROM ep
+),
+bookings AS (
+    SELECT *,
+           sum(new_booking) OVER (PARTITION BY family_key, service_id ORDER BY start_date, service_episode_id
+                                  ROWS UNBOUNDED PRECEDING) AS booking
+    FROM family_runs
+),
+costed AS (
+    SELECT *,
+           CASE
+               WHEN recorded_cost IS NOT NULL THEN recorded_cost
+               WHEN cost_unit = 'week' THEN unit_cost * date_diff('day', start_date, coalesce(end_date, $as_of)) / 7
+               WHEN cost_unit = 'family' THEN
+                   CASE WHEN count(recorded_cost) OVER booking_window > 0 THEN 0.0
+                        ELSE unit_cost / count(*) OVER booking_window END
+               ELSE unit_cost
+           END AS cost
+    FROM bookings
+    WINDOW booking_window AS (PARTITION BY family_key, service_id, booking)
+),
+closures AS (
+    SELECT r.referral_id, r.child_id, r.closure_date
+    FROM referrals AS r
+    WHERE r.closure_date IS NOT NULL AND r.closure_date <= $as_of - 365
+),
+episodes AS (
+    SELECT c.*, cl.closure_date,
+           cl.referral_id IS NOT NULL AS assessable,
+           cl.referral_id IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM referrals AS x
+               WHERE x.child_id = c.child_id
+                 AND x.referral_date > cl.closure_date AND x.referral_date <= cl.closure_date + 365
+           ) AS success
+    FROM costed AS c
+    LEFT JOIN closures AS cl ON cl.referral_id = c.referral_id
+)
+"""
+
+OUTCOMES_SQL = (
+    EPISODES_SQL
+    + """
+SELECT s.service_id, s.service_name,
+       count(DISTINCT e.child_id) AS children,
+       coalesce(sum(e.cost), 0.0) AS total_cost,
+       count(e.service_episode_id) AS episodes,
+       count(*) FILTER (WHERE e.assessable) AS assessable,
+       count(*) FILTER (WHERE e.success) AS successes,
+       coalesce(sum(e.cost) FILTER (WHERE e.assessable), 0.0) AS assessable_cost,
+       count(e.service_episode_id) FILTER (WHERE NOT e.assessable) AS not_yet_assessable,
+       count(*) FILTER (WHERE e.status = 'completed') AS completed,
+       count(*) FILTER (WHERE e.status = 'disengaged') AS disengaged,
+       count(*) FILTER (WHERE e.status = 'other') AS other_exit,
+       count(*) FILTER (WHERE e.status = 'ongoing') AS ongoing,
+       s.category, s.commissioning, s.unit_cost, s.cost_unit, s.provider
+FROM services AS s
+LEFT JOIN episodes AS e ON e.service_id = s.service_id
+GROUP BY ALL
+ORDER BY s.service_id
+"""
+)
+
+FAMILIES_SQL = (
+    EPISODES_SQL
+    + """
+SELECT service_id, family_key, sum(cost) AS cost, count(*) FILTER (WHERE success) AS successes
+FROM episodes
+WHERE assessable
+GROUP BY ALL
+ORDER BY service_id, family_key
+"""
+)
+
+OUTCOME_COLUMNS = [
+    "service_id", "service_name", "children", "total_cost", "cost_per_child", "assessable", "successes",
+    "success_rate", "ci_low", "ci_high", "cost_per_success", "cost_per_success_low", "cost_per_success_high",
+    "episodes", "not_yet_assessable", "assessable_cost", "completed", "disengaged", "other_exit", "ongoing",
+    "category", "commissioning", "unit_cost", "cost_unit", "provider",
+]  # fmt: skip
+
+
+def bootstrap_ratio_interval(
+    cost: np.ndarray, successes: np.ndarray, key: str, resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95
+) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval for sum(cost) / sum(successes), resampling the rows (families).
+
+    Each resample draws len(cost) families with replacement (multinomial counts), seeded by
+    BOOTSTRAP_SEED and `key`, so the same data always give the same interval. A resample with no
+    success has an unbounded ratio (inf); an upper limit that is inf comes back as None (no upper bound).
+    """
+    cost = np.asarray(cost, dtype=float)
+    successes = np.asarray(successes, dtype=float)
+    n = cost.size
+    if n == 0 or successes.sum() == 0:
+        return None, None
+    rng = np.random.default_rng([BOOTSTRAP_SEED, zlib.crc32(key.encode())])
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples)
+    total_cost, total_successes = counts @ cost, counts @ successes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(total_successes > 0, total_cost / np.where(total_successes > 0, total_successes, 1), np.inf)
+    tail = (1 - level) / 2
+    low, high = np.quantile(ratio, [tail, 1 - tail], method="inverted_cdf")
+    return (float(low) if np.isfinite(low) else None), (float(high) if np.isfinite(high) else None)
+
+
+@python_query(
+    "service_outcomes",
+    title="Commissioned services: cost and success",
+    description="For each commissioned service: children, total cost, cost per child, assessable episodes "
+    "(referral closed at least 365 days before as_of), successes (no new referral in the 365 days after "
+    "closure), success rate (0-1) with a Wilson 95% interval, and cost per success (cost of the assessable "
+    "episodes / successes) with a 95% bootstrap interval that resamples families. Then episodes not yet "
+    "assessable and how episodes ended (completed, disengaged, other, ongoing).",
+    tables=["services", "service_episodes", "referrals", "children"],
+    params=[AS_OF_PARAM],
+)
+def service_outcomes(cursor, as_of) -> pl.DataFrame:
+    counts = cursor.sql(OUTCOMES_SQL, params={"as_of": as_of}).pl()
+    families = cursor.sql(FAMILIES_SQL, params={"as_of": as_of}).pl()
+    low, high = wilson_intervals(counts["successes"].to_numpy(), counts["assessable"].to_numpy())
+    bounds = {}
+    for (service_id,), part in families.group_by(["service_id"], maintain_order=True):
+        bounds[service_id] = bootstrap_ratio_interval(part["cost"].to_numpy(), part["successes"].to_numpy(), service_id)
+    ids = counts["service_id"].to_list()
+    result = counts.with_columns(
+        cost_per_child=pl.when(pl.col("children") > 0).then(pl.col("total_cost") / pl.col("children")),
+        success_rate=pl.when(pl.col("assessable") > 0).then(pl.col("successes") / pl.col("assessable")),
+        ci_low=pl.Series(low).fill_nan(None),
+        ci_high=pl.Series(high).fill_nan(None),
+        cost_per_success=pl.when(pl.col("successes") > 0).then(pl.col("assessable_cost") / pl.col("successes")),
+        cost_per_success_low=pl.Series([bounds.get(i, (None, None))[0] for i in ids], dtype=pl.Float64),
+        cost_per_success_high=pl.Series([bounds.get(i, (None, None))[1] for i in ids], dtype=pl.Float64),
+    )
+    return result.select(OUTCOME_COLUMNS)
+
+
+# --- comparison with similar children who did not get the service -----------------------------------------------
+
+STRATA_SQL = """
+WITH kind AS (
+    SELECT r.referral_id, r.child_id, r.referral_date, r.closure_date, r.team_id
+    FROM referrals AS r
+    WHERE NOT r.nfa AND r.closure_date IS NOT NULL AND r.closure_date <= $as_of - 365
+      AND (
+          EXISTS (SELECT 1 FROM cin_plans AS p WHERE p.referral_id = r.referral_id AND p.start_date <= $as_of)
+          OR EXISTS (
+              SELECT 1 FROM cp_plans AS p
+              WHERE p.start_date <= $as_of
+                AND (p.referral_id = r.referral_id
+                     OR (p.referral_id IS NULL AND p.child_id = r.child_id AND p.start_date <= r.closure_date
+                         AND coalesce(p.end_date, $as_of) >= r.referral_date)))
+          OR EXISTS (
+              SELECT 1 FROM looked_after AS l
+              WHERE l.child_id = r.child_id AND l.start_date <= r.closure_date
+                AND coalesce(l.end_date, $as_of) >= r.referral_date)
+      )
+),
+stratified AS (
+    SELECT k.referral_id, k.child_id,
+           coalesce(r.primary_need, 'N0') AS primary_need,
+           age_band(ch.birth_date, k.referral_date) AS age_band,
+           CASE WHEN coalesce(f.n, 0) <= 1 THEN '0-1' WHEN f.n <= 3 THEN '2-3' ELSE '4+' END AS factor_band,
+           t.service_area,
+           NOT EXISTS (
+               SELECT 1 FROM referrals AS x
+               WHERE x.child_id = k.child_id
+                 AND x.referral_date > k.closure_date AND x.referral_date <= k.closure_date + 365
+           ) AS success
+    FROM kind AS k
+    JOIN referrals AS r ON r.referral_id = k.referral_id
+    JOIN children AS ch ON ch.child_id = k.child_id
+    JOIN teams AS t ON t.team_id = k.team_id
+    LEFT JOIN (
+        SELECT k2.referral_id, count(DISTINCT fa.factor_code) AS n
+        FROM kind AS k2
+        JOIN factors AS fa ON fa.child_id = k2.child_id
+        WHERE fa.recorded_date <= k2.closure_date AND fa.factor_code <> '21'
+        GROUP BY k2.referral_id
+    ) AS f ON f.referral_id = k.referral_id
+),
+used AS (
+    SELECT DISTINCT service_id, referral_id
+    FROM service_episodes
+    WHERE referral_id IS NOT NULL AND start_date <= $as_of
+),
+treated AS (
+    SELECT se.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
+    FROM service_episodes AS se
+    JOIN stratified AS s ON s.referral_id = se.referral_id
+    WHERE se.start_date <= $as_of
+    GROUP BY ALL
+),
+pool AS (
+    SELECT v.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
+    FROM services AS v
+    CROSS JOIN stratified AS s
+    WHERE NOT EXISTS (SELECT 1 FROM used AS u WHERE u.service_id = v.service_id AND u.referral_id = s.referral_id)
+    GROUP BY ALL
+)
+SELECT t.service_id, t.primary_need, t.age_band, t.factor_band, t.service_area,
+       t.n AS service_n, t.x AS service_x, coalesce(p.n, 0) AS pool_n, coalesce(p.x, 0) AS pool_x
+FROM treated AS t
+LEFT JOIN pool AS p USING (service_id, primary_need, age_band, factor_band, service_area)
+ORDER BY ALL
+"""
+
+ASSESSABLE_SQL = (
+    EPISODES_SQL
+    + """
+SELECT s.service_id, s.service_name, count(e.service_episode_id) FILTER (WHERE e.assessable) AS assessable,
+       (SELECT count(*) FROM referrals WHERE NOT nfa AND closure_date <= $as_of - 365) AS closed_referrals
+FROM services AS s
+LEFT JOIN episodes AS e ON e.service_id = s.service_id
+GROUP BY ALL
+ORDER BY s.service_id
+"""
+)
+
+COMPARISON_COLUMNS = [
+    "service_id", "service_name", "assessable", "matched", "unmatched", "service_success_rate",
+    "comparison_referrals", "comparison_success_rate", "difference", "difference_low", "difference_high",
+    "verdict", "matched_successes", "comparison_effective_n", "comparison_crude_rate", "strata_matched",
+]  # fmt: skip
+
+
+def standardised_comparison(strata: pl.DataFrame) -> dict:
+    """Direct standardisation of the comparison rate to the service's matched strata, and the Newcombe difference.
+
+    `strata` has service_n, service_x, pool_n, pool_x per stratum for one service.
+    """
+    matched = strata.filter(pl.col("pool_n") > 0)
+    n_matched = int(matched["service_n"].sum()) if matched.height else 0
+    out = {
+        "matched": n_matched,
+        "unmatched": int(strata["service_n"].sum()) - n_matched,
+        "matched_successes": int(matched["service_x"].sum()) if matched.height else 0,
+        "comparison_referrals": int(matched["pool_n"].sum()) if matched.height else 0,
+        "strata_matched": matched.height,
+        "service_success_rate": None,
+        "comparison_success_rate": None,
+        "comparison_effective_n": None,
+        "comparison_crude_rate": None,
+        "difference": None,
+        "difference_low": None,
+        "difference_high": None,
+    }
+    if n_matched == 0:
+        return out
+    weights = matched["service_n"].to_numpy() / n_matched
+    pool_n = matched["pool_n"].to_numpy().astype(float)
+    rates = matched["pool_x"].to_numpy() / pool_n
+    rate = float(weights @ rates)
+    effective_n = float(1.0 / np.sum(weights**2 / pool_n))
+    diff, low, high = newcombe_difference_interval(out["matched_successes"], n_matched, rate * effective_n, effective_n)
+    out |= {
+        "service_success_rate": out["matched_successes"] / n_matched,
+        "comparison_success_rate": rate,
+        "comparison_effective_n": effective_n,
+        "comparison_crude_rate": float(matched["pool_x"].sum() / matched["pool_n"].sum()),
+        "difference": diff,
+        "difference_low": low,
+        "difference_high": high,
+    }
+    return out
+
+
+def in_100(fraction: float) -> str:
+    return f"{abs(fraction) * 100:.0f}"
+
+
+def verdict_text(row: dict) -> str:
+    """A plain-words verdict for a head of service, saying when the data cannot tell."""
+    if row["assessable"] == 0:
+        return "Cannot tell yet: no episode of this service can be judged (its cases closed too recently)."
+    if row["matched"] == 0:
+        return "Cannot tell: no similar children who did not get this service to compare with."
+    if row["matched"] < MIN_MATCHED:
+        return "Cannot tell: too few episodes could be matched with similar children."
+    diff, low, high = row["difference"], row["difference_low"], row["difference_high"]
+    span = f"(95% interval: {in_100(low)} {'more' if low >= 0 else 'fewer'} to {in_100(high)} "
+    span += f"{'more' if high >= 0 else 'fewer'} in every 100)"
+    if low > 0:
+        return (
+            f"Better than similar children without it: about {in_100(diff)} more in every 100 had no new referral "
+            f"within a year of their case closing {span}."
+        )
+    if high < 0:
+        return (
+            f"Worse than similar children without it: about {in_100(diff)} fewer in every 100 had no new referral "
+            f"within a year of their case closing {span}."
+        )
+    return (
+        f"The data cannot tell whether it works better or worse than what similar children got without it: "
+        f"the difference is somewhere between {in_100(low)} {'more' if low >= 0 else 'fewer'} and {in_100(high)} "
+        f"{'more' if high >= 0 else 'fewer'} in every 100."
+    )
+
+
+@python_query(
+    "service_comparison",
+    title="Commissioned services against similar children who did not get them",
+    description="For each service, its assessable episodes on closed CIN, CP or care cases against closed "
+    "cases of the same kind that did not use it, matched in exact strata (primary need, age band at referral, "
+    "number of recorded factors 0-1/2-3/4+, the team's service area): matched and unmatched episodes, the "
+    "service's success rate on the matched ones, the comparison success rate standardised to the service's "
+    "strata, the difference with a Newcombe 95% interval, and a verdict in plain words.",
+    tables=["services", "service_episodes", "referrals", "children", "teams", "factors"],
+    optional_tables=["cin_plans", "cp_plans", "looked_after"],
+    params=[AS_OF_PARAM],
+)
+def service_comparison(cursor, as_of) -> pl.DataFrame:
+    services = cursor.sql(ASSESSABLE_SQL, params={"as_of": as_of}).pl()
+    strata = cursor.sql(STRATA_SQL, params={"as_of": as_of}).pl()
+    rows = []
+    for service in services.iter_rows(named=True):
+        own = strata.filter(pl.col("service_id") == service["service_id"])
+        row = {"service_id": service["service_id"], "service_name": service["service_name"]}
+        row["assessable"] = service["assessable"]
+        row |= standardised_comparison(own)
+        # Assessable episodes whose case was not of the compared kind (no plan or care period) are unmatched too.
+        row["unmatched"] = service["assessable"] - row["matched"]
+        row["verdict"] = verdict_text(row)
+        rows.append(row)
+    schema = {
+        "service_id": pl.String, "service_name": pl.String, "assessable": pl.Int64, "matched": pl.Int64,
+        "unmatched": pl.Int64, "service_success_rate": pl.Float64, "comparison_referrals": pl.Int64,
+        "comparison_success_rate": pl.Float64, "difference": pl.Float64, "difference_low": pl.Float64,
+        "difference_high": pl.Float64, "verdict": pl.String, "matched_successes": pl.Int64,
+        "comparison_effective_n": pl.Float64, "comparison_crude_rate": pl.Float64, "strata_matched": pl.Int64,
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema, orient="row" if not rows else None).select(COMPARISON_COLUMNS)
+
+
+# --- spend by month -----------------------------------------------------------------------------------------------
+
+SPEND_SQL = (
+    EPISODES_SQL
+    + """,
+charged AS (
+    SELECT service_id, commissioning, cost, start_date, cost_unit,
+           coalesce(end_date, $as_of) AS until,
+           date_diff('day', start_date, coalesce(end_date, $as_of)) AS days
+    FROM episodes
+),
+months AS (
+    SELECT *,
+           unnest(generate_series(
+               date_trunc('month', start_date),
+               CASE WHEN cost_unit = 'week' AND days > 0 THEN date_trunc('month', until - 1)
+                    ELSE date_trunc('month', start_date) END,
+               INTERVAL 1 MONTH))::DATE AS month
+    FROM charged
+)
+SELECT m.month, m.commissioning, m.service_id,
+       sum(CASE WHEN m.cost_unit = 'week' AND m.days > 0
+                THEN m.cost * date_diff('day', greatest(m.start_date, m.month),
+                                        least(m.until, (m.month + INTERVAL 1 MONTH)::DATE)) / m.days
+                ELSE m.cost END) AS spend,
+       s.service_name, count(*) AS episodes
+FROM months AS m
+JOIN services AS s ON s.service_id = m.service_id
+WHERE $from_date::DATE IS NULL OR m.month >= date_trunc('month', $from_date::DATE)
+GROUP BY ALL
+ORDER BY m.month, m.commissioning, m.service_id
+"""
+)
+
+
+@python_query(
+    "service_spend_by_month",
+    title="Spend on commissioned services by month",
+    description="Spend per month, commissioning type and service. A per-week service's cost is spread evenly "
+    "over the days it ran (to as_of when still running); per-family and per-session costs fall in the month "
+    "the episode started. episodes: episodes charged in that month.",
+    tables=["services", "service_episodes", "referrals", "children"],
+    params=[AS_OF_PARAM, "from_date date = null ; only months from this one on"],
+)
+def service_spend_by_month(cursor, as_of, from_date) -> pl.DataFrame:
+    return cursor.sql(SPEND_SQL, params={"as_of": as_of, "from_date": from_date}).pl()

@@ -1,0 +1,86 @@
+"""The Services page: the planted differences visible on the sample; small numbers never shown."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from schemas.extract import SAMPLE_DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def services_page(data, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/services.py")
+    at.run()
+    return at
+
+
+def table_with(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_planted_differences_on_the_sample(monkeypatch):
+    at = services_page(SAMPLE_DATA, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    summary = at.success[0].value
+    assert "Family Group Conference" in summary and "Residential Parenting Assessment" in summary
+    outcomes = table_with(at, "Cost per success")
+    by_name = {row["Service"]: row for _, row in outcomes.iterrows()}
+    assert by_name["Family Group Conference"]["Success rate"] == "81%"
+    assert by_name["Residential Parenting Assessment"]["Success rate"] == "50%"
+    assert by_name["Family Group Conference"]["Episodes judged"] == "330"
+    comparison = table_with(at, "What the data say")
+    verdicts = dict(zip(comparison["Service"], comparison["What the data say"], strict=True))
+    assert verdicts["Residential Parenting Assessment"].startswith("Worse")
+    assert verdicts["Multisystemic Therapy"].startswith("The data cannot tell")
+    placements = table_with(at, "Annual spend")
+    assert "Children's home" in list(placements["Placement"])
+    # Five charts: cost against success, how episodes ended, the comparison, spend by month, placements.
+    assert len(at.get("plotly_chart")) == 5
+    assert "31 March 2026" in "\n".join(m.value for m in at.markdown)
+
+
+def test_small_counts_are_hidden_everywhere(monkeypatch):
+    at = services_page(SAMPLE_DATA, monkeypatch)
+    for frame in (d.value for d in at.dataframe):
+        for column in ("Children", "Episodes judged", "Successes", "Too recent to judge", "Still running",
+                       "Episodes matched", "Not matched", "Episodes", "Cost not recorded"):  # fmt: skip
+            if column in frame.columns:
+                shown = [v for v in frame[column] if v not in ("c",)]
+                assert all(int(str(v).replace(",", "")) == 0 or int(str(v).replace(",", "")) > 5 for v in shown), column
+    # Ongoing episodes of the residential assessment (2) and the placed-for-adoption child (1) are hidden.
+    outcomes = table_with(at, "Cost per success")
+    assert (
+        dict(zip(outcomes["Service"], outcomes["Still running"], strict=True))["Residential Parenting Assessment"]
+        == "c"
+    )
+    placements = table_with(at, "Annual spend")
+    rows = {row["Code"]: row for _, row in placements.iterrows()}
+    assert rows["A6"]["Children"] == "c" and rows["A6"]["Average weekly cost"] == "c"
+
+
+def test_tiny_extract_shows_nothing_small(tiny_dir, monkeypatch):
+    at = services_page(tiny_dir, monkeypatch)
+    assert not at.exception
+    assert not at.error
+    outcomes = table_with(at, "Cost per success")
+    # Every service has 1-5 children: counts and what derives from them are hidden.
+    assert set(outcomes["Children"]) == {"c"}
+    assert set(outcomes["Cost per child"]) == {"c"}
+    assert any("enough judged episodes" in i.value for i in at.info)
+    comparison = table_with(at, "What the data say")
+    assert all(v.startswith("Cannot tell yet") for v in comparison["What the data say"])
+
+
+def test_without_service_tables_the_page_says_why(tmp_path, monkeypatch):
+    from tiny_extract import write_extract
+
+    folder = write_extract(tmp_path / "no_services", drop=("services", "service_episodes"))
+    at = services_page(folder, monkeypatch)
+    assert not at.exception
+    assert any("services table is not in this extract" in w.value for w in at.warning)
+    assert table_with(at, "Annual spend") is not None  # placement costs still shown
