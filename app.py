@@ -34,8 +34,18 @@ def page_meta(path: Path) -> dict:
     raise ValueError(f"{path.name} has no PAGE = {{...}} declaration")
 
 
-def navigation_pages() -> list[st.Page]:
+DEFAULT_ROLES = ["analyst", "admin"]  # a page that does not say who may see it is for analysts
+
+
+def page_roles(meta: dict) -> list[str]:
+    return list(meta.get("roles", DEFAULT_ROLES))
+
+
+def navigation_pages(role: str | None = None) -> list[st.Page]:
+    """The pages in PAGE order; with a role, only the pages that role may open."""
     metas = sorted(((page_meta(p), p) for p in page_files()), key=lambda mp: (mp[0].get("order", 99), mp[1].name))
+    if role is not None:
+        metas = [(meta, path) for meta, path in metas if role == "admin" or role in page_roles(meta)]
     return [
         st.Page(
             str(path.relative_to(PAGES_DIR.parent)),
@@ -48,22 +58,58 @@ def navigation_pages() -> list[st.Page]:
     ]
 
 
-def draw_frame() -> None:
-    """Council, as_of, which extract, and the data-quality badge, in the sidebar of every page."""
-    from pages._frame import loaded, quality_badge
+def draw_frame(scope) -> None:
+    """Council, as_of, which extract, the data-quality badge and who is signed in, on every page."""
+    from pages._frame import hosted, loaded, quality_badge
+    from queries.access import ROLES
 
     state = loaded()
     with st.sidebar:
         if state.engine is None:
             st.error("No usable extract loaded", icon=":material/error:")
             st.caption(state.problem)
-            return
-        extract = state.engine.extract
-        st.markdown(f"**{extract.la_name}**")
-        st.caption(f"Figures as at **{extract.as_of:%d %B %Y}** ({extract.as_of_source})")
-        st.caption(f"Extract: `{extract.path.name}`")
-        label, icon = quality_badge(state)
-        st.page_link("pages/data_quality.py", label=label, icon=icon)
+        else:
+            extract = state.engine.extract
+            st.markdown(f"**{extract.la_name}**")
+            st.caption(f"Figures as at **{extract.as_of:%d %B %Y}** ({extract.as_of_source})")
+            if scope.sees_everything:
+                st.caption(f"Extract: `{extract.path.name}`")
+            label, icon = quality_badge(state)
+            if scope.sees_everything:
+                st.page_link("pages/data_quality.py", label=label, icon=icon)
+        if hosted():
+            st.caption(f"Signed in as **{scope.user}** ({ROLES[scope.role]})")
+            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+                st.logout()
+        else:
+            st.caption(
+                ":material/lock_open: **Local mode**: no sign-in, so whoever can open this address sees everything."
+            )
+
+
+def sign_in_page() -> None:
+    """The only page a signed-out visitor gets: no data, just the way in."""
+    from pages._frame import auth_providers
+
+    st.title("ChildStat")
+    st.markdown("ChildStat holds information about children. Sign in with your council account to continue.")
+    providers = auth_providers()
+    if not providers and st.button("Sign in", type="primary", icon=":material/login:"):
+        st.login()
+    for provider in providers:
+        if st.button(f"Sign in with {provider}", type="primary", icon=":material/login:", key=f"login_{provider}"):
+            st.login(provider)
+
+
+def no_access_page() -> None:
+    st.title("ChildStat")
+    st.warning(
+        f"You are signed in as {st.user.get('email') or 'an unknown account'}, but this account has no ChildStat "
+        "role yet. Ask your ChildStat administrator to add you.",
+        icon=":material/person_off:",
+    )
+    if st.button("Sign out", icon=":material/logout:"):
+        st.logout()
 
 
 def apply_data_argument(argv: list[str]) -> None:
@@ -76,13 +122,22 @@ def apply_data_argument(argv: list[str]) -> None:
 
 
 def main() -> None:
-    from pages._frame import routed
+    from pages._frame import audit, current_scope, hosted, routed
 
     apply_data_argument(sys.argv[1:])
     st.set_page_config(page_title="ChildStat", page_icon=":material/child_care:", layout="wide")
-    page = st.navigation(navigation_pages())
-    draw_frame()
+    if hosted() and not st.user.is_logged_in:
+        st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+        return
+    scope = current_scope()
+    if scope is None:
+        st.navigation([st.Page(no_access_page, title="No access", icon=":material/person_off:")]).run()
+        return
+    page = st.navigation(navigation_pages(scope.role))
+    draw_frame(scope)
+    audit("page_view", page=page.title)
     routed(page.run)
 
 
-main()
+if __name__ == "__main__":
+    main()

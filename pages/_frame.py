@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from pages import _audit
+from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.engine import Engine, QueryError
 from queries.registry import get_query
 from queries.settings import SettingsError, setting
@@ -110,9 +112,45 @@ def extract() -> Extract | None:
     return engine.extract if engine else None
 
 
+def hosted() -> bool:
+    """A hosted instance: sign-in is configured (an [auth] section in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: local mode
+        return False
+
+
+def auth_providers() -> list[str]:
+    """Named providers under [auth] ([auth.microsoft], [auth.google]…); empty for a single unnamed one."""
+    section = st.secrets.get("auth", {})
+    return [name for name, value in section.items() if hasattr(value, "items")]
+
+
+def role_map() -> dict:
+    try:
+        return {k: dict(v) for k, v in st.secrets["childstat"]["users"].items()}
+    except (KeyError, AttributeError, FileNotFoundError):
+        return {}
+
+
+def current_scope() -> Scope | None:
+    """Who is asking: LOCAL_ADMIN in local mode; a signed-in user's role; None when signed out or unknown."""
+    if not hosted():
+        return LOCAL_ADMIN
+    if not st.user.is_logged_in:
+        return None
+    return scope_from_user(st.user.get("email"), role_map())
+
+
+def audit(event: str, **fields) -> None:
+    scope = current_scope()
+    user, role = (scope.user, scope.role) if scope else ("signed out", "none")
+    _audit.record(event, user=user, role=role, hosted=hosted(), **fields)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_run(signature: str, name: str, params: tuple) -> pl.DataFrame:
-    return loaded().engine.run(name, **dict(params))
+def _cached_run(signature: str, scope: tuple, name: str, params: tuple) -> pl.DataFrame:
+    return loaded().engine.run(name, scope=Scope(*scope), **dict(params))
 
 
 def run(name: str, container=None, **params) -> pl.DataFrame | None:
@@ -122,8 +160,14 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
     if state.engine is None:
         place.error(f"No data: {state.problem}")
         return None
+    scope = current_scope()
+    if scope is None:
+        place.error("Sign in to see this.")
+        return None
+    audit("query", query=name, filters=params)
     try:
-        result = _cached_run(state.engine.extract.signature(), name, tuple(sorted(params.items())))
+        scope_key = (scope.role, scope.user, scope.worker_id, scope.team_id)
+        result = _cached_run(state.engine.extract.signature(), scope_key, name, tuple(sorted(params.items())))
         missing = state.engine.unavailable_reason(get_query(name).optional_tables)
         if missing:
             place.caption(f"Not included because {missing}.")
@@ -169,6 +213,9 @@ def show_table(
         mime="text/csv",
         key=f"download_{key or file_stem}",
         icon=":material/download:",
+        on_click=audit,
+        args=("download",),
+        kwargs={"file": _audit.strip_child_from_file_name(f"{file_stem}.csv"), "rows": frame.height},
     )
 
 

@@ -12,6 +12,7 @@ from queries.settings import setting
 PAGE = {
     "title": "Caseload",
     "icon": ":material/assignment_ind:",
+    "roles": ["social_worker", "team_manager", "analyst", "admin"],
     "order": 10,
     "description": "For a social worker: my open cases, when each child's next visit is due, what falls due "
     "in the next 5 working days and my open assessments. For a team manager: caseload per worker, "

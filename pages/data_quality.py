@@ -13,6 +13,7 @@ from schemas.contract import TABLES
 PAGE = {
     "title": "Data quality",
     "icon": ":material/fact_check:",
+    "roles": ["analyst", "admin"],
     "order": 90,
     "description": "What is wrong with the loaded extract, table by table: every failed check with "
     "a count and example rows, and which tables (and so which pages) are switched off.",

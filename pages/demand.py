@@ -12,6 +12,7 @@ from queries.suppress import suppress_frame
 PAGE = {
     "title": "Demand",
     "icon": ":material/trending_up:",
+    "roles": ["head_of_service", "analyst", "admin"],
     "order": 60,
     "description": "For a head of service: referrals expected over the next 12 months for the council or a team, "
     "with 80% and 95% intervals; a backtest showing whether the model beats last year's pattern; and the open "

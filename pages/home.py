@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from pages._frame import count_text, loaded, page_main, run, share_text
+from pages._frame import count_text, current_scope, loaded, page_main, run, share_text
 from queries.suppress import suppress_frame
 
 PAGE = {
     "title": "Home",
     "icon": ":material/home:",
+    "roles": ["social_worker", "team_manager", "analyst", "head_of_service", "admin"],
     "order": 0,
     "description": "What ChildStat is, and the council's headline figures (open cases, child "
     "protection plans, looked-after children, referrals and re-referrals) on the extract date.",
@@ -29,9 +30,11 @@ def team_choice(container) -> str | None:
     if teams is None or teams.is_empty():
         return None
     names = dict(zip(teams["team_id"], teams["team_name"], strict=True))
+    scope = current_scope()
+    whole_council = scope is not None and scope.role not in ("social_worker", "team_manager")
     choice = container.selectbox(
         "Show figures for",
-        [None, *names],
+        [None, *names] if whole_council else list(names),
         format_func=lambda t: "The whole council" if t is None else names[t],
         key="home_team",
     )

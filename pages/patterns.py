@@ -18,6 +18,7 @@ from schemas.codes import labels
 PAGE = {
     "title": "Patterns",
     "icon": ":material/hub:",
+    "roles": ["team_manager", "analyst", "head_of_service", "admin"],
     "order": 20,
     "description": "For an analyst: build a cohort (team, CP category, need, age, sex, ethnicity, period) and see "
     "which recorded factors its children share compared with everyone else, with 95% intervals, lift, "

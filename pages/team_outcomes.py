@@ -13,6 +13,7 @@ from schemas.codes import labels
 PAGE = {
     "title": "Team outcomes",
     "icon": ":material/monitoring:",
+    "roles": ["head_of_service", "analyst", "admin"],
     "order": 50,
     "description": "For a head of service: do data-led teams close cases quicker, with fewer re-referrals, less use "
     "of commissioned services and lower sickness absence? Each figure with its interval, time-to-close curves, a "

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from queries.access import ALLOWED_CHILDREN_SQL, CHILD_HISTORIES, AccessDenied, Scope, filter_answer, scoped_params
 from queries.calendar import install_calendar
 from queries.registry import MACRO_DIR, Param, Query, get_query
 from queries.settings import setting
@@ -41,6 +42,12 @@ class UnknownQuery(QueryError):
 
 class BadParameter(QueryError):
     pass
+
+
+class NotAllowed(QueryError):
+    """The signed-in user's role may not see this answer."""
+
+    exit_code = 1
 
 
 class TableUnavailable(QueryError):
@@ -165,13 +172,60 @@ class Engine:
             return coerce(query.name, param, setting(param.default.removeprefix("setting:")))
         return coerce(query.name, param, param.default)
 
-    def run(self, name: str, **params) -> pl.DataFrame:
-        """Answer a named question; raises QueryError subclasses with user-readable messages."""
+    def run(self, name: str, scope: Scope | None = None, **params) -> pl.DataFrame:
+        """Answer a named question; raises QueryError subclasses with user-readable messages.
+
+        With a `scope` (a signed-in user), parameters are forced to the user's own worker and
+        team and the answer is filtered to what the role may see (queries.access).
+        """
         try:
             query = get_query(name)
         except KeyError:
             raise UnknownQuery(f"no query named {name!r} (python -m queries list shows them)") from None
-        return self.run_query(query, **params)
+        if scope is None:
+            return self.run_query(query, **params)
+        try:
+            forced = scoped_params(query, params, scope)
+        except AccessDenied as exc:
+            raise NotAllowed(str(exc)) from None
+        as_of = self.resolve_params(query, forced).get("as_of", self.as_of)
+        about_one_child = any(p.name == "child_id" for p in query.params)
+        if about_one_child and not scope.sees_everything and not self._may_see_child(scope, forced, as_of):
+            raise NotAllowed("This child is not on your caseload or in your team's open cases.")
+        answer = self.run_query(query, **forced)
+        try:
+            return filter_answer(
+                answer,
+                scope,
+                allowed_children=lambda: self._allowed_children(scope, as_of),
+                team_workers=lambda: self._team_workers(scope.team_id),
+                child_history=query.name in CHILD_HISTORIES,
+            )
+        except AccessDenied as exc:
+            raise NotAllowed(str(exc)) from None
+
+    def _may_see_child(self, scope: Scope, params: dict, as_of) -> bool:
+        """A question about one named child: only a child on the user's caseload or team."""
+        if scope.role not in ALLOWED_CHILDREN_SQL:
+            return False
+        return params.get("child_id") in self._allowed_children(scope, as_of)
+
+    def _allowed_children(self, scope: Scope, as_of) -> set[str]:
+        who = scope.worker_id if scope.role == "social_worker" else scope.team_id
+        cursor = self.con.cursor()
+        try:
+            rows = cursor.sql(ALLOWED_CHILDREN_SQL[scope.role], params={"who": who, "as_of": as_of}).fetchall()
+        finally:
+            cursor.close()
+        return {r[0] for r in rows}
+
+    def _team_workers(self, team_id) -> set[str]:
+        cursor = self.con.cursor()
+        try:
+            rows = cursor.sql("SELECT worker_id FROM workers WHERE team_id = $t", params={"t": team_id}).fetchall()
+        finally:
+            cursor.close()
+        return {r[0] for r in rows}
 
     def run_query(self, query: Query, **params) -> pl.DataFrame:
         """Answer a question given as a Query object (registered or not)."""

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, dict] = {
     "visits": {"cp_visit_working_days": 10, "cin_visit_working_days": 20, "cla_visit_days": 42},
     "caseload": {"national_average_per_fte": 16.0},
     "suppression": {"enabled": True, "threshold": 5, "symbol": "c"},
+    "audit": {"audit_path": ""},
 }
 
 
