@@ -13,6 +13,7 @@ tiny extract; CHILDSTAT_BROWSER_EXTRACT=tiny|sample|<folder> chooses.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -79,35 +80,23 @@ def wait_healthy(port: int, server: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A headless `streamlit run app.py` on a free port; yields (base url, extract, log); always stopped."""
-    data = choose_extract(tmp_path_factory)
-    port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+@contextlib.contextmanager
+def streamlit_server(
+    data: Path, log: Path, extra_args: tuple[str, ...] = (), host: str = "127.0.0.1", port: int | None = None
+):
+    """A headless `streamlit run app.py` (on a free port unless given); yields its base URL; always stopped."""
+    port = port or free_port()
     env = {**os.environ, "CHILDSTAT_DATA": str(data)}
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra_args,
+    ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_healthy(port, process, log)
-        yield f"http://127.0.0.1:{port}", data, log
+        yield f"http://{host}:{port}"
     finally:
         process.terminate()
         try:
@@ -115,6 +104,15 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on the chosen extract; yields (base url, extract, log)."""
+    data = choose_extract(tmp_path_factory)
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with streamlit_server(data, log) as base:
+        yield base, data, log
 
 
 def default_page() -> Path:
@@ -211,3 +209,66 @@ def test_every_page_in_a_real_browser(server):
     if "Traceback" in log.read_text(errors="replace"):
         problems.append(f"the server logged a traceback:\n{log.read_text(errors='replace')[-3000:]}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
+    """Signed out: only the sign-in page and no data. Signed in through OpenID Connect as a team
+    manager: the manager's pages, their own team's children and never another team's."""
+    from oidc_provider_mock import run_server_in_thread
+    from playwright.sync_api import sync_playwright
+
+    data = write_extract(tmp_path / "tiny")
+    with run_server_in_thread() as provider:
+        app_port_log = tmp_path / "server.log"
+        secrets = tmp_path / "secrets.toml"
+        port = free_port()
+        secrets.write_text(
+            "[auth]\n"
+            f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+            'cookie_secret = "a-long-random-test-cookie-secret"\n'
+            'client_id = "childstat-test"\n'
+            'client_secret = "childstat-test-secret"\n'
+            f'server_metadata_url = "http://localhost:{provider.server_port}/.well-known/openid-configuration"\n'
+            '[childstat.users."manager@tiny.gov.uk"]\n'
+            'role = "team_manager"\n'
+            'team_id = "T1"\n'
+            'worker_id = "W2"\n'
+        )
+        args = ("--secrets.files", str(secrets))
+        with (
+            streamlit_server(data, app_port_log, args, host="localhost", port=port) as base,
+            sync_playwright() as playwright,
+        ):
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(f"{base}/caseload", wait_until="domcontentloaded")  # a deep link, signed out
+                page.get_by_role("button", name="Sign in").wait_for(timeout=PAGE_TIMEOUT_MS)
+                full_page_screenshot(page, SCREENSHOTS / "signed_out_deep_link.png")
+                assert "C1" not in page.locator('[data-testid="stApp"]').inner_text()
+                page.goto(f"{base}/", wait_until="domcontentloaded")
+                page.get_by_role("button", name="Sign in").wait_for(timeout=PAGE_TIMEOUT_MS)
+                signed_out = page.locator('[data-testid="stApp"]').inner_text()
+                assert "Tiny Test Borough" not in signed_out and "Open cases" not in signed_out
+                page.get_by_role("button", name="Sign in").click()
+                page.locator('input[name="sub"]').fill("manager@tiny.gov.uk")  # the mock provider's form
+                page.get_by_role("button", name="Authorize").click()
+                page.get_by_text("Signed in as").wait_for(timeout=PAGE_TIMEOUT_MS)
+                wait_for_run(page, "ChildStat")
+                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+                assert "manager@tiny.gov.uk" in sidebar and "Team manager" in sidebar
+                assert "Team outcomes" not in sidebar and "Data quality" not in sidebar  # not a manager's pages
+                page.goto(f"{base}/caseload", wait_until="domcontentloaded")
+                wait_for_run(page, "Caseload")
+                page.get_by_text("My team", exact=True).click()
+                page.get_by_text("Caseload per worker").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+                wait_for_run(page, "Compliance")
+                shown = page.locator('[data-testid="stMain"]').inner_text()
+                full_page_screenshot(page, SCREENSHOTS / "signed_in_manager.png")
+                assert "Assessment North" in shown
+                assert not page.locator('[data-testid="stException"]').count()
+            finally:
+                browser.close()
+    log = app_port_log.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]

@@ -1,0 +1,224 @@
+"""Import: turn a council's Annex A workbook, CIN census XML or SSDA903 CSVs into an extract.
+
+The files are read into a new temporary folder, never into the loaded extract. The page shows
+each run report (rows read, mapped and dropped, values not understood), the validation summary
+of the result, a zip download, and how to open the result in ChildStat.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pages._frame import loaded, page_main
+
+log = logging.getLogger("childstat")
+
+PAGE = {
+    "title": "Import",
+    "icon": ":material/upload_file:",
+    "roles": ["analyst", "admin"],
+    "order": 80,
+    "description": "Turn the files your case-management system already produces (the Ofsted Annex A "
+    "workbook, the CIN census XML, the SSDA903 CSVs) into a ChildStat extract: see what was read and "
+    "what was not, then download it or open it.",
+}
+
+RESULT_KEY = "import_result"
+REQUESTED_KEY = "import_requested"
+
+
+def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la_name: str | None = None) -> dict:
+    """Import (format, file name, bytes) uploads into a new temporary extract; returns what to show.
+
+    CIN census files are imported first (oldest name first), then Annex A, then SSDA903 (all its
+    CSVs together), each merging into the same extract.
+    """
+    from ingest import run_import
+    from schemas.extract import ExtractError
+    from schemas.validate import validate_path
+
+    work = Path(tempfile.mkdtemp(prefix="childstat-import-"))
+    out = work / "extract"
+    sources: list[tuple[str, Path]] = []
+    order = {"cin-census": 0, "annex-a": 1, "ssda903": 2}
+    for kind, name, data in sorted(uploads, key=lambda u: (order.get(u[0], 9), u[1])):
+        folder = work / "uploads" / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / Path(name).name
+        target.write_bytes(data)
+        if kind != "ssda903":
+            sources.append((kind, target))
+    if any(kind == "ssda903" for kind, _, _ in uploads):
+        sources.append(("ssda903", work / "uploads" / "ssda903"))
+    reports = [run_import(kind, path, out, private=private, la_name=la_name or None) for kind, path in sources]
+    result = {"out": str(out), "reports": [r.to_dict() for r in reports], "validation": None, "zip": None}
+    if any(r.ok for r in reports):
+        try:
+            result["validation"] = validate_path(out).to_dict()
+        except ExtractError as exc:
+            result["validation_problem"] = str(exc)
+        result["zip"] = zip_folder(out)
+    return result
+
+
+def zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                zf.write(path, f"extract/{path.name}")
+    return buffer.getvalue()
+
+
+def counts_frame(report: dict) -> pl.DataFrame:
+    rows = [
+        {
+            "table": name,
+            "read": c["read"],
+            "mapped": c["mapped"],
+            "dropped": c["dropped"],
+            "why dropped": "; ".join(f"{n}: {reason}" for reason, n in c["drop_reasons"].items()),
+        }
+        for name, c in report["tables"].items()
+    ]
+    schema = {"table": pl.String, "read": pl.Int64, "mapped": pl.Int64, "dropped": pl.Int64, "why dropped": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def problems_frame(report: dict) -> pl.DataFrame:
+    schema = {k: pl.String for k in ("where", "table", "column", "value", "issue")}
+    return pl.DataFrame([{k: p[k] for k in schema} for p in report["problems"]], schema=schema)
+
+
+def show_report(container, report: dict) -> None:
+    title = f"{report['source_name']} ({report['source_format']})"
+    if report["error"]:
+        container.error(f"**{title}**: not imported. {report['error']}", icon=":material/error:")
+        return
+    problems = len(report["problems"]) + report["problems_not_listed"]
+    words = f"{problems} value(s) not understood" if problems else "every value understood"
+    container.success(f"**{title}**: imported; {words}.", icon=":material/check_circle:")
+    with container.expander(f"What was read from {report['source_name']}", expanded=bool(problems)):
+        st.dataframe(counts_frame(report), hide_index=True, width="stretch")
+        if report["problems"]:
+            st.markdown("**Values not understood, and rows dropped** (where they were, never whose):")
+            st.dataframe(problems_frame(report), hide_index=True, width="stretch")
+        if report["left_out"]:
+            st.caption("Not in this source, so not written: " + ", ".join(report["left_out"]))
+        for line in report["assumed"]:
+            st.caption(f"Filled by rule: {line}")
+        for line in report["notes"]:
+            st.caption(f"Note: {line}")
+
+
+def show_validation(container, result: dict) -> None:
+    validation = result.get("validation")
+    if validation is None:
+        if result.get("validation_problem"):
+            container.warning(f"The result could not be checked: {result['validation_problem']}")
+        return
+    errors = [f for f in validation["failures"] if f["severity"] == "error"]
+    if validation["is_valid"]:
+        container.success("The result passes every check of the ChildStat data format.", icon=":material/verified:")
+    else:
+        container.warning(
+            f"The result has {len(errors)} failed check(s). Most are the source's own (dates out of order, "
+            "codes it does not know); a core table the source cannot fill is named as missing.",
+            icon=":material/warning:",
+        )
+    statuses = pl.DataFrame(
+        [{"table": t, "status": s} for t, s in validation["table_status"].items()],
+        schema={"table": pl.String, "status": pl.String},
+    )
+    failures = pl.DataFrame(
+        [{"table": f["table"], "column": f["column"], "check": f["check"], "severity": f["severity"], "rows": f["count"]}
+         for f in validation["failures"]],
+        schema={"table": pl.String, "column": pl.String, "check": pl.String, "severity": pl.String, "rows": pl.Int64},
+    )  # fmt: skip
+    with container.expander("Validation of the result", expanded=not validation["is_valid"]):
+        st.dataframe(statuses, hide_index=True, width="stretch")
+        if failures.height:
+            st.dataframe(failures, hide_index=True, width="stretch")
+
+
+def show_result(container, result: dict) -> None:
+    container.subheader("Result")
+    for report in result["reports"]:
+        show_report(container, report)
+    if not result.get("zip"):
+        return
+    show_validation(container, result)
+    container.download_button(
+        "Download the extract (zip)",
+        result["zip"],
+        file_name="childstat-extract.zip",
+        mime="application/zip",
+        icon=":material/download:",
+    )
+    container.markdown(
+        f"The extract is in `{result['out']}`. To open it in ChildStat, start the app on it "
+        "(the app never writes into an extract it has loaded):"
+    )
+    container.code(f"CHILDSTAT_DATA={result['out']} streamlit run app.py", language="bash")
+
+
+def render(container) -> None:
+    container.title("Import")
+    container.markdown(
+        "Bring the files your case-management system already produces, and ChildStat turns them into an "
+        "extract: the **Annex A** workbook (Lists 3–8), the **CIN census** XML (one or more years) and the "
+        "**SSDA903** CSV files. Nothing is sent anywhere; the files are read on this machine into a new folder. "
+        "See `docs/import.md` for what each format fills."
+    )
+    state = loaded()
+    if state.engine is None:
+        container.error(f"No extract is loaded: {state.problem}. You can still import files here.")
+    with container.container(border=True):
+        annex = st.file_uploader("Annex A workbook (.xlsx)", type=["xlsx"], key="import_annex_a")
+        cin = st.file_uploader(
+            "CIN census XML (one file per year)", type=["xml"], accept_multiple_files=True, key="import_cin"
+        )
+        ssda = st.file_uploader(
+            "SSDA903 CSV files (header, episodes, …)", type=["csv"], accept_multiple_files=True, key="import_903"
+        )
+        private = st.checkbox(
+            "Privacy: birth dates to the 1st of the month, postcodes to the district, no names",
+            value=True,
+            help="Keep this on for an extract that will be shared. Child IDs stay the council's own.",
+        )
+        la_name = st.text_input("Council name (optional, shown at the top of every page)", key="import_la_name")
+        # A callback, not the button's return value: it survives the rerun that routes a page through app.py.
+        st.button(
+            "Import",
+            icon=":material/upload_file:",
+            key="import_submit",
+            type="primary",
+            on_click=lambda: st.session_state.update({REQUESTED_KEY: True}),
+        )
+    if st.session_state.pop(REQUESTED_KEY, False):
+        uploads = [("annex-a", annex.name, annex.getvalue())] if annex else []
+        uploads += [("cin-census", f.name, f.getvalue()) for f in cin or []]
+        uploads += [("ssda903", f.name, f.getvalue()) for f in ssda or []]
+        if not uploads:
+            container.info("Choose at least one file to import.")
+        else:
+            try:
+                with container.spinner("Importing…"):
+                    st.session_state[RESULT_KEY] = import_files(uploads, private, la_name)
+            except Exception as exc:  # noqa: BLE001 - a plain message, never a traceback
+                log.error("import page failed: %s", type(exc).__name__)
+                container.error("The import could not be completed. Nothing was changed in the loaded extract.")
+    result = st.session_state.get(RESULT_KEY)
+    if result:
+        show_result(container, result)
+
+
+if __name__ == "__main__":
+    page_main(render)
