@@ -38,6 +38,7 @@ ROLE_QUERIES = {
         "overdue_visits", "child_chronology", "open_cases", "children_on_cp_plans", "looked_after_children",
         "team_caseload", "compliance_summary", "compliance_trend", "compliance_cases", "referrals_last_12_months",
         "rereferral_rate", "referrals_by_month", "factor_prevalence", "factor_cooccurrence", "factor_rules",
+        "neet_risk_factors", "neet_model_performance", "neet_calibration", "neet_fairness", "neet_risk_list",
     },
 }  # fmt: skip
 

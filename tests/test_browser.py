@@ -14,6 +14,7 @@ tiny extract; CHILDSTAT_BROWSER_EXTRACT=tiny|sample|<folder> chooses.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -82,11 +83,16 @@ def wait_healthy(port: int, server: subprocess.Popen, log: Path) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(
-    data: Path, log: Path, extra_args: tuple[str, ...] = (), host: str = "127.0.0.1", port: int | None = None
+    data: Path,
+    log: Path,
+    extra_args: tuple[str, ...] = (),
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    env: dict | None = None,
 ):
     """A headless `streamlit run app.py` (on a free port unless given); yields its base URL; always stopped."""
     port = port or free_port()
-    env = {**os.environ, "CHILDSTAT_DATA": str(data)}
+    env = {**os.environ, "CHILDSTAT_DATA": str(data), **(env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -236,8 +242,11 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
             'worker_id = "W2"\n'
         )
         args = ("--secrets.files", str(secrets))
+        audit = tmp_path / "audit.jsonl"  # never into the repository
         with (
-            streamlit_server(data, app_port_log, args, host="localhost", port=port) as base,
+            streamlit_server(
+                data, app_port_log, args, host="localhost", port=port, env={"CHILDSTAT_AUDIT_LOG": str(audit)}
+            ) as base,
             sync_playwright() as playwright,
         ):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -272,3 +281,6 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
                 browser.close()
     log = app_port_log.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert any(e["event"] == "page_view" and e["user"] == "manager@tiny.gov.uk" for e in events)
+    assert all(e["user"] in ("manager@tiny.gov.uk", "signed out") for e in events)

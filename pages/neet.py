@@ -1,0 +1,430 @@
+"""NEET risk: what predicts a young person becoming NEET, how good the model is and for whom, and who to talk about."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from pages._frame import count_text, loaded, page_main, run, show_table
+from queries.settings import setting
+from queries.suppress import hidden, suppress_frame
+
+PAGE = {
+    "title": "NEET risk",
+    "icon": ":material/school:",
+    "roles": ["team_manager", "analyst", "admin"],
+    "order": 30,
+    "description": "For managers and analysts: which school and social care factors predict a young person "
+    "becoming NEET at 16-18 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
+    "whether it works as well for every group, and the young people aged 14-16 to talk about early.",
+}
+
+SOURCE_COLOURS = {"education": "#1f6f8b", "social care": "#b35c00"}
+GROUP_WORDS = {"all": "Everyone", "sex": "Sex", "ethnicity_group": "Ethnicity group", "disability": "Disability"}
+
+
+def metric_values(performance: pl.DataFrame) -> dict:
+    return dict(zip(performance["metric"], performance["value"], strict=True))
+
+
+def about_text(performance: pl.DataFrame, metric: str) -> str:
+    row = performance.filter(pl.col("metric") == metric)
+    return row["about"][0] if row.height else ""
+
+
+def pct(value, digits: int = 0) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+# ---- what predicts it ----------------------------------------------------------------------------------------
+
+
+def suppressed_factors(factors: pl.DataFrame) -> pl.DataFrame:
+    """Hide small counts and the estimates resting on them (a factor with 1-5 young people or NEET)."""
+    estimates = ["odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with"]
+    return suppress_frame(
+        factors,
+        ["n", "neet_with", "n_without", "neet_without"],
+        derived={c: ["n", "neet_with"] for c in estimates} | {"pct_neet_without": ["n_without", "neet_without"]},
+        secondary=False,
+    )
+
+
+def forest_plot(container, shown: pl.DataFrame) -> None:
+    plotted = shown.drop_nulls("odds_ratio").sort("odds_ratio")
+    if plotted.is_empty():
+        container.info("No factor has enough young people to show safely.")
+        return
+    figure = go.Figure()
+    for source, colour in SOURCE_COLOURS.items():
+        part = plotted.filter(pl.col("source") == source)
+        if part.is_empty():
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=part["odds_ratio"].to_list(),
+                y=part["label"].to_list(),
+                mode="markers",
+                name="School" if source == "education" else "Social care",
+                marker=dict(size=10, color=colour, symbol="square"),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(part["ci_high"] - part["odds_ratio"]).to_list(),
+                    arrayminus=(part["odds_ratio"] - part["ci_low"]).to_list(),
+                    color=colour,
+                ),
+                customdata=part.select("ci_low", "ci_high", "p_value", "n").rows(),
+                hovertemplate="%{y}: odds ratio %{x:.2f} (95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}), "
+                "p = %{customdata[2]:.2g}, %{customdata[3]} young people<extra></extra>",
+            )
+        )
+    figure.add_vline(x=1, line_dash="dash", line_color="#555")
+    figure.update_xaxes(
+        type="log", title_text="Odds ratio of becoming NEET (95% interval; log scale; 1 = no difference)"
+    )
+    figure.update_yaxes(categoryorder="array", categoryarray=plotted["label"].to_list())
+    figure.update_layout(
+        height=120 + 26 * plotted.height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=1.05, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="neet_forest")
+
+
+def factors_section(container) -> bool:
+    """The risk factors; False when there are too few outcomes to fit a model (run() explains any other failure)."""
+    container.markdown("### What predicts becoming NEET")
+    factors = run("neet_risk_factors", container)
+    if factors is None:
+        return True
+    if factors.is_empty():
+        return False
+    shown = suppressed_factors(factors)
+    clear = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
+    lowered = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") < 1))
+    if clear.height:
+        container.success("  \n".join(clear["words"].head(5).to_list()), icon=":material/lightbulb:")
+    unclear = shown.filter(pl.col("p_value") >= 0.05)["label"].to_list()
+    if unclear:
+        container.markdown(
+            "**Not clearly linked** once the other factors are taken into account: " + "; ".join(unclear) + "."
+        )
+    if lowered.height:
+        container.markdown("**Linked with lower odds:** " + " ".join(lowered["words"].to_list()))
+    forest_plot(container, shown)
+    container.caption(
+        "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the first "
+        "known status at 16–18 (NEET or not; 'unknown' left out); school factors are from the latest school year up "
+        "to Year 11 before it, social care history up to it. A factor with an interval crossing 1 may be chance. "
+        "An association is not a cause: the model finds who is at risk, not why."
+    )
+    symbol = setting("symbol")
+    table = shown.select(
+        pl.col("label").alias("Factor"),
+        pl.col("source").alias("From"),
+        pl.col("n").cast(pl.String).fill_null(symbol).alias("Young people with it"),
+        pl.col("pct_neet_with").round(1).cast(pl.String).fill_null(symbol).alias("% NEET with it"),
+        pl.col("pct_neet_without").round(1).cast(pl.String).fill_null(symbol).alias("% NEET without"),
+        pl.col("odds_ratio").round(2).cast(pl.String).fill_null(symbol).alias("Odds ratio"),
+        pl.format("{}–{}", pl.col("ci_low").round(2), pl.col("ci_high").round(2))
+        .fill_null(symbol)
+        .alias("95% interval"),
+        pl.col("p_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("p"),
+    )
+    box = container.expander("Every factor in the model", icon=":material/table:")
+    show_table(box, table, "neet_risk_factors")
+    box.caption(f"'{symbol}': 1–5 young people, hidden with everything computed from it.")
+    return True
+
+
+# ---- how good ------------------------------------------------------------------------------------------------
+
+
+def calibration_plot(container) -> None:
+    calibration = run("neet_calibration", container)
+    if calibration is None or calibration.is_empty():
+        return
+    shown = suppress_frame(
+        calibration,
+        ["n", "neet"],
+        derived={c: ["n", "neet"] for c in ("observed", "observed_low", "observed_high")},
+        secondary=False,
+    ).drop_nulls("observed")
+    top = max(shown["predicted"].max() or 0.1, shown["observed_high"].max() or 0.1) * 1.1
+    figure = go.Figure(
+        [
+            go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="#888"), name="Perfect"),
+            go.Scatter(
+                x=shown["predicted"].to_list(),
+                y=shown["observed"].to_list(),
+                mode="markers+lines",
+                marker=dict(size=9, color="#1f6f8b"),
+                name="Model (test years)",
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(shown["observed_high"] - shown["observed"]).to_list(),
+                    arrayminus=(shown["observed"] - shown["observed_low"]).to_list(),
+                ),
+                customdata=shown.select("n", "bin").rows(),
+                hovertemplate="Tenth %{customdata[1]}: predicted %{x:.0%}, observed %{y:.0%} "
+                "of %{customdata[0]} young people<extra></extra>",
+            ),
+        ]
+    )
+    figure.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title="Calibration: predicted risk against the share who became NEET",
+        xaxis=dict(title="Predicted probability (mean in each tenth of risk)", tickformat=".0%", range=[0, top]),
+        yaxis=dict(title="Became NEET (95% interval)", tickformat=".0%", range=[0, top]),
+        legend=dict(orientation="h", y=-0.2, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="neet_calibration")
+
+
+def performance_section(container) -> dict:
+    container.markdown("### How good is the model, and is it better than RONI?")
+    performance = run("neet_model_performance", container)
+    if performance is None:
+        return {}
+    values = metric_values(performance)
+    if not values.get("model_fitted"):
+        container.info(about_text(performance, "model_fitted"), icon=":material/info:")
+        return values
+    container.markdown(
+        f"Trained on young people whose outcome was recorded in {values['train_from_year']:.0f}–"
+        f"{values['train_to_year']:.0f} ({count_text(int(values['train_n']))} young people), tested on "
+        f"{values['test_from_year']:.0f}–{values['test_to_year']:.0f} ({count_text(int(values['n']))}, of whom "
+        f"{count_text(int(values['positives']))} became NEET). The RONI score is judged on the same young people."
+    )
+    columns = container.columns(4)
+    columns[0].metric(
+        "Model AUC",
+        f"{values['auc']:.2f}",
+        help=f"95% interval {values['auc_ci_low']:.2f}–{values['auc_ci_high']:.2f}. " + about_text(performance, "auc"),
+    )
+    columns[1].metric(
+        "RONI AUC",
+        f"{values['roni_auc']:.2f}",
+        help=f"95% interval {values['roni_auc_ci_low']:.2f}–{values['roni_auc_ci_high']:.2f}.",
+    )
+    columns[2].metric("Model Brier score", f"{values['brier']:.3f}", help=about_text(performance, "brier"))
+    columns[3].metric(
+        "RONI Brier score", f"{values['roni_brier']:.3f}", help="RONI turned into a probability: the NEET rate "
+        "at each score in the training years."
+    )  # fmt: skip
+    better = values["auc_difference_ci_low"] > 0
+    verdict = (
+        "The model ranks young people better than RONI"
+        if better
+        else "The model is not clearly better than RONI at ranking young people"
+    )
+    container.markdown(
+        f"**{verdict}**: AUC {values['auc']:.2f} (95% interval {values['auc_ci_low']:.2f}–{values['auc_ci_high']:.2f})"
+        f" against {values['roni_auc']:.2f} ({values['roni_auc_ci_low']:.2f}–{values['roni_auc_ci_high']:.2f}); "
+        f"difference {values['auc_difference']:+.2f} ({values['auc_difference_ci_low']:+.2f} to "
+        f"{values['auc_difference_ci_high']:+.2f}, DeLong p = {values['auc_difference_p']:.2g}). An AUC of 0.5 is "
+        "guessing and 1 is perfect."
+    )
+    rows = []
+    for label, prefix in (("Model", ""), ("RONI 4+", "roni_")):
+        rows.append(
+            {
+                "Tool": label,
+                "Flagged": count_text(int(values[f"{prefix}flagged"])),
+                "Share flagged": pct(values[f"{prefix}flag_share"]),
+                "Of those who became NEET, flagged (TPR)": f"{pct(values[f'{prefix}tpr'])} "
+                f"({pct(values[f'{prefix}tpr_low'])}–{pct(values[f'{prefix}tpr_high'])})",
+                "Of those who did not, flagged (FPR)": f"{pct(values[f'{prefix}fpr'])} "
+                f"({pct(values[f'{prefix}fpr_low'])}–{pct(values[f'{prefix}fpr_high'])})",
+                "Of those flagged, became NEET (PPV)": f"{pct(values[f'{prefix}ppv'])} "
+                f"({pct(values[f'{prefix}ppv_low'])}–{pct(values[f'{prefix}ppv_high'])})",
+            }
+        )
+    container.markdown(
+        f"At the threshold (the model flags a predicted risk of {pct(values['threshold'], 1)} or more: the share "
+        "RONI 4+ flagged in the training years), on the test years, with 95% intervals:"
+    )
+    show_table(container, pl.DataFrame(rows), "neet_model_vs_roni")
+    calibration_plot(container)
+    container.caption(
+        f"Calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the model's risks are too "
+        f"spread out, a sign of overfitting) and calibration-in-the-large {values['calibration_in_the_large']:+.2f} "
+        f"(0 is ideal). {values['events_per_parameter']:.0f} NEET young people per model coefficient in training."
+    )
+    box = container.expander("Every figure", icon=":material/table:")
+    show_table(box, performance.with_columns(pl.col("value").round(4)), "neet_model_performance")
+    return values
+
+
+FAIRNESS_COUNTS = ["n", "positives", "negatives", "flagged", "true_positives", "false_positives"]
+FAIRNESS_RATES = {
+    "tpr": ["true_positives", "positives"],
+    "fpr": ["false_positives", "negatives"],
+    "ppv": ["true_positives", "flagged"],
+}
+
+
+def suppressed_fairness(fairness: pl.DataFrame) -> pl.DataFrame:
+    """Small numbers hidden, group type by group type, before anything is shown.
+
+    A group of 1-5 young people is hidden whole, and the next smallest group's size with it (so the hidden one
+    cannot be worked back from the total); a rate is hidden when its own numerator or denominator is 1-5.
+    """
+    blocks = []
+    for _, part in fairness.group_by(["score", "group_type"], maintain_order=True):
+        shown = suppress_frame(part, ["n"], secondary=True)
+        tiny = [hidden(n) for n in part["n"]]
+        for column in FAIRNESS_COUNTS[1:]:
+            small = pl.Series([t or hidden(v) for t, v in zip(tiny, part[column], strict=True)])
+            shown = shown.with_columns(pl.when(small).then(None).otherwise(pl.col(column)).alias(column))
+        for rate, sources in FAIRNESS_RATES.items():
+            small = pl.Series([tiny[i] or any(hidden(part[s][i]) for s in sources) for i in range(part.height)])
+            shown = shown.with_columns(
+                pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in (rate, f"{rate}_low", f"{rate}_high")
+            )
+        blocks.append(shown)
+    return pl.concat(blocks)
+
+
+def fairness_section(container) -> None:
+    container.markdown("### Does it work as well for everyone?")
+    fairness = run("neet_fairness", container)
+    if fairness is None or fairness.is_empty():
+        return
+    shown = suppressed_fairness(fairness)
+    score = container.radio(
+        "Tool", ["model", "roni"], format_func=lambda s: "Model" if s == "model" else "RONI 4+", horizontal=True,
+        key="neet_fairness_score",
+    )  # fmt: skip
+    symbol = setting("symbol")
+
+    def rate(name: str) -> pl.Expr:
+        return pl.format(
+            "{}% ({}–{})",
+            (100 * pl.col(name)).round(0).cast(pl.Int64),
+            (100 * pl.col(f"{name}_low")).round(0).cast(pl.Int64),
+            (100 * pl.col(f"{name}_high")).round(0).cast(pl.Int64),
+        ).fill_null(symbol)
+
+    table = shown.filter(pl.col("score") == score).select(
+        pl.col("group_type").replace_strict(GROUP_WORDS, default=pl.col("group_type")).alias("By"),
+        pl.col("group").alias("Group"),
+        pl.col("n").cast(pl.String).fill_null(symbol).alias("Young people"),
+        rate("tpr").alias("TPR: of those who became NEET, flagged"),
+        rate("fpr").alias("FPR: of those who did not, flagged"),
+        rate("ppv").alias("PPV: of those flagged, became NEET"),
+    )
+    show_table(container, table, f"neet_fairness_{score}", key=f"neet_fairness_{score}")
+    container.caption(
+        "On the test years at the same threshold, with 95% Wilson intervals. Groups are not in the model. A fair tool "
+        "has similar rates in every group: where intervals do not overlap, look at why before relying on it. "
+        f"'{symbol}': a group of 1–5 young people (hidden whole, with the next smallest group's size so it cannot be "
+        "worked back), or a rate resting on 1–5 young people."
+    )
+
+
+# ---- who to talk about ---------------------------------------------------------------------------------------
+
+
+def risk_list_section(container, values: dict) -> None:
+    container.markdown("### Young people to talk about early")
+    if values.get("model_fitted"):
+        accuracy = (
+            f"On young people with later outcomes it had an AUC of {values['auc']:.2f} "
+            f"(95% interval {values['auc_ci_low']:.2f}–{values['auc_ci_high']:.2f}; RONI {values['roni_auc']:.2f}): of "
+            f"those it flagged, {pct(values['ppv'])} became NEET, and it missed {pct(1 - values['tpr'])} of those who "
+            "did."
+        )
+    else:
+        accuracy = "There are too few known outcomes to fit or test a model here, so only the RONI score is shown."
+    container.warning(
+        "**What this list is.** Young people aged 14–16 with no known NEET/EET status yet, ordered by the risk a "
+        "logistic model gives them from their latest school year and social care history (the factors above). "
+        f"{accuracy} Many young people on this list will not become NEET, and some not on it will. It is a prompt "
+        "for a conversation with the young person, their school and their worker, not a decision about them: use "
+        "what you know about the young person first.",
+        icon=":material/record_voice_over:",
+    )
+    container.caption(
+        "Child-level operational data for managers and analysts (not small-number suppressed): do not share outside "
+        "the service."
+    )
+    teams = run("team_list", container)
+    names = dict(zip(teams["team_id"], teams["team_name"], strict=True)) if teams is not None else {}
+    team = container.selectbox(
+        "Team holding the latest referral",
+        [None, *names],
+        format_func=lambda t: "All teams" if t is None else names.get(t, t),
+        key="neet_team",
+    )
+    risk_list = run("neet_risk_list", container, team_id=team)
+    if risk_list is None:
+        return
+    if risk_list.is_empty():
+        container.info("No young person aged 14–16 without a known outcome has a school record here.")
+        return
+    flagged = risk_list.filter(pl.col("flagged").fill_null(False)).height
+    container.markdown(
+        f"**{risk_list.height:,} young people**; {flagged:,} at or above the threshold."
+        if values.get("model_fitted")
+        else f"**{risk_list.height:,} young people**, highest RONI score first."
+    )
+    table = risk_list.select(
+        pl.col("child_id").alias("Child"),
+        (100 * pl.col("risk")).round(0).alias("Risk %"),
+        pl.col("flagged").alias("Above threshold"),
+        pl.col("roni_score").alias("RONI"),
+        pl.col("top_factors").alias("Main risk factors (odds ratio)"),
+        pl.col("roni_factors").alias("RONI points"),
+        pl.col("age").alias("Age"),
+        pl.col("team_id").alias("Team"),
+        pl.col("worker_id").alias("Worker"),
+        pl.col("open_case").alias("Open case"),
+        pl.col("attendance_pct").alias("Attendance %"),
+        pl.col("school_year").alias("School year"),
+    )
+    show_table(
+        container,
+        table,
+        "neet_risk_list",
+        column_config={"Risk %": st.column_config.ProgressColumn("Risk %", min_value=0, max_value=100, format="%d%%")},
+    )
+    container.caption(
+        "RONI points (Oxfordshire criteria): attendance below 90% 1, below 85% 2; EAL 1; SEN support 1; EHC plan 2; "
+        "suspended 1 (permanently excluded 2, standing in for 'exclusions most of the absence'); alternative "
+        "provision 1; looked after 2; young parent 2; free school meals 2; young carer 2; youth offending team 2. "
+        "Custody (2) is not in the extract and is left out. 4+ = substantial support, 2–3 additional support."
+    )
+
+
+def render(container) -> None:
+    container.title("NEET risk")
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+        return
+    container.markdown(
+        "Which young people are likely to become NEET (not in education, employment or training) at 16–18, so the "
+        "team can work with them earlier? This page fits an interpretable model to the young people whose outcome "
+        "is known, shows how accurate it is and for whom, compares it with the RONI score councils already use, and "
+        "lists the young people aged 14–16 to talk about. Models built from council data often predict poorly (What "
+        "Works for Children's Social Care, 2020), so read the accuracy before the list, and leave decisions to people."
+    )
+    if not factors_section(container):
+        container.info(
+            "There are too few young people with a known outcome and a school record to fit the model "
+            "(at least 20 NEET and 20 not NEET are needed).",
+            icon=":material/info:",
+        )
+    values = performance_section(container)
+    if values.get("model_fitted"):
+        fairness_section(container)
+    risk_list_section(container, values)
+
+
+if __name__ == "__main__":
+    page_main(render)

@@ -1,0 +1,378 @@
+"""NEET risk: what predicts a young person becoming NEET at 16-18, how well, for whom, and who to help early.
+
+The per-young-person table comes from DuckDB (queries/sql/neet_features.sql: a few thousand rows, one a
+young person, features from the latest school year up to Year 11 and social care history up to the
+outcome). Everything else is statistics on that small table (queries/models/neet_model.py):
+
+* the outcome is the first known status (EET or NEET; 'unknown' is not an outcome) recorded at 16-18;
+* `neet_risk_factors`: a logistic model on every young person with an outcome, fitted on covariate
+  patterns (exact: every feature is binary), as odds ratios with 95% intervals and p-values;
+* `neet_model_performance`, `neet_calibration`, `neet_fairness`: the same model refitted on the earlier
+  outcome years only (by the year of the outcome record) and judged on the latest `test_years` years, with
+  the RONI score judged on the same young people. The threshold flags, in the training years, the same
+  share of young people as RONI 4+ does (so both tools flag about as many), unless one is given;
+* `neet_risk_list`: young people aged 14-16 with no known status yet, scored by the model fitted on
+  everyone with an outcome, highest risk first, with their RONI score and the factors behind their risk.
+
+The fitted models are cached per content of the feature table (so per extract and as_of) and parameters:
+the five questions of the page share one fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from queries.engine import BadParameter
+from queries.models.neet_model import (
+    BY_NAME,
+    CALIBRATION_SCHEMA,
+    ODDS_SCHEMA,
+    RONI_FLAG,
+    LogitFit,
+    calibration_slope,
+    calibration_table,
+    delong_difference,
+    fit_neet_model,
+    odds_ratio_table,
+    rates_at_threshold,
+    roni_band,
+    score_summary,
+    with_roni,
+)
+from queries.registry import get_query, python_query
+
+TABLES = ["children", "education", "neet_status", "referrals"]
+OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
+AS_OF = "as_of date = as_of ; statuses, school records and history after this date are ignored"
+HOLDOUT_PARAMS = [
+    AS_OF,
+    "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)",
+    "threshold float = null ; flag young people at or above this probability; default: flag the same share as"
+    " RONI 4+ does in the training years",
+]
+SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown"}
+MAX_CACHED = 8
+
+
+@dataclass
+class NeetAnalysis:
+    """Everything the NEET questions show, computed once per feature table and parameters."""
+
+    known: pl.DataFrame  # young people with an outcome, with roni_score
+    pending: pl.DataFrame  # young people aged 14-16 without one yet
+    full: LogitFit | None  # fitted on every young person with an outcome
+    train_fit: LogitFit | None = None
+    train_years: list[int] = field(default_factory=list)
+    test_years: list[int] = field(default_factory=list)
+    test: pl.DataFrame | None = None  # the held-out young people with p_model, p_roni, flags
+    threshold: float | None = None
+    full_threshold: float | None = None
+    note: str = ""
+
+
+def young_people(cursor, as_of) -> pl.DataFrame:
+    """The neet_features table (one row per young person), with the RONI score."""
+    return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
+
+
+_CACHE: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
+    """The cached analysis for this extract, as_of and parameters."""
+    if test_years < 1:
+        raise BadParameter("neet: test_years must be at least 1")
+    if threshold is not None and not 0 < threshold < 1:
+        raise BadParameter("neet: threshold must be a probability between 0 and 1")
+    people = young_people(cursor, as_of)
+    key = (hashlib.sha256(people.write_ipc(None).getvalue()).hexdigest(), test_years, threshold)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    result = analyse(people, test_years, threshold)
+    with _LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > MAX_CACHED:
+            _CACHE.popitem(last=False)
+    return result
+
+
+def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:
+    """The probability that flags the same share of these young people as RONI 4+ does."""
+    share = float(np.mean(roni >= RONI_FLAG)) if roni.size else 0.0
+    if share <= 0 or share >= 1:
+        return None
+    return float(np.quantile(probabilities, 1 - share))
+
+
+def analyse(people: pl.DataFrame, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
+    """Fit the models and judge them: see the module docstring."""
+    known = people.filter(pl.col("cohort") == "known")
+    pending = people.filter(pl.col("cohort") == "pending")
+    full = fit_neet_model(known)
+    result = NeetAnalysis(known=known, pending=pending, full=full)
+    if full is None:
+        result.note = (
+            f"Too few young people with a known outcome to fit a model: {int(known['neet'].sum())} NEET and "
+            f"{int((~known['neet']).sum())} not NEET; at least 20 of each are needed."
+        )
+        return result
+    # Without a usable RONI share (nobody or everybody scores 4+), flag risks above the average NEET rate.
+    result.full_threshold = (
+        threshold or flag_threshold(full.predict(known), known["roni_score"].to_numpy()) or float(known["neet"].mean())
+    )
+    years = sorted(known["outcome_year"].unique().to_list())
+    if len(years) < 2:
+        result.note = "All known outcomes are from one year, so the model cannot be tested on later years."
+        return result
+    result.test_years = years[-min(test_years, len(years) - 1) :]
+    result.train_years = [y for y in years if y not in result.test_years]
+    train = known.filter(pl.col("outcome_year").is_in(result.train_years))
+    test = known.filter(pl.col("outcome_year").is_in(result.test_years))
+    result.train_fit = fit_neet_model(train)
+    if result.train_fit is None:
+        result.note = "Too few young people with a known outcome in the earlier years to train the model."
+        return result
+    p_train = result.train_fit.predict(train)
+    result.threshold = (
+        threshold or flag_threshold(p_train, train["roni_score"].to_numpy()) or float(train["neet"].mean())
+    )
+    # RONI as a probability (for its Brier score): the NEET rate at each RONI score in the training years.
+    roni_rates = train.group_by("roni_score").agg(p_roni=pl.col("neet").mean())
+    base = float(train["neet"].mean())
+    result.test = (
+        test.with_columns(p_model=pl.Series(result.train_fit.predict(test)))
+        .join(roni_rates, on="roni_score", how="left")
+        .with_columns(
+            pl.col("p_roni").fill_null(base),
+            flag_model=pl.col("p_model") >= result.threshold,
+            flag_roni=pl.col("roni_score") >= RONI_FLAG,
+        )
+    )
+    return result
+
+
+# ---- the questions -------------------------------------------------------------------------------------------
+
+
+@python_query(
+    "neet_risk_factors",
+    title="NEET risk factors",
+    description="Odds ratios with 95% intervals and p-values from a logistic model of becoming NEET (first known "
+    "status at 16-18) on school features (attendance bands, suspensions, permanent exclusion, SEN, FSM, EAL, "
+    "alternative provision, young carer, young parent, YOT) and social care history (CIN plan, CP plan, looked "
+    "after, referrals, parental factors), fitted on every young person with a known outcome. n: young people with "
+    "the factor. A factor too rare to estimate has no odds ratio.",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=[AS_OF],
+)
+def neet_risk_factors(cursor, as_of) -> pl.DataFrame:
+    result = analysis(cursor, as_of)
+    if result.full is None:
+        return pl.DataFrame(schema=ODDS_SCHEMA)
+    return odds_ratio_table(result.full, result.known)
+
+
+def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]]:
+    rows: list[tuple[str, float | None, str]] = [
+        ("model_fitted", float(result.test is not None), result.note or "the model was trained and tested"),
+        ("known_n", float(result.known.height), "young people with a known outcome (the whole cohort)"),
+        ("known_positives", float(result.known["neet"].sum()), "of whom NEET at their first known status"),
+    ]
+    if result.test is None:
+        return rows
+    train = result.known.filter(pl.col("outcome_year").is_in(result.train_years))
+    test = result.test
+    y = test["neet"].to_numpy()
+    p_model, roni = test["p_model"].to_numpy(), test["roni_score"].to_numpy()
+    fit = result.train_fit
+    rows += [
+        ("train_from_year", float(min(result.train_years)), "training: outcome records from this year"),
+        ("train_to_year", float(max(result.train_years)), "training: to this year"),
+        ("test_from_year", float(min(result.test_years)), "test: outcome records from this year"),
+        ("test_to_year", float(max(result.test_years)), "test: to this year"),
+        ("train_n", float(train.height), "young people in the training years"),
+        ("train_positives", float(train["neet"].sum()), "of whom NEET"),
+        ("events_per_parameter", fit.positives / len(fit.names), "NEET young people per model coefficient in "
+         "training (10 or more is the usual rule of thumb)"),
+        ("n", float(test.height), "young people in the test years"),
+        ("positives", float(y.sum()), "of whom NEET"),
+        ("base_rate", float(y.mean()), "share NEET in the test years"),
+    ]  # fmt: skip
+    rows += score_summary("", p_model, p_model, y)
+    slope, large = calibration_slope(p_model, y)
+    rows += [
+        ("calibration_slope", slope, "calibration slope (1 = spread of risks right; below 1 = too extreme)"),
+        ("calibration_in_the_large", large, "calibration-in-the-large (0 = right on average; above 0 = "
+         "predicted too low)"),
+    ]  # fmt: skip
+    rows += score_summary("roni_", roni, test["p_roni"].to_numpy(), y)
+    diff, _se, low, high, p = delong_difference(p_model, roni, y)
+    rows += [
+        ("auc_difference", diff, "model AUC minus RONI AUC on the same young people"),
+        ("auc_difference_ci_low", low, "95% interval for the difference (DeLong): low"),
+        ("auc_difference_ci_high", high, "95% interval for the difference (DeLong): high"),
+        ("auc_difference_p", p, "p-value for no difference (DeLong's test)"),
+        ("threshold", result.threshold, "the model flags young people whose predicted probability is at least this"),
+        ("roni_threshold", float(RONI_FLAG), "RONI flags young people scoring at least this (substantial support)"),
+    ]
+    for prefix, flags in (("", test["flag_model"].to_numpy()), ("roni_", test["flag_roni"].to_numpy())):
+        rates = rates_at_threshold(flags, y)
+        who = "RONI 4+" if prefix else "the model"
+        rows += [
+            (f"{prefix}flagged", float(rates["flagged"]), f"young people flagged by {who} in the test years"),
+            (f"{prefix}flag_share", rates["flagged"] / rates["n"], f"share flagged by {who}"),
+            (f"{prefix}tpr", rates["tpr"], f"true positive rate: share of those who became NEET flagged by {who}"),
+            (f"{prefix}tpr_low", rates["tpr_low"], "95% interval (Wilson): low"),
+            (f"{prefix}tpr_high", rates["tpr_high"], "95% interval (Wilson): high"),
+            (f"{prefix}fpr", rates["fpr"], f"false positive rate: share of those who did not flagged by {who}"),
+            (f"{prefix}fpr_low", rates["fpr_low"], "95% interval (Wilson): low"),
+            (f"{prefix}fpr_high", rates["fpr_high"], "95% interval (Wilson): high"),
+            (f"{prefix}ppv", rates["ppv"], f"positive predictive value: share of those flagged by {who} who "
+             "became NEET"),
+            (f"{prefix}ppv_low", rates["ppv_low"], "95% interval (Wilson): low"),
+            (f"{prefix}ppv_high", rates["ppv_high"], "95% interval (Wilson): high"),
+            (f"{prefix}accuracy", float(np.mean(flags == y)), f"share of young people {who} classed correctly"),
+        ]  # fmt: skip
+    return rows
+
+
+@python_query(
+    "neet_model_performance",
+    title="NEET model: how good it is, against RONI",
+    description="The NEET model trained on earlier outcome years and tested on the latest test_years years, with "
+    "the RONI score on the same young people: AUC with a Hanley-McNeil 95% interval, Brier score, calibration, the "
+    "AUC difference (DeLong), and at the threshold the share flagged, true and false positive rates and positive "
+    "predictive value with Wilson intervals. RONI's Brier score uses the training years' NEET rate at each score.",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=HOLDOUT_PARAMS,
+)
+def neet_model_performance(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
+    rows = performance_rows(analysis(cursor, as_of, test_years, threshold))
+    return pl.DataFrame(rows, schema={"metric": pl.String, "value": pl.Float64, "about": pl.String}, orient="row")
+
+
+@python_query(
+    "neet_calibration",
+    title="NEET model calibration",
+    description="On the test years: young people grouped by tenths of their predicted risk (the model trained on "
+    "earlier years), the mean predicted probability against the share who became NEET, with Wilson 95% intervals.",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=HOLDOUT_PARAMS,
+)
+def neet_calibration(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
+    result = analysis(cursor, as_of, test_years, threshold)
+    if result.test is None:
+        return pl.DataFrame(schema=CALIBRATION_SCHEMA)
+    return calibration_table(result.test["p_model"].to_numpy(), result.test["neet"].to_numpy())
+
+
+FAIRNESS_SCHEMA = {
+    "group_type": pl.String, "group": pl.String, "n": pl.Int64,
+    "tpr": pl.Float64, "tpr_low": pl.Float64, "tpr_high": pl.Float64,
+    "fpr": pl.Float64, "fpr_low": pl.Float64, "fpr_high": pl.Float64,
+    "ppv": pl.Float64, "ppv_low": pl.Float64, "ppv_high": pl.Float64,
+    "score": pl.String, "positives": pl.Int64, "negatives": pl.Int64, "flagged": pl.Int64,
+    "true_positives": pl.Int64, "false_positives": pl.Int64,
+}  # fmt: skip
+
+
+@python_query(
+    "neet_fairness",
+    title="NEET model fairness by group",
+    description="On the test years, at the threshold: for all young people and by sex, ethnicity group and "
+    "disability, the true positive rate, false positive rate and positive predictive value with Wilson 95% "
+    "intervals, for the model (score = model) and for RONI 4+ (score = roni).",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=HOLDOUT_PARAMS,
+)
+def neet_fairness(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
+    result = analysis(cursor, as_of, test_years, threshold)
+    if result.test is None:
+        return pl.DataFrame(schema=FAIRNESS_SCHEMA)
+    test = result.test.with_columns(
+        all=pl.lit("All"), sex=pl.col("sex").replace_strict(SEX_WORDS, default=pl.col("sex")).fill_null("Unknown")
+    )
+    rows = []
+    for score, flag in (("model", "flag_model"), ("roni", "flag_roni")):
+        for group_type in ("all", "sex", "ethnicity_group", "disability"):
+            for (group,), part in sorted(test.group_by(group_type), key=lambda g: str(g[0][0])):
+                rates = rates_at_threshold(part[flag].to_numpy(), part["neet"].to_numpy())
+                rows.append({"group_type": group_type, "group": group, "score": score} | rates)
+    return pl.DataFrame(rows, schema=FAIRNESS_SCHEMA)
+
+
+RISK_LIST_SCHEMA = {
+    "child_id": pl.String, "risk": pl.Float64, "roni_score": pl.Int64, "top_factors": pl.String,
+    "age": pl.Int64, "team_id": pl.String, "worker_id": pl.String, "open_case": pl.Boolean,
+    "flagged": pl.Boolean, "roni_band": pl.String, "roni_factors": pl.String, "attendance_pct": pl.Float64,
+    "school_year": pl.Int64,
+}  # fmt: skip
+
+
+def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
+    """For each young person, the model's clear risk factors they have (odds ratio > 1, p < 0.05), largest first."""
+    clear = sorted(
+        (name for name in fit.names[1:] if fit.coef(name) > 0 and fit.pvalues[fit.names.index(name)] < 0.05),
+        key=fit.coef,
+        reverse=True,
+    )
+    if not clear:
+        return pl.lit("")
+    parts = [
+        pl.when(pl.col(name).fill_null(False)).then(pl.lit(f"{BY_NAME[name].label} (×{np.exp(fit.coef(name)):.1f})"))
+        for name in clear
+    ]
+    return pl.concat_list(parts).list.drop_nulls().list.head(top).list.join("; ")
+
+
+@python_query(
+    "neet_risk_list",
+    title="Young people at risk of becoming NEET",
+    description="Young people aged 14-16 on as_of with no known EET/NEET status yet, highest predicted risk first: "
+    "the model's probability of becoming NEET (fitted on everyone with an outcome), the RONI score, and the clear "
+    "risk factors they have. flagged: at or above the threshold that flags as many young people as RONI 4+ did. "
+    "Child-level: for managers and analysts, to start a conversation, not to decide.",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=[
+        AS_OF,
+        "team_id str = null ; only young people whose latest referral is held by this team",
+        "threshold float = null ; flag at or above this probability; default: the share RONI 4+ flags",
+    ],
+)
+def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
+    if threshold is not None and not 0 < threshold < 1:
+        raise BadParameter("neet_risk_list: threshold must be a probability between 0 and 1")
+    result = analysis(cursor, as_of)
+    pending = result.pending
+    if team_id is not None:
+        pending = pending.filter(pl.col("team_id") == team_id)
+    if result.full is None:
+        scored = pending.with_columns(risk=pl.lit(None, pl.Float64), top_factors=pl.lit(""), flagged=pl.lit(None))
+    else:
+        cut = threshold or result.full_threshold
+        scored = pending.with_columns(risk=pl.Series(result.full.predict(pending), dtype=pl.Float64)).with_columns(
+            top_factors=drivers(result.full),
+            flagged=pl.col("risk") >= cut,
+        )
+    return (
+        scored.with_columns(
+            roni_band=pl.col("roni_score").map_elements(roni_band, return_dtype=pl.String),
+            school_year=pl.col("academic_year"),
+        )
+        .sort(["risk", "roni_score", "child_id"], descending=[True, True, False], nulls_last=True)
+        .select([pl.col(c).cast(t) for c, t in RISK_LIST_SCHEMA.items()])
+    )

@@ -1,0 +1,410 @@
+"""The statistics behind the NEET page: a grouped logistic model, the RONI score, and how good both are.
+
+Pure functions on small tables (one row per young person or per covariate pattern); no DuckDB here.
+
+* Logistic regression fitted on covariate patterns: statsmodels GLM, Binomial family, with the
+  endog as (NEET, not NEET) counts per pattern. Every feature is binary, so young people with the same
+  features form one pattern, and the grouped likelihood has the same maximum, coefficients and standard
+  errors as the one-row-per-person fit (it differs only by a constant). Wald 95% intervals and p-values.
+* RONI (Risk of NEET Indicator), Oxfordshire criteria as in domain.md, from the fields an extract has.
+* Accuracy on a holdout: AUC with the Hanley-McNeil interval and Brier score (queries.stats), DeLong's
+  test for the difference of two correlated AUCs (DeLong, DeLong & Clarke-Pearson 1988, Biometrics
+  44:837; the fast midrank algorithm of Sun & Xu 2014, IEEE SPL 21:1389), calibration by tenths of risk,
+  and true/false positive rates and positive predictive value by group with Wilson intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import stats
+from scipy.special import expit
+
+from queries.stats import auc_with_ci, brier_score, wilson_intervals
+
+# ---- the features --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feature:
+    column: str
+    label: str  # short, for a chart
+    who: str  # completes "Young people who …"
+    reference: str  # compared with …
+    source: str  # education or social care
+
+
+FEATURES = [
+    Feature("attendance_below_85", "Attendance below 85%", "attended less than 85% of school",
+            "those attending 90% or more", "education"),
+    Feature("attendance_85_to_90", "Attendance 85–90%", "attended 85–90% of school",
+            "those attending 90% or more", "education"),
+    Feature("attendance_unknown", "Attendance not recorded", "had no attendance recorded",
+            "those attending 90% or more", "education"),
+    Feature("suspended_once", "One suspension", "were suspended once in the year", "those not suspended", "education"),
+    Feature("suspended_2_plus", "Two or more suspensions", "were suspended two or more times in the year",
+            "those not suspended", "education"),
+    Feature("permanent_exclusion", "Permanently excluded", "were permanently excluded", "other young people", "education"),
+    Feature("sen_support", "SEN support", "had SEN support", "those with no special educational needs", "education"),
+    Feature("ehcp", "EHC plan", "had an EHC plan", "those with no special educational needs", "education"),
+    Feature("fsm", "Free school meals", "had free school meals", "other young people", "education"),
+    Feature("eal", "English as an additional language", "had English as an additional language", "other young people",
+            "education"),
+    Feature("alternative_provision", "Alternative provision", "were in alternative provision", "other young people",
+            "education"),
+    Feature("young_carer", "Young carer", "were young carers", "other young people", "education"),
+    Feature("young_parent", "Young parent", "were young parents", "other young people", "education"),
+    Feature("yot", "Youth offending team", "were supervised by the youth offending team", "other young people", "education"),
+    Feature("child_in_need", "Ever on a CIN plan", "had ever been on a child in need plan", "other young people",
+            "social care"),
+    Feature("cp_plan", "Ever on a CP plan", "had ever been on a child protection plan", "other young people", "social care"),
+    Feature("looked_after", "Ever looked after", "had ever been looked after", "other young people", "social care"),
+    Feature("referrals_2", "Two referrals", "had two referrals", "those with none or one", "social care"),
+    Feature("referrals_3_plus", "Three or more referrals", "had three or more referrals", "those with none or one",
+            "social care"),
+    Feature("parent_domestic_abuse", "Parent: domestic abuse", "had domestic abuse recorded for a parent",
+            "other young people", "social care"),
+    Feature("parent_mental_health", "Parent: mental health", "had a parent's mental health recorded as a factor",
+            "other young people", "social care"),
+    Feature("parent_substance_misuse", "Parent: alcohol or drugs", "had a parent's alcohol or drug misuse recorded",
+            "other young people", "social care"),
+]  # fmt: skip
+FEATURE_NAMES = [f.column for f in FEATURES]
+BY_NAME = {f.column: f for f in FEATURES}
+
+# A feature is estimated only when at least this many young people have it and this many do not, and both
+# outcomes occur among those who have it (otherwise its odds ratio is zero or infinite).
+MIN_WITH_FEATURE = 10
+# The model is fitted only when the fitting set holds at least this many of each outcome.
+MIN_EACH_OUTCOME = 20
+
+
+# ---- the model -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LogitFit:
+    """A fitted logistic model: coefficients by name ('const' first), standard errors, p-values."""
+
+    names: list[str]
+    params: np.ndarray
+    bse: np.ndarray
+    pvalues: np.ndarray
+    conf_low: np.ndarray
+    conf_high: np.ndarray
+    n: float
+    positives: float
+    patterns: int
+    dropped: list[str]  # features left out as not estimable
+
+    def coef(self, name: str) -> float:
+        return float(self.params[self.names.index(name)]) if name in self.names else 0.0
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        """P(NEET) for each row of a frame holding the feature columns (booleans)."""
+        logit = np.full(frame.height, self.coef("const"))
+        for name in self.names[1:]:
+            logit += self.coef(name) * frame[name].fill_null(False).cast(pl.Float64).to_numpy()
+        return expit(logit)
+
+
+def fit_logit(design, successes, trials, names: list[str]) -> LogitFit:
+    """Maximum-likelihood logistic regression of `successes` out of `trials` per row on `design` (+ constant).
+
+    One row per person (trials 1) or per covariate pattern (trials = its size): the same estimates.
+    statsmodels GLM, Binomial family with logit link, endog as (successes, failures); Wald intervals.
+    """
+    import statsmodels.api as sm  # here, not at the top: importing it takes 1-2 s and only this page needs it
+
+    x = np.asarray(design, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    y = np.asarray(successes, dtype=float)
+    m = np.asarray(trials, dtype=float)
+    exog = np.column_stack([np.ones(len(y)), x])
+    result = sm.GLM(np.column_stack([y, m - y]), exog, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=200)
+    interval = np.asarray(result.conf_int(0.05))
+    return LogitFit(
+        names=["const", *names],
+        params=np.asarray(result.params),
+        bse=np.asarray(result.bse),
+        pvalues=np.asarray(result.pvalues),
+        conf_low=interval[:, 0],
+        conf_high=interval[:, 1],
+        n=float(m.sum()),
+        positives=float(y.sum()),
+        patterns=len(y),
+        dropped=[],
+    )
+
+
+def estimable(people: pl.DataFrame, features: list[str]) -> list[str]:
+    """The features that vary enough among these young people (with an outcome) to be estimated."""
+    keep = []
+    for name in features:
+        flag = people[name].fill_null(False)
+        with_it = int(flag.sum())
+        neet_with = int((flag & people["neet"]).sum())
+        if with_it >= MIN_WITH_FEATURE and people.height - with_it >= MIN_WITH_FEATURE and 0 < neet_with < with_it:
+            keep.append(name)
+    return keep
+
+
+def covariate_patterns(people: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    """One row per combination of features: how many young people had it (n) and how many became NEET."""
+    return (
+        people.select([pl.col(f).fill_null(False) for f in features] + [pl.col("neet")])
+        .group_by(features)
+        .agg(n=pl.len(), neet=pl.col("neet").sum())
+        .sort(features)
+    )
+
+
+def fit_neet_model(people: pl.DataFrame, features: list[str] = FEATURE_NAMES) -> LogitFit | None:
+    """The NEET model fitted on covariate patterns of young people with a known outcome; None if too few."""
+    positives = int(people["neet"].sum()) if people.height else 0
+    if positives < MIN_EACH_OUTCOME or people.height - positives < MIN_EACH_OUTCOME:
+        return None
+    used = estimable(people, features)
+    patterns = covariate_patterns(people, used)
+    fit = fit_logit(patterns.select(used).cast(pl.Float64).to_numpy(), patterns["neet"], patterns["n"], used)
+    fit.dropped = [f for f in features if f not in used]
+    return fit
+
+
+def odds_ratio_table(fit: LogitFit, people: pl.DataFrame) -> pl.DataFrame:
+    """factor, odds_ratio, ci_low, ci_high, p_value, n (young people with the factor), then words.
+
+    Features left out of the model are listed with null estimates. Largest odds ratio first.
+    """
+    rows = []
+    for feature in FEATURES:
+        flag = people[feature.column].fill_null(False)
+        n_with = int(flag.sum())
+        neet_with = int((flag & people["neet"]).sum())
+        neet_without = int((~flag & people["neet"]).sum())
+        row = {
+            "factor": feature.column,
+            "odds_ratio": None,
+            "ci_low": None,
+            "ci_high": None,
+            "p_value": None,
+            "n": n_with,
+            "label": feature.label,
+            "source": feature.source,
+            "neet_with": neet_with,
+            "pct_neet_with": 100 * neet_with / n_with if n_with else None,
+            "n_without": people.height - n_with,
+            "neet_without": neet_without,
+            "pct_neet_without": 100 * neet_without / (people.height - n_with) if people.height > n_with else None,
+            "coefficient": None,
+        }
+        if feature.column in fit.names:
+            i = fit.names.index(feature.column)
+            row |= {
+                "odds_ratio": math.exp(fit.params[i]),
+                "ci_low": math.exp(fit.conf_low[i]),
+                "ci_high": math.exp(fit.conf_high[i]),
+                "p_value": float(fit.pvalues[i]),
+                "coefficient": float(fit.params[i]),
+            }
+        row["words"] = odds_ratio_words(feature, row["odds_ratio"], row["ci_low"], row["ci_high"], row["p_value"])
+        rows.append(row)
+    table = pl.DataFrame(rows, schema=ODDS_SCHEMA)
+    return table.sort(["odds_ratio", "factor"], descending=[True, False], nulls_last=True)
+
+
+ODDS_SCHEMA = {
+    "factor": pl.String, "odds_ratio": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+    "p_value": pl.Float64, "n": pl.Int64, "label": pl.String, "words": pl.String, "source": pl.String,
+    "neet_with": pl.Int64, "pct_neet_with": pl.Float64, "n_without": pl.Int64, "neet_without": pl.Int64,
+    "pct_neet_without": pl.Float64, "coefficient": pl.Float64,
+}  # fmt: skip
+
+
+def odds_ratio_words(feature: Feature, odds_ratio, low, high, p_value) -> str:
+    """'Young people who had ever been looked after had about 3.0× the odds of becoming NEET …'."""
+    if odds_ratio is None:
+        return f"Young people who {feature.who}: too few to estimate."
+    interval = f"95% interval {_ratio(low)}–{_ratio(high)}"
+    if p_value >= 0.05:
+        return (
+            f"Young people who {feature.who} were not clearly more or less likely to become NEET than "
+            f"{feature.reference} (odds ratio {_ratio(odds_ratio)}, {interval})."
+        )
+    if odds_ratio >= 1.5:
+        size = f"about {odds_ratio:.1f}× the odds"
+    elif odds_ratio >= 1:
+        size = f"{(odds_ratio - 1) * 100:.0f}% higher odds"
+    elif odds_ratio <= 2 / 3:
+        size = f"about {1 / odds_ratio:.1f}× lower odds"
+    else:
+        size = f"{(1 - odds_ratio) * 100:.0f}% lower odds"
+    return (
+        f"Young people who {feature.who} had {size} of becoming NEET compared with {feature.reference}, "
+        f"other factors being equal ({interval})."
+    )
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}"
+
+
+# ---- RONI ----------------------------------------------------------------------------------------------------
+
+# (criterion, points, condition on the feature columns). Oxfordshire criteria (domain.md). Exclusions: 1 point
+# for a suspension or a permanent exclusion, 2 when the exclusion is most of the absence; an extract has no
+# days lost to exclusion, so the proxy is: a permanent exclusion (out of school because of it) scores 2, a
+# suspension alone 1. Custody (2 points) has no field in the extract and is left out.
+RONI_CRITERIA = [
+    ("attendance below 85%", 2, pl.col("attendance_pct") < 85),
+    ("attendance 85–90%", 1, (pl.col("attendance_pct") >= 85) & (pl.col("attendance_pct") < 90)),
+    ("EAL", 1, pl.col("eal")),
+    ("SEN support", 1, pl.col("sen_support")),
+    ("EHC plan", 2, pl.col("ehcp")),
+    ("permanent exclusion", 2, pl.col("permanent_exclusion")),
+    ("suspended", 1, (pl.col("suspensions") > 0) & ~pl.col("permanent_exclusion").fill_null(False)),
+    ("alternative provision", 1, pl.col("alternative_provision")),
+    ("looked after", 2, pl.col("looked_after")),
+    ("young parent", 2, pl.col("young_parent")),
+    ("free school meals", 2, pl.col("fsm")),
+    ("young carer", 2, pl.col("young_carer")),
+    ("youth offending team", 2, pl.col("yot")),
+]
+RONI_FLAG = 4  # 4+ points: substantial support needed; 2-3: additional support
+
+
+def with_roni(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add roni_score (points) and roni_factors (the criteria met, e.g. 'free school meals 2; EAL 1').
+
+    Needs attendance_pct, suspensions, permanent_exclusion, sen_support, ehcp, fsm, eal, alternative_provision,
+    young_carer, young_parent, yot and looked_after; a missing value scores nothing.
+    """
+    met = [condition.fill_null(False) for _, _, condition in RONI_CRITERIA]
+    score = pl.sum_horizontal(
+        [pl.when(m).then(points).otherwise(0) for m, (_, points, _) in zip(met, RONI_CRITERIA, strict=True)]
+    )
+    parts = [
+        pl.when(m).then(pl.lit(f"{name} {points}")) for m, (name, points, _) in zip(met, RONI_CRITERIA, strict=True)
+    ]
+    return frame.with_columns(
+        roni_score=score.cast(pl.Int64),
+        roni_factors=pl.concat_str(parts, separator="; ", ignore_nulls=True).fill_null(""),
+    )
+
+
+def roni_band(score: int) -> str:
+    return "4+: substantial support" if score >= RONI_FLAG else "2–3: additional support" if score >= 2 else "0–1"
+
+
+# ---- accuracy ------------------------------------------------------------------------------------------------
+
+
+def delong_difference(score_a, score_b, labels, confidence: float = 0.95) -> tuple[float, float, float, float, float]:
+    """AUC(a) - AUC(b) on the same cases: (difference, se, low, high, two-sided p), DeLong et al. (1988).
+
+    Structural components from midranks (Sun & Xu 2014); the variance is that of the paired difference.
+    """
+    outcome = np.asarray(labels, dtype=bool)
+    m, n = int(outcome.sum()), int((~outcome).sum())
+    if m < 2 or n < 2:
+        return (math.nan,) * 5
+    aucs, v10, v01 = [], [], []
+    for score in (np.asarray(score_a, float), np.asarray(score_b, float)):
+        pos, neg = score[outcome], score[~outcome]
+        tz = stats.rankdata(np.concatenate([pos, neg]))
+        tx, ty = stats.rankdata(pos), stats.rankdata(neg)
+        aucs.append((tz[:m].sum() - m * (m + 1) / 2) / (m * n))
+        v10.append((tz[:m] - tx) / n)
+        v01.append(1 - (tz[m:] - ty) / m)
+    s10, s01 = np.cov(np.vstack(v10)), np.cov(np.vstack(v01))
+    contrast = np.array([1.0, -1.0])
+    variance = contrast @ s10 @ contrast / m + contrast @ s01 @ contrast / n
+    diff = aucs[0] - aucs[1]
+    se = math.sqrt(max(variance, 0.0))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = 2 * stats.norm.sf(abs(diff) / se) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return diff, se, diff - z * se, diff + z * se, float(p)
+
+
+def rates_at_threshold(flagged, labels) -> dict:
+    """Counts, TPR, FPR and PPV (each with a Wilson 95% interval) for 0/1 flags against 0/1 outcomes."""
+    flag = np.asarray(flagged, dtype=bool)
+    outcome = np.asarray(labels, dtype=bool)
+    tp, fp = int((flag & outcome).sum()), int((flag & ~outcome).sum())
+    positives, negatives = int(outcome.sum()), int((~outcome).sum())
+    out = {"n": int(flag.size), "positives": positives, "negatives": negatives, "flagged": tp + fp,
+           "true_positives": tp, "false_positives": fp}  # fmt: skip
+    for name, hits, total in (("tpr", tp, positives), ("fpr", fp, negatives), ("ppv", tp, tp + fp)):
+        low, high = wilson_intervals(hits, total)
+        out[name] = hits / total if total else None
+        out[f"{name}_low"] = float(low[0]) if total else None
+        out[f"{name}_high"] = float(high[0]) if total else None
+    return out
+
+
+def score_summary(prefix: str, scores, probabilities, labels) -> list[tuple[str, float, str]]:
+    """(metric, value, about) rows: AUC with its Hanley-McNeil 95% interval and the Brier score."""
+    auc, se, low, high = auc_with_ci(scores, labels)
+    brier = brier_score(probabilities, labels)
+    return [
+        (f"{prefix}auc", auc, "area under the ROC curve: the chance a young person who became NEET scores higher "
+         "than one who did not (0.5 = guessing, 1 = perfect)"),
+        (f"{prefix}auc_se", se, "standard error of the AUC (Hanley & McNeil 1982)"),
+        (f"{prefix}auc_ci_low", low, "95% interval for the AUC: low"),
+        (f"{prefix}auc_ci_high", high, "95% interval for the AUC: high"),
+        (f"{prefix}brier", brier, "Brier score: mean squared error of the predicted probability (lower is better)"),
+    ]  # fmt: skip
+
+
+def calibration_table(probabilities, labels, bins: int = 10) -> pl.DataFrame:
+    """bin, predicted (mean probability), observed (NEET rate), n, neet, observed_low/high (Wilson).
+
+    Bins are tenths of the predicted risk (cut at its deciles; tied risks stay together, so there may be fewer).
+    """
+    p = np.asarray(probabilities, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    if p.size == 0:
+        return pl.DataFrame(schema=CALIBRATION_SCHEMA)
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    index = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    frame = (
+        pl.DataFrame({"bin": index + 1, "p": p, "y": y})
+        .group_by("bin")
+        .agg(
+            predicted=pl.col("p").mean(),
+            observed=pl.col("y").mean(),
+            n=pl.len().cast(pl.Int64),
+            neet=pl.col("y").sum().cast(pl.Int64),
+        )  # fmt: skip
+        .sort("bin")
+    )
+    low, high = wilson_intervals(frame["neet"], frame["n"])
+    return frame.with_columns(bin=pl.col("bin").cast(pl.Int64), observed_low=pl.Series(low),
+                              observed_high=pl.Series(high)).select(list(CALIBRATION_SCHEMA))  # fmt: skip
+
+
+CALIBRATION_SCHEMA = {
+    "bin": pl.Int64, "predicted": pl.Float64, "observed": pl.Float64, "n": pl.Int64, "neet": pl.Int64,
+    "observed_low": pl.Float64, "observed_high": pl.Float64,
+}  # fmt: skip
+
+
+def calibration_slope(probabilities, labels) -> tuple[float, float]:
+    """(calibration slope, calibration-in-the-large) from logit(P(NEET)) = a + b * logit(predicted).
+
+    Slope 1 and intercept 0 (with the slope fixed at 1) mean well calibrated (Cox 1958; Steyerberg 2019).
+    """
+    import statsmodels.api as sm
+
+    p = np.clip(np.asarray(probabilities, dtype=float), 1e-9, 1 - 1e-9)
+    y = np.asarray(labels, dtype=float)
+    if y.sum() == 0 or y.sum() == y.size:
+        return math.nan, math.nan
+    lp = np.log(p / (1 - p))
+    slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit().params[1]
+    large = sm.GLM(y, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=lp).fit().params[0]
+    return float(slope), float(large)

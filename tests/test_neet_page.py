@@ -1,0 +1,91 @@
+"""The NEET risk page on the sample and the tiny extract: what it says, what it hides, how fast it is warm."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from schemas.extract import SAMPLE_DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def open_neet(data: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/neet.py")
+    at.run()
+    return at
+
+
+def table_with(at: AppTest, column: str):
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+@pytest.fixture(scope="module")
+def sample_page():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield open_neet(SAMPLE_DATA, monkeypatch)
+
+
+def test_sample_page_shows_factors_accuracy_fairness_and_the_list(sample_page):
+    at = sample_page
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "NEET risk"
+    findings = at.success[0].value
+    assert "attended less than 85% of school" in findings and "had ever been looked after" in findings
+    assert "× the odds of becoming NEET" in findings
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Model AUC", "RONI AUC", "Model Brier score", "RONI Brier score"} <= set(metrics)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "better than RONI" in text and "tested on 2025–2026" in text
+    note = at.warning[0].value
+    assert "not a decision" in note and "AUC of 0.66" in note
+    assert any("Child-level operational data" in c.value for c in at.caption)
+    risk_list = table_with(at, "Main risk factors (odds ratio)")
+    assert risk_list["Risk %"].is_monotonic_decreasing and len(risk_list) > 100
+    assert len(at.get("plotly_chart")) >= 2  # the forest plot and the calibration plot
+
+
+def test_small_numbers_are_hidden_in_the_aggregate_tables(sample_page):
+    factors = table_with(sample_page, "Odds ratio").set_index("Factor")
+    # 13 permanently excluded young people, 4 of whom became NEET: the estimate rests on a hidden count.
+    assert factors.loc["Permanently excluded", "Odds ratio"] == "c"
+    assert factors.loc["Permanently excluded", "% NEET with it"] == "c"
+    assert factors.loc["Ever looked after", "Odds ratio"] != "c"
+    fairness = table_with(sample_page, "TPR: of those who became NEET, flagged")
+    unknown_sex = fairness[(fairness["By"] == "Sex") & (fairness["Group"] == "Unknown")].iloc[0]
+    assert unknown_sex["Young people"] == "c" and unknown_sex["FPR: of those who did not, flagged"] == "c"
+    female = fairness[(fairness["By"] == "Sex") & (fairness["Group"] == "Female")].iloc[0]
+    assert female["Young people"] == "c"  # the next smallest group's size, so 'Unknown' cannot be worked back
+    assert female["TPR: of those who became NEET, flagged"] != "c"  # 54 of 85: safe to show
+    black = fairness[fairness["Group"] == "Black"].iloc[0]
+    assert black["TPR: of those who became NEET, flagged"] == "c"  # 5 of 7 became NEET and were flagged
+
+
+def test_fairness_for_roni_too(sample_page):
+    sample_page.radio(key="neet_fairness_score").set_value("roni").run()
+    assert not sample_page.exception
+    table = table_with(sample_page, "TPR: of those who became NEET, flagged").set_index("Group")
+    assert table.loc["All", "TPR: of those who became NEET, flagged"] == "56% (49–63)"  # RONI 4+: 98 of 175
+
+
+def test_warm_page_load_is_under_a_second(sample_page):
+    start = time.perf_counter()
+    sample_page.run()
+    assert time.perf_counter() - start < 1.0
+    assert not sample_page.exception
+
+
+def test_tiny_extract_says_there_are_too_few_and_still_lists_roni(tiny_dir, monkeypatch):
+    at = open_neet(tiny_dir, monkeypatch)
+    assert not at.exception and not at.error
+    assert any("too few young people with a known outcome" in i.value.lower() for i in at.info)
+    risk_list = table_with(at, "RONI points")
+    assert risk_list["Child"].tolist() == ["C2"] and risk_list["RONI"].tolist() == [6]
+    assert "only the RONI score is shown" in at.warning[0].value
