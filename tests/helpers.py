@@ -94,3 +94,22 @@ def scenario(referrals=(), cp=(), cin=(), cla=(), visits=(), reviews=(), assessm
         return tables
 
     return edit
+
+
+def open_app_page(page: str, data, monkeypatch, timeout: int = 120):
+    """Run app.py on an extract and switch to pages/<page>.py, as a user opening it would."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=timeout)
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    return at
+
+
+def table_with(at, column: str):
+    """The first table on the page that has this column."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)

@@ -4,16 +4,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from helpers import open_app_page
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def caseload_page(data, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/caseload.py")
-    at.run()
-    return at
 
 
 def frames(at: AppTest):
@@ -21,7 +14,7 @@ def frames(at: AppTest):
 
 
 def test_worker_view_shows_my_cases_and_what_is_due(tiny_dir, monkeypatch):
-    at = caseload_page(tiny_dir, monkeypatch)
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
     at.selectbox(key="worker_team").set_value("T2").run()
     assert not at.exception
     # W3 (Cara Jones) holds C2 (CP) and C3 (CIN); W4 has left but still holds C6.
@@ -37,7 +30,7 @@ def test_worker_view_shows_my_cases_and_what_is_due(tiny_dir, monkeypatch):
 
 
 def test_worker_with_an_overdue_visit(tiny_dir, monkeypatch):
-    at = caseload_page(tiny_dir, monkeypatch)
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
     at.selectbox(key="worker_team").set_value("T1").run()
     at.selectbox(key="worker").set_value("W1").run()
     assert not at.exception
@@ -46,7 +39,7 @@ def test_worker_with_an_overdue_visit(tiny_dir, monkeypatch):
 
 
 def test_team_view_caseloads_overdue_and_compliance(tiny_dir, monkeypatch):
-    at = caseload_page(tiny_dir, monkeypatch)
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
     at.radio(key="caseload_view").set_value("My team").run()
     at.selectbox(key="manager_team").set_value("T1").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -70,7 +63,7 @@ def test_team_view_caseloads_overdue_and_compliance(tiny_dir, monkeypatch):
 
 
 def test_downloads_offered_for_every_table(tiny_dir, monkeypatch):
-    at = caseload_page(tiny_dir, monkeypatch)
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
     at.radio(key="caseload_view").set_value("My team").run()
     downloads = at.get("download_button")
     assert len(downloads) >= len(at.dataframe)

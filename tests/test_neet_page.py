@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from helpers import open_app_page, table_with
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def open_neet(data: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/neet.py")
-    at.run()
-    return at
-
-
-def table_with(at: AppTest, column: str):
-    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
-
-
 @pytest.fixture(scope="module")
 def sample_page():
     with pytest.MonkeyPatch.context() as monkeypatch:
-        yield open_neet(SAMPLE_DATA, monkeypatch)
+        yield open_app_page("neet", SAMPLE_DATA, monkeypatch)
 
 
 def test_sample_page_shows_factors_accuracy_fairness_and_the_list(sample_page):
@@ -75,15 +61,8 @@ def test_fairness_for_roni_too(sample_page):
     assert table.loc["All", "TPR: of those who became NEET, flagged"] == "56% (49–63)"  # RONI 4+: 98 of 175
 
 
-def test_warm_page_load_is_under_a_second(sample_page):
-    start = time.perf_counter()
-    sample_page.run()
-    assert time.perf_counter() - start < 1.0
-    assert not sample_page.exception
-
-
 def test_tiny_extract_says_there_are_too_few_and_still_lists_roni(tiny_dir, monkeypatch):
-    at = open_neet(tiny_dir, monkeypatch)
+    at = open_app_page("neet", tiny_dir, monkeypatch)
     assert not at.exception and not at.error
     assert any("too few young people with a known outcome" in i.value.lower() for i in at.info)
     risk_list = table_with(at, "RONI points")

@@ -2,24 +2,14 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
+from helpers import open_app_page
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def open_page(name: str, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHILDSTAT_DATA", str(SAMPLE_DATA))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page(f"pages/{name}.py")
-    at.run()
-    return at
-
-
 def test_team_outcomes_by_model_and_by_team(monkeypatch):
-    at = open_page("team_outcomes", monkeypatch)
+    at = open_app_page("team_outcomes", SAMPLE_DATA, monkeypatch)
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["Group"]) == ["Data-led", "Traditional", "England"]
@@ -30,7 +20,7 @@ def test_team_outcomes_by_model_and_by_team(monkeypatch):
 
 
 def test_demand_for_the_council_and_a_team(monkeypatch):
-    at = open_page("demand", monkeypatch)
+    at = open_app_page("demand", SAMPLE_DATA, monkeypatch)
     assert not at.exception
     labels = {m.label for m in at.metric}
     assert {"Forecast error (MASE)", "'Same month last year' error (MASE)"} <= labels

@@ -2,24 +2,14 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
+from helpers import open_app_page
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def patterns_page(data, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/patterns.py")
-    at.run()
-    return at
-
-
 def test_planted_finding_visible_at_a_glance(monkeypatch):
-    at = patterns_page(SAMPLE_DATA, monkeypatch)
+    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch)
     assert not at.exception
     summary = at.success[0].value
     assert "Parent or carer has a personality disorder" in summary
@@ -27,7 +17,7 @@ def test_planted_finding_visible_at_a_glance(monkeypatch):
 
 
 def test_small_counts_are_suppressed_in_the_table(monkeypatch):
-    at = patterns_page(SAMPLE_DATA, monkeypatch)
+    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch)
     table = next(d.value for d in at.dataframe if "Cohort: children" in d.value.columns)
     for column in ("Cohort: children", "Comparison: children"):
         shown = [v for v in table[column] if v != "c"]
@@ -36,7 +26,7 @@ def test_small_counts_are_suppressed_in_the_table(monkeypatch):
 
 
 def test_tiny_cohort_is_too_small_to_show(tiny_dir, monkeypatch):
-    at = patterns_page(tiny_dir, monkeypatch)
+    at = open_app_page("patterns", tiny_dir, monkeypatch)
     assert not at.exception
     assert any("too small to show safely" in w.value for w in at.warning)
     assert not at.dataframe  # nothing child-level or small leaks into a table

@@ -2,28 +2,14 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
+from helpers import open_app_page, table_with
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def services_page(data, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHILDSTAT_DATA", str(data))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/services.py")
-    at.run()
-    return at
-
-
-def table_with(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
 def test_planted_differences_on_the_sample(monkeypatch):
-    at = services_page(SAMPLE_DATA, monkeypatch)
+    at = open_app_page("services", SAMPLE_DATA, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     summary = at.success[0].value
@@ -45,7 +31,7 @@ def test_planted_differences_on_the_sample(monkeypatch):
 
 
 def test_small_counts_are_hidden_everywhere(monkeypatch):
-    at = services_page(SAMPLE_DATA, monkeypatch)
+    at = open_app_page("services", SAMPLE_DATA, monkeypatch)
     for frame in (d.value for d in at.dataframe):
         for column in ("Children", "Episodes judged", "Successes", "Too recent to judge", "Still running",
                        "Episodes matched", "Not matched", "Episodes", "Cost not recorded"):  # fmt: skip
@@ -64,7 +50,7 @@ def test_small_counts_are_hidden_everywhere(monkeypatch):
 
 
 def test_tiny_extract_shows_nothing_small(tiny_dir, monkeypatch):
-    at = services_page(tiny_dir, monkeypatch)
+    at = open_app_page("services", tiny_dir, monkeypatch)
     assert not at.exception
     assert not at.error
     outcomes = table_with(at, "Cost per success")
@@ -80,7 +66,7 @@ def test_without_service_tables_the_page_says_why(tmp_path, monkeypatch):
     from tiny_extract import write_extract
 
     folder = write_extract(tmp_path / "no_services", drop=("services", "service_episodes"))
-    at = services_page(folder, monkeypatch)
+    at = open_app_page("services", folder, monkeypatch)
     assert not at.exception
     assert any("services table is not in this extract" in w.value for w in at.warning)
     assert table_with(at, "Annual spend") is not None  # placement costs still shown
