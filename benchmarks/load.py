@@ -159,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sampler.stop.set()
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # still busy with abandoned script runs
+            server.kill()
+            server.wait(timeout=20)
     wall = time.perf_counter() - started
     print(f"{args.sessions} sessions x {args.rounds} rounds x {len(stems)} pages on {args.data}, "
           f"{os.cpu_count()} CPUs, {wall:.0f} s in all")  # fmt: skip

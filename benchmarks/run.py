@@ -53,8 +53,10 @@ def ms_since(start: float) -> float:
 def work_query(data: str, name: str, params: dict, repeat: int) -> dict:
     """Open the extract, build an engine, run `name` once cold and `repeat` times warm."""
     from queries.engine import Engine
+    from queries.registry import all_queries
     from schemas.extract import open_extract
 
+    all_queries()  # imports every question's module (scipy, statsmodels…): start-up, not the question's time
     start = time.perf_counter()
     engine = Engine(open_extract(data))
     engine_ms = ms_since(start)
@@ -237,16 +239,18 @@ def generate(children: int, into: Path) -> Path | None:
     return out
 
 
-def bench_extract(data: Path, repeat: int, only: list[str] | None) -> list[dict]:
+def bench_extract(data: Path, repeat: int, only: list[str] | None, validate: bool = True) -> list[dict]:
     """Every row of the table for one extract: engine start-up, validation, then each query."""
     from queries.registry import all_queries
 
     startup = {"query": ENGINE_ROW, **in_fresh_process("engine", str(data), str(repeat))}
-    validation = in_fresh_process("validation", str(data))
-    label = VALIDATION_ROW
-    if "failures" in validation:
-        label = f"(validation: {validation['failures']:,} failures found)"
-    rows = [startup, {"query": label, **validation}]
+    rows = [startup]
+    if validate:
+        validation = in_fresh_process("validation", str(data))
+        label = VALIDATION_ROW
+        if "failures" in validation:
+            label = f"(validation: {validation['failures']:,} failures found)"
+        rows.append({"query": label, **validation})
     for name, query in all_queries().items():
         if only and name not in only:
             continue
@@ -294,6 +298,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--query", action="append", help="only this query (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the generated extract (its path is printed)")
+    parser.add_argument("--no-validation", action="store_true", help="leave out the (validation) row")
+    parser.add_argument(
+        "--storage",
+        choices=("memory", "database", "views"),
+        help="where the engine keeps the tables (default: by size, as the app does; sets CHILDSTAT_STORAGE)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -301,6 +311,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Benchmark the extracts asked for and print the table; 2 when there is nothing to benchmark."""
     args = parse_args(argv)
+    if args.storage:
+        os.environ["CHILDSTAT_STORAGE"] = args.storage  # read by every worker's Engine
     if args.worker:
         kind, *rest = args.worker
         if kind == "query":
@@ -332,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         for data in extracts:
             label = data.name
             print(f"Benchmarking {describe_extract(data)}", file=sys.stderr)
-            results.append((label, bench_extract(data, args.repeat, args.query)))
-        print(f"Machine: {machine()}. Warm runs per query: {args.repeat}.\n")
+            results.append((label, bench_extract(data, args.repeat, args.query, not args.no_validation)))
+        storage = os.environ.get("CHILDSTAT_STORAGE") or "by size (memory up to 64 MB of Parquet, else database)"
+        print(f"Machine: {machine()}. Warm runs per query: {args.repeat}. Storage: {storage}.\n")
         for data in extracts:
             print(f"- `{data.name}`: {describe_extract(data)}")
         print()

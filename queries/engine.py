@@ -1,18 +1,36 @@
 """Running named questions against an extract through DuckDB.
 
 `Engine(extract)` opens one DuckDB connection, checks each table's structure
-(readable Parquet, contract columns of the right types), creates a view for
-every usable table and installs the working-day calendar. `engine.run(name,
-**params)` checks and binds the parameters and returns a polars DataFrame,
-using its own cursor so one engine can serve many sessions at once.
+(readable Parquet, contract columns of the right types), makes every usable
+table available under its own name and installs the working-day calendar.
+`engine.run(name, **params)` checks and binds the parameters and returns a
+polars DataFrame, using its own cursor so one engine can serve many sessions
+at once.
+
+Where the tables live (`storage`), chosen by size unless asked for:
+- "memory": a council-sized extract (up to MATERIALISE_BYTES of Parquet) is copied into memory;
+- "database": a larger one is copied once into a DuckDB database file in the cache folder
+  ($CHILDSTAT_CACHE, else ~/.cache/childstat), named by a hash of the extract's files (paths,
+  sizes, modification times), rebuilt when they change and opened read-only afterwards, so
+  questions stop decoding Parquet; the extract folder itself is never written to;
+- "views": views straight over the Parquet (nothing copied).
+A large extract also gets a DuckDB memory limit (LARGE_MEMORY_LIMIT, or memory_limit=) with
+spilling to the cache folder, and one thread per core.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import os
 import re
+import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -28,6 +46,17 @@ from schemas.rules.base import ERROR
 from schemas.rules.structure import check_structure as table_shape
 
 MATERIALISE_BYTES = 64 * 1024 * 1024
+LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app process stays under 2 GB
+STORAGES = ("memory", "database", "views")
+# Bump when what is copied into the database changes, so older cached databases are rebuilt.
+DATABASE_FORMAT = 1
+# Tables copied in this order, so a child's rows sit together (small min/max zones per block).
+DATABASE_ORDER = {
+    "referrals": "child_id, referral_date, referral_id",
+    "visits": "child_id, visit_date",
+    "factors": "child_id, factor_code",
+    "assessments": "child_id",
+}
 
 
 class QueryError(Exception):
@@ -99,22 +128,52 @@ class Engine:
     """One extract, one DuckDB connection, views for the usable tables."""
 
     def __init__(
-        self, extract: Extract | None = None, memory_limit: str | None = None, materialise: bool | None = None
+        self,
+        extract: Extract | None = None,
+        memory_limit: str | None = None,
+        materialise: bool | None = None,
+        *,
+        storage: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        progress: Callable[[str], None] | None = None,
     ):
         self.extract = extract or open_extract()
-        # A council-sized extract (a few MB) is copied into memory once: every question then
-        # skips re-reading Parquet. Larger extracts are queried in place.
-        self.materialise = self.extract.size_bytes() <= MATERIALISE_BYTES if materialise is None else materialise
+        self.storage = choose_storage(self.extract, materialise, storage)
+        # Kept for callers that read it: True when the tables were copied (into memory or a database).
+        self.materialise = self.storage != "views"
+        self.database_path: Path | None = None
+        large = self.storage == "database"
         self.con = duckdb.connect(":memory:")
+        memory_limit = (
+            memory_limit or os.environ.get("CHILDSTAT_MEMORY_LIMIT") or (LARGE_MEMORY_LIMIT if large else None)
+        )
         if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            self.con.execute(f"SET memory_limit = '{_setting_text(memory_limit)}'")
         self._lock = threading.Lock()
         self.tables = check_structure(self.con, self.extract)
+        if large:
+            report = progress or _stderr_progress
+            try:
+                cache = cache_folder(self.extract, cache_dir)
+                (cache / "spill").mkdir(parents=True, exist_ok=True)
+                self.con.execute(f"SET temp_directory = '{_setting_text(cache / 'spill')}'")
+                self.con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
+                self.con.execute("SET preserve_insertion_order = false")
+                self.database_path = ensure_database(self.extract, self.tables, cache, report)
+                self.con.execute(f"ATTACH '{_setting_text(self.database_path)}' AS store (READ_ONLY)")
+            except (OSError, ValueError, duckdb.Error) as exc:
+                if storage == "database" or os.environ.get("CHILDSTAT_STORAGE") == "database":
+                    raise  # asked for explicitly: say why it cannot be had
+                # Chosen by size: answer from the Parquet instead (slower, but the same answers).
+                report(f"No query database for {self.extract.la_name} ({exc}); reading the Parquet directly")
+                large, self.storage, self.materialise, self.database_path = False, "views", False, None
         for name, state in self.tables.items():
             columns = ", ".join(TABLES[name].column_names)
-            if state.usable:
+            if state.usable and large:
+                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM store.main.{name}")
+            elif state.usable:
                 source = self.extract.tables[name].read_sql()
-                kind = "TABLE" if self.materialise else "VIEW"
+                kind = "TABLE" if self.storage == "memory" else "VIEW"
                 self.con.execute(f"CREATE {kind} {name} AS SELECT {columns} FROM {source}")
             else:
                 # An empty view of the right shape lets shared macros bind; questions that
@@ -244,6 +303,83 @@ class Engine:
 
     def close(self) -> None:
         self.con.close()
+
+
+def choose_storage(extract: Extract, materialise: bool | None, storage: str | None) -> str:
+    """memory, database or views: as asked (storage=, materialise=, $CHILDSTAT_STORAGE, in that order), else by size."""
+    if storage is None and materialise is not None:
+        return "memory" if materialise else "views"
+    storage = storage or os.environ.get("CHILDSTAT_STORAGE") or None
+    if storage:
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+        return storage
+    return "memory" if extract.size_bytes() <= MATERIALISE_BYTES else "database"
+
+
+def _setting_text(value) -> str:
+    """A path or size for a DuckDB SET/ATTACH string literal (quotes doubled)."""
+    return str(value).replace("'", "''")
+
+
+def cache_folder(extract: Extract, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where cached databases go: cache_dir, else $CHILDSTAT_CACHE, else ~/.cache/childstat; never the extract."""
+    folder = Path(cache_dir or os.environ.get("CHILDSTAT_CACHE") or Path.home() / ".cache" / "childstat")
+    folder = folder.expanduser().resolve()
+    inside = extract.path.resolve()
+    if folder == inside or inside in folder.parents:
+        raise ValueError(f"the cache folder {folder} is inside the extract; the extract is never written to")
+    return folder
+
+
+def database_key(extract: Extract, tables: dict[str, TableState]) -> tuple[str, str]:
+    """(one name per extract folder, one per version of its files): the cached database's file name parts."""
+    folder = hashlib.sha256(str(extract.path.resolve()).encode()).hexdigest()[:12]
+    usable = ",".join(sorted(n for n, state in tables.items() if state.usable))
+    text = f"{DATABASE_FORMAT}|{duckdb.__version__}|{usable}|{extract.signature()}"
+    return folder, hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def ensure_database(
+    extract: Extract, tables: dict[str, TableState], cache: Path, progress: Callable[[str], None]
+) -> Path:
+    """The extract's cached database, built (with progress lines) if missing or out of date."""
+    folder_key, version_key = database_key(extract, tables)
+    path = cache / f"{folder_key}-{version_key}.duckdb"
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    building = cache / f"{path.name}.building-{os.getpid()}-{threading.get_ident()}"
+    usable = [name for name, state in tables.items() if state.usable]
+    started = time.perf_counter()
+    try:
+        con = duckdb.connect(str(building))
+        try:
+            con.execute(f"SET memory_limit = '{LARGE_MEMORY_LIMIT}'")
+            con.execute(f"SET temp_directory = '{_setting_text(cache / 'spill')}'")
+            for step, name in enumerate(usable, start=1):
+                progress(f"Preparing {extract.la_name} for fast questions: {name} ({step} of {len(usable)})")
+                columns = ", ".join(TABLES[name].column_names)
+                order = f" ORDER BY {DATABASE_ORDER[name]}" if name in DATABASE_ORDER else ""
+                source = extract.tables[name].read_sql()
+                con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM {source}{order}")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(building, path)  # atomic: a reader sees the whole database or none
+    finally:
+        for leftover in (building, Path(f"{building}.wal")):
+            leftover.unlink(missing_ok=True)
+    for older in cache.glob(f"{folder_key}-*.duckdb"):  # earlier versions of this extract's files
+        if older != path:
+            with contextlib.suppress(OSError):  # still open elsewhere (Windows): the next build removes it
+                older.unlink(missing_ok=True)
+    progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
+    return path
+
+
+def _stderr_progress(message: str) -> None:
+    print(f"ChildStat: {message}", file=sys.stderr, flush=True)
 
 
 DUCK_TYPES = {"str": "VARCHAR", "date": "DATE", "bool": "BOOLEAN", "float": "DOUBLE", "int": "BIGINT"}

@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -160,9 +161,11 @@ def _import_models() -> None:
         importlib.import_module(f"queries.models.{info.name}")
 
 
+_REGISTRY_LOCK = threading.Lock()
+
+
 @cache
-def all_queries() -> dict[str, Query]:
-    """Every named question, by name, sorted."""
+def _all_queries() -> dict[str, Query]:
     found: dict[str, Query] = {}
     for path in sorted(SQL_DIR.glob("*.sql")):
         query = parse_sql_file(path)
@@ -173,6 +176,12 @@ def all_queries() -> dict[str, Query]:
             raise RegistryError(f"query {name} is defined both as SQL and in Python")
         found[name] = query
     return dict(sorted(found.items()))
+
+
+def all_queries() -> dict[str, Query]:
+    """Every named question, by name, sorted (found once per process, safely across threads)."""
+    with _REGISTRY_LOCK:
+        return _all_queries()
 
 
 def get_query(name: str) -> Query:

@@ -5,6 +5,8 @@
 -- referral's date) and the child matches every child filter given (sex, ethnicity_group, and
 -- cp_category: a CP plan on or before as_of with that initial or latest category). A null filter
 -- does not filter. Returns (child_id, in_cohort) for the whole population.
+-- The child filters are checked on the children row each matching referral is joined to (a child
+-- is one row of children), so only the few matching children are looked up, not every child.
 CREATE OR REPLACE MACRO cohort_children(
     as_of, from_date, to_date, team_id_filter, team_focus, primary_need_filter, age_band_filter,
     sex_filter, ethnicity_group_filter, cp_category_filter
@@ -17,7 +19,7 @@ WITH qualifying AS (
       AND (from_date IS NULL OR r.referral_date >= from_date)
       AND (to_date IS NULL OR r.referral_date <= to_date)
 ),
-matching_referral AS (
+matching AS (
     SELECT DISTINCT q.child_id
     FROM qualifying AS q
     JOIN teams AS t ON t.team_id = q.team_id
@@ -26,18 +28,12 @@ matching_referral AS (
       AND (team_focus IS NULL OR t.focus = team_focus)
       AND (primary_need_filter IS NULL OR q.primary_need = primary_need_filter)
       AND (age_band_filter IS NULL OR age_band(c.birth_date, q.referral_date) = age_band_filter)
-),
-matching_child AS (
-    SELECT c.child_id
-    FROM children AS c
-    WHERE (sex_filter IS NULL OR c.sex = sex_filter)
+      AND (sex_filter IS NULL OR c.sex = sex_filter)
       AND (ethnicity_group_filter IS NULL OR ethnicity_group(c.ethnicity) = ethnicity_group_filter)
       AND (cp_category_filter IS NULL OR c.child_id IN (
             SELECT p.child_id FROM cp_plans AS p
             WHERE p.start_date <= as_of
               AND (p.initial_category = cp_category_filter OR p.latest_category = cp_category_filter)))
 )
-SELECT p.child_id,
-       p.child_id IN (SELECT child_id FROM matching_referral)
-           AND p.child_id IN (SELECT child_id FROM matching_child) AS in_cohort
+SELECT p.child_id, p.child_id IN (SELECT child_id FROM matching) AS in_cohort
 FROM (SELECT DISTINCT child_id FROM qualifying) AS p;

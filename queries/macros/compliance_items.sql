@@ -16,22 +16,40 @@ CREATE OR REPLACE MACRO compliance_items(dates, cp_wd, cin_wd, cla_days) AS TABL
 WITH on_dates AS (
     SELECT DISTINCT unnest(dates)::DATE AS as_of
 ),
-assessment_45wd AS (
-    SELECT d.as_of, r.team_id, 'assessment_45wd' AS measure, a.child_id, a.assessment_id AS item_id,
-           a.authorised_date AS item_date, deadline.d AS standard_date, a.authorised_date <= deadline.d AS met
-    FROM on_dates AS d
-    JOIN assessments AS a ON a.authorised_date > d.as_of - 365 AND a.authorised_date <= d.as_of
+date_range AS (
+    SELECT min(as_of) AS first_date, max(as_of) AS last_date FROM on_dates
+),
+-- Each assessment (ICPC) judged once, with its team and deadline, then counted on every date whose
+-- 12 months it falls in (where joining first would look up the referral and the calendar per date).
+assessment_facts AS MATERIALIZED (
+    SELECT r.team_id, a.child_id, a.assessment_id, a.authorised_date, deadline.d AS standard_date,
+           a.authorised_date <= deadline.d AS met
+    FROM assessments AS a
     JOIN referrals AS r ON r.referral_id = a.referral_id
     JOIN calendar AS start_day ON start_day.d = r.referral_date
     JOIN working_day_seq AS deadline ON deadline.wd_index = start_day.wd_index + 45
+    WHERE a.authorised_date > (SELECT first_date FROM date_range) - 365
+      AND a.authorised_date <= (SELECT last_date FROM date_range)
 ),
-icpc_15wd AS (
-    SELECT d.as_of, r.team_id, 'icpc_15wd', s.child_id, s.s47_id, s.icpc_date, deadline.d, s.icpc_date <= deadline.d
+assessment_45wd AS (
+    SELECT d.as_of, a.team_id, 'assessment_45wd' AS measure, a.child_id, a.assessment_id AS item_id,
+           a.authorised_date AS item_date, a.standard_date, a.met
     FROM on_dates AS d
-    JOIN section47 AS s ON s.icpc_date > d.as_of - 365 AND s.icpc_date <= d.as_of
+    JOIN assessment_facts AS a ON a.authorised_date > d.as_of - 365 AND a.authorised_date <= d.as_of
+),
+icpc_facts AS MATERIALIZED (
+    SELECT r.team_id, s.child_id, s.s47_id, s.icpc_date, deadline.d AS standard_date, s.icpc_date <= deadline.d AS met
+    FROM section47 AS s
     JOIN referrals AS r ON r.referral_id = s.referral_id
     JOIN calendar AS start_day ON start_day.d = s.strategy_date
     JOIN working_day_seq AS deadline ON deadline.wd_index = start_day.wd_index + 15
+    WHERE s.icpc_date > (SELECT first_date FROM date_range) - 365
+      AND s.icpc_date <= (SELECT last_date FROM date_range)
+),
+icpc_15wd AS (
+    SELECT d.as_of, s.team_id, 'icpc_15wd', s.child_id, s.s47_id, s.icpc_date, s.standard_date, s.met
+    FROM on_dates AS d
+    JOIN icpc_facts AS s ON s.icpc_date > d.as_of - 365 AND s.icpc_date <= d.as_of
 ),
 plan_teams AS (
     -- Date-independent facts about each CP plan: its team (its referral's, else that of the
@@ -41,7 +59,11 @@ plan_teams AS (
            p.start_date > min(p.start_date) OVER (PARTITION BY p.child_id) AS is_repeat
     FROM cp_plans AS p
     LEFT JOIN referrals AS r ON r.referral_id = p.referral_id
-    ASOF LEFT JOIN referrals AS latest ON latest.child_id = p.child_id AND latest.referral_date <= p.start_date
+    -- Only the referrals of children with a CP plan take part in the as-of join (not all referrals).
+    ASOF LEFT JOIN (
+        SELECT child_id, referral_date, team_id FROM referrals
+        WHERE child_id IN (SELECT child_id FROM cp_plans)
+    ) AS latest ON latest.child_id = p.child_id AND latest.referral_date <= p.start_date
 ),
 review_timeliness AS (
     SELECT pt.team_id, pt.child_id, pt.plan_id, v.review_date,

@@ -40,14 +40,17 @@ due AS (
     LEFT JOIN working_day_seq AS seq
         ON seq.wd_index = base.wd_index + CASE l.plan_type WHEN 'cp' THEN cp_wd ELSE cin_wd END
 ),
+plan_children AS (
+    SELECT DISTINCT as_of, child_id FROM open_plans
+),
 holders AS (
-    SELECT d.as_of, r.child_id, r.worker_id, r.team_id
-    FROM on_dates AS d
-    JOIN referrals AS r ON r.referral_date <= d.as_of
-    WHERE r.child_id IN (SELECT child_id FROM open_plans)
+    -- Only the referrals of children with an open plan on that date (not every referral per date).
+    SELECT pc.as_of, r.child_id, r.worker_id, r.team_id
+    FROM plan_children AS pc
+    JOIN referrals AS r ON r.child_id = pc.child_id AND r.referral_date <= pc.as_of
     QUALIFY row_number() OVER (
-        PARTITION BY d.as_of, r.child_id
-        ORDER BY (NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > d.as_of)) DESC,
+        PARTITION BY pc.as_of, r.child_id
+        ORDER BY (NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of)) DESC,
                  r.referral_date DESC, r.referral_id DESC
     ) = 1
 )

@@ -175,52 +175,100 @@ def demand_backtest(cursor, as_of, team_id) -> pl.DataFrame:
     return pl.DataFrame({"metric": list(scores), "value": [float(v) for v in scores.values()]})
 
 
+PROJECTION_TEAMS = 12  # with no team chosen, project the teams holding the most open cases (a council has about 12)
+
+# Per team, in one pass each: today's open cases, the whole months of referrals (as monthly_referrals
+# gives them for one team) and the last two years' episode durations.
+TEAM_OPEN_SQL = """
+SELECT r.team_id, any_value(t.team_name) AS team_name, count(DISTINCT r.child_id) AS open_now
+FROM referrals AS r
+JOIN teams AS t ON t.team_id = r.team_id
+WHERE ($team_id IS NULL OR r.team_id = $team_id) AND r.referral_date <= $as_of AND NOT r.nfa
+  AND (r.closure_date IS NULL OR r.closure_date > $as_of)
+GROUP BY r.team_id
+ORDER BY open_now DESC, r.team_id
+LIMIT $max_teams
+"""
+
+TEAM_MONTHLY_SQL = """
+WITH chosen AS (SELECT unnest($teams) AS team_id),
+team_referrals AS (
+    SELECT r.team_id, r.referral_id, r.referral_date FROM referrals AS r JOIN chosen AS c ON c.team_id = r.team_id
+),
+bounds AS (
+    SELECT team_id, date_trunc('month', min(referral_date)) AS first_month,
+           CASE WHEN $as_of = last_day($as_of) THEN date_trunc('month', $as_of)
+                ELSE date_trunc('month', $as_of) - INTERVAL 1 MONTH END AS last_month
+    FROM team_referrals
+    WHERE referral_date <= $as_of
+    GROUP BY team_id
+),
+months AS (
+    SELECT team_id, CAST(unnest(generate_series(first_month, last_month, INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM bounds
+),
+counts AS (
+    SELECT team_id, CAST(date_trunc('month', referral_date) AS DATE) AS month, count(referral_id) AS referrals
+    FROM team_referrals
+    GROUP BY ALL
+)
+SELECT m.team_id, m.month, coalesce(c.referrals, 0) AS referrals
+FROM months AS m
+LEFT JOIN counts AS c ON c.team_id = m.team_id AND c.month = m.month
+ORDER BY m.team_id, m.month
+"""
+
+TEAM_DURATIONS_SQL = """
+SELECT r.team_id, CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS days,
+       closure_date IS NOT NULL AND closure_date <= $as_of AS closed, count(*) AS n
+FROM referrals AS r
+JOIN (SELECT unnest($teams) AS team_id) AS c ON c.team_id = r.team_id
+WHERE NOT nfa AND referral_date <= $as_of AND referral_date > $as_of - 730
+GROUP BY ALL
+ORDER BY ALL
+"""
+
+
 @python_query(
     "caseload_projection",
     title="Open caseload projection",
     description="For each team (or one), the open cases expected at the end of each of the next 12 months and the "
     "case-holding FTE they need at the chosen caseload. Little's law: open cases track the referrals of the "
     "last L months, where L is the team's median months to close (Kaplan-Meier); the projection scales today's "
-    "open cases by forecast over recent referrals in such a window.",
+    "open cases by forecast over recent referrals in such a window. With no team chosen, the max_teams teams "
+    "holding the most open cases (one forecast model is fitted per team).",
     tables=["referrals", "teams"],
     params=[
         *FORECAST_PARAMS,
         "caseload float = setting:national_average_per_fte ; cases per case-holding FTE to plan for",
+        f"max_teams int = {PROJECTION_TEAMS} ; with no team chosen, only this many teams, those with the most open "
+        "cases",
     ],
 )
-def caseload_projection(cursor, as_of, team_id, caseload) -> pl.DataFrame:
+def caseload_projection(cursor, as_of, team_id, caseload, max_teams=PROJECTION_TEAMS) -> pl.DataFrame:
+    # Teams without open cases project nothing, so only teams holding open cases are considered.
     teams = cursor.sql(
-        "SELECT team_id, team_name FROM teams WHERE $team_id IS NULL OR team_id = $team_id ORDER BY team_id",
-        params={"team_id": team_id},
+        TEAM_OPEN_SQL, params={"as_of": as_of, "team_id": team_id, "max_teams": max(int(max_teams), 0)}
     ).pl()
-    rows = []
-    for team, name in teams.rows():
-        rows += _team_projection(cursor, as_of, team, name, caseload)
     schema = {"month": pl.Date, "team_id": pl.String, "team_name": pl.String, "projected_open_cases": pl.Float64,
               "fte_needed": pl.Float64, "open_cases_now": pl.Int64, "window_months": pl.Int64}  # fmt: skip
+    if teams.is_empty():
+        return pl.DataFrame(schema=schema)
+    chosen = {"as_of": as_of, "teams": teams["team_id"].to_list()}
+    monthly = cursor.sql(TEAM_MONTHLY_SQL, params=chosen).pl()
+    durations = cursor.sql(TEAM_DURATIONS_SQL, params=chosen).pl()
+    histories = {key[0]: part.drop("team_id") for key, part in monthly.group_by("team_id")}
+    episodes = {key[0]: part for key, part in durations.group_by("team_id")}
+    rows = []
+    for team, name, open_now in teams.sort("team_id").rows():
+        history = histories.get(team, pl.DataFrame(schema={"month": pl.Date, "referrals": pl.Int64}))
+        rows += _team_projection(history, episodes.get(team), open_now, team, name, caseload)
     return pl.DataFrame(rows, schema=schema)
 
 
-def _team_projection(cursor, as_of, team_id, team_name, caseload) -> list[dict]:
-    history = monthly_referrals(cursor, as_of, team_id)
-    open_now, durations = cursor.sql(
-        """
-        SELECT (SELECT count(DISTINCT child_id) FROM referrals
-                WHERE team_id = $team_id AND referral_date <= $as_of AND NOT nfa
-                  AND (closure_date IS NULL OR closure_date > $as_of)),
-               (SELECT list(struct_pack(days := d, closed := c, n := k)) FROM (
-                    SELECT CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS d,
-                           closure_date IS NOT NULL AND closure_date <= $as_of AS c, count(*) AS k
-                    FROM referrals
-                    WHERE team_id = $team_id AND NOT nfa AND referral_date <= $as_of
-                      AND referral_date > $as_of - 730
-                    GROUP BY ALL))
-        """,
-        params={"as_of": as_of, "team_id": team_id},
-    ).fetchall()[0]
-    if not durations or history.height < 3 or not open_now:
+def _team_projection(history, episodes, open_now, team_id, team_name, caseload) -> list[dict]:
+    if episodes is None or episodes.is_empty() or history.height < 3 or not open_now:
         return []
-    episodes = pl.DataFrame(durations)
     median_days = km_median(kaplan_meier(episodes["days"], episodes["closed"], weights=episodes["n"]))[0]
     window = int(min(max(round((median_days if np.isfinite(median_days) else 365) / 30.4), 1), 12))
     recent = history["referrals"].tail(window).sum()
