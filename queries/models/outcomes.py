@@ -36,7 +36,7 @@ GROUP BY ALL
 """
 
 EPISODES_SQL = f"""
-SELECT {GROUP_EXPR} AS "group",
+SELECT {GROUP_EXPR} AS "group", coalesce(primary_need, 'N0') AS primary_need,
        CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS days,
        closure_date IS NOT NULL AND closure_date <= $as_of AS closed,
        count(*) AS episodes
@@ -256,13 +256,7 @@ def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
         'ORDER BY primary_need, "group"',
         params={"as_of": as_of},
     ).pl()
-    episodes = cursor.sql(
-        "SELECT coalesce(primary_need, 'N0') AS primary_need, practice_model AS \"group\", "
-        "CAST(coalesce(least(closure_date, $as_of), $as_of) - referral_date AS INTEGER) AS days, "
-        "closure_date IS NOT NULL AND closure_date <= $as_of AS closed, count(*) AS episodes "
-        "FROM referral_flags($as_of) WHERE NOT nfa GROUP BY ALL",
-        params={"as_of": as_of},
-    ).pl()
+    episodes = cursor.sql(EPISODES_SQL, params={"as_of": as_of, "by": "practice_model"}).pl()
     low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
     medians = {}
     for (need, group), part in episodes.group_by("primary_need", "group"):
