@@ -37,7 +37,7 @@ import polars as pl
 
 from queries.access import ALLOWED_CHILDREN_SQL, CHILD_HISTORIES, AccessDenied, Scope, filter_answer, scoped_params
 from queries.calendar import install_calendar
-from queries.registry import MACRO_DIR, Param, Query, get_query
+from queries.registry import MACRO_DIR, Param, Query, get_query, in_dependency_order, summaries
 from queries.settings import setting
 from schemas.codes import all_labels
 from schemas.contract import TABLES
@@ -49,7 +49,7 @@ MATERIALISE_BYTES = 64 * 1024 * 1024
 LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app process stays under 2 GB
 STORAGES = ("memory", "database", "views")
 # Bump when what is copied into the database changes, so older cached databases are rebuilt.
-DATABASE_FORMAT = 1
+DATABASE_FORMAT = 2  # 2: summary tables (queries/summaries/; their SQL is part of the key too)
 # Tables copied in this order, so a child's rows sit together (small min/max zones per block).
 DATABASE_ORDER = {
     "referrals": "child_id, referral_date, referral_id",
@@ -179,9 +179,28 @@ class Engine:
                 # An empty view of the right shape lets shared macros bind; questions that
                 # declare the table still refuse to run, naming what is wrong with it.
                 self.con.execute(f"CREATE VIEW {name} AS {empty_table_sql(name)}")
+        self._install_summaries(large)
         install_calendar(self.con)
         install_code_labels(self.con)
         install_macros(self.con)
+
+    def _install_summaries(self, in_store: bool) -> None:
+        """Each summary table: from the cached database, copied into memory, or a view (computed when read).
+
+        A summary whose tables are not all usable is a view over their empty stand-ins, so it reads as empty.
+        """
+        usable = {name for name, state in self.tables.items() if state.usable}
+        built: set[str] = set()
+        for summary in summaries():
+            if not summary_buildable(summary, usable, built):
+                self.con.execute(f"CREATE VIEW {summary.name} AS {summary.sql}")
+                continue
+            if in_store:
+                self.con.execute(f"CREATE VIEW {summary.name} AS SELECT * FROM store.main.{summary.name}")
+            else:
+                kind = "TABLE" if self.storage == "memory" else "VIEW"
+                self.con.execute(f"CREATE {kind} {summary.name} AS {summary.sql}")
+            built.add(summary.name)
 
     @property
     def as_of(self) -> dt.date:
@@ -336,7 +355,8 @@ def database_key(extract: Extract, tables: dict[str, TableState]) -> tuple[str, 
     """(one name per extract folder, one per version of its files): the cached database's file name parts."""
     folder = hashlib.sha256(str(extract.path.resolve()).encode()).hexdigest()[:12]
     usable = ",".join(sorted(n for n, state in tables.items() if state.usable))
-    text = f"{DATABASE_FORMAT}|{duckdb.__version__}|{usable}|{extract.signature()}"
+    summary_sql = "|".join(f"{q.name}:{q.sql}" for q in summaries())  # a changed summary rebuilds the database
+    text = f"{DATABASE_FORMAT}|{duckdb.__version__}|{usable}|{extract.signature()}|{summary_sql}"
     return folder, hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -363,6 +383,12 @@ def ensure_database(
                 order = f" ORDER BY {DATABASE_ORDER[name]}" if name in DATABASE_ORDER else ""
                 source = extract.tables[name].read_sql()
                 con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM {source}{order}")
+            built: set[str] = set()
+            for summary in summaries():
+                if summary_buildable(summary, set(usable), built):
+                    progress(f"Preparing {extract.la_name} for fast questions: summary {summary.name}")
+                    con.execute(f"CREATE TABLE {summary.name} AS {summary.sql}")
+                    built.add(summary.name)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -376,6 +402,11 @@ def ensure_database(
                 older.unlink(missing_ok=True)
     progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
     return path
+
+
+def summary_buildable(summary: Query, usable: set[str], built: set[str]) -> bool:
+    """Whether a summary table can be computed: its tables usable and the summaries it reads built."""
+    return set(summary.tables) <= usable and set(summary.extra["summaries"]) <= built
 
 
 def _stderr_progress(message: str) -> None:
@@ -402,8 +433,9 @@ def install_code_labels(con: duckdb.DuckDBPyConnection) -> None:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Shared building blocks in queries/macros/*.sql (each file one CREATE MACRO)."""
-    for path in sorted(MACRO_DIR.glob("*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted(MACRO_DIR.glob("*.sql"))}
+    for name in in_dependency_order(texts):
+        con.execute(texts[name])
 
 
 def coerce(query_name: str, param: Param, raw):

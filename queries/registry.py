@@ -35,6 +35,7 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = Path(__file__).with_name("macros")
+SUMMARY_DIR = Path(__file__).with_name("summaries")
 PARAM_TYPES = ("date", "str", "int", "float", "bool")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -182,6 +183,37 @@ def all_queries() -> dict[str, Query]:
     """Every named question, by name, sorted (found once per process, safely across threads)."""
     with _REGISTRY_LOCK:
         return _all_queries()
+
+
+def in_dependency_order(texts: dict[str, str]) -> list[str]:
+    """The names of `texts` ordered so each comes after the others its text names (summaries, macros)."""
+    remaining = {name: re.sub(r"--[^\n]*", "", text) for name, text in texts.items()}  # names in comments don't count
+    ordered: list[str] = []
+    while remaining:
+        ready = [
+            name
+            for name, text in remaining.items()
+            if not any(re.search(rf"\b{other}\b", text) for other in remaining if other != name)
+        ]
+        if not ready:
+            raise RegistryError(f"these read each other in a cycle: {', '.join(remaining)}")
+        for name in ready:
+            ordered.append(name)
+            del remaining[name]
+    return ordered
+
+
+@cache
+def summaries() -> tuple[Query, ...]:
+    """The summary tables (queries/summaries/*.sql: a header like a question's, no parameters),
+    each after the summaries its SQL reads, so the engine can build them in this order."""
+    found = {q.name: q for q in map(parse_sql_file, sorted(SUMMARY_DIR.glob("*.sql")))}
+    ordered = [found[name] for name in in_dependency_order({n: q.sql for n, q in found.items()})]
+    for query in ordered:
+        if query.params:
+            raise RegistryError(f"{query.name}: a summary table has no parameters")
+        query.extra["summaries"] = tuple(n for n in found if n != query.name and re.search(rf"\b{n}\b", query.sql))
+    return tuple(ordered)
 
 
 def get_query(name: str) -> Query:

@@ -6,8 +6,20 @@ import re
 import pytest
 
 from queries.engine import BadParameter, TableUnavailable, UnknownQuery
-from queries.registry import RegistryError, all_queries, parse_param, parse_sql_file
+from queries.registry import RegistryError, all_queries, in_dependency_order, parse_param, parse_sql_file, summaries
 from schemas.contract import TABLES
+
+
+def contract_tables_read(sql: str) -> set[str]:
+    """The contract tables a piece of SQL reads: directly, or through a summary table or a macro."""
+    used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", sql, re.IGNORECASE)}
+    for summary in summaries():
+        if re.search(rf"\b(FROM|JOIN)\s+{summary.name}\b", sql, re.IGNORECASE):
+            used |= set(summary.tables)
+    for macro, reads in MACRO_TABLES.items():
+        if macro + "(" in sql:
+            used |= reads
+    return used
 
 
 def test_every_query_has_title_description_and_declares_its_tables():
@@ -16,26 +28,31 @@ def test_every_query_has_title_description_and_declares_its_tables():
         declared = set(query.tables) | set(query.optional_tables)
         assert declared <= set(TABLES), query.name
         if query.sql:
-            used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", query.sql, re.IGNORECASE)}
-            for macro, reads in MACRO_TABLES.items():
-                if macro + "(" in query.sql:
-                    used |= reads
+            used = contract_tables_read(query.sql)
             assert used <= declared, f"{query.name} reads {used - declared} without declaring it"
 
 
+def test_every_summary_table_has_title_description_and_declares_its_tables():
+    assert {s.name for s in summaries()} >= {"child_factor_first", "cp_plan_teams", "referral_of_assessment"}
+    for summary in summaries():
+        assert summary.title and summary.description, summary.name
+        assert contract_tables_read(summary.sql) == set(summary.tables), summary.name
+
+
+VISIT_STATUS = {"cp_plans", "cin_plans", "looked_after", "visits", "referrals"}
+COMPLIANCE_EVENTS = {"assessments", "referrals", "section47", "cp_plans", "cp_reviews"}
+COMPLIANCE_STATE = VISIT_STATUS | {"cp_plans", "referrals"}
 MACRO_TABLES = {
-    "plan_visit_status": {"cp_plans", "cin_plans", "looked_after", "visits", "referrals"},
-    "compliance_items": {
-        "referrals", "assessments", "section47", "cp_plans", "cp_reviews", "teams",
-        "cin_plans", "looked_after", "visits",
-    },
-}  # fmt: skip
-MACRO_TABLES["referral_flags"] = {"referrals", "teams"}
-MACRO_TABLES["cohort_children"] = {"referrals", "teams", "children", "cp_plans"}
-MACRO_TABLES["factor_subject"] = {"factor_codes"}
-MACRO_TABLES["worker_caseload"] = MACRO_TABLES["plan_visit_status"] | {"workers"}
-MACRO_TABLES["compliance_measures"] = MACRO_TABLES["compliance_items"] | {"teams"}
-MACRO_TABLES["compliance_items"] = MACRO_TABLES["compliance_items"] - {"teams"}
+    "plan_visit_status": VISIT_STATUS,
+    "compliance_events": COMPLIANCE_EVENTS,
+    "compliance_state": COMPLIANCE_STATE,
+    "compliance_items": COMPLIANCE_EVENTS | COMPLIANCE_STATE,
+    "compliance_measures": COMPLIANCE_EVENTS | COMPLIANCE_STATE | {"teams"},
+    "referral_flags": {"referrals", "teams"},
+    "cohort_members": {"referrals", "teams", "children", "cp_plans"},
+    "factor_subject": {"factor_codes"},
+    "worker_caseload": VISIT_STATUS | {"workers"},
+}
 
 
 def test_macro_table_lists_are_true():
@@ -43,11 +60,15 @@ def test_macro_table_lists_are_true():
 
     for macro, reads in MACRO_TABLES.items():
         sql = (MACRO_DIR / f"{macro}.sql").read_text()
-        used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", sql, re.IGNORECASE)}
-        nested = {m for m in MACRO_TABLES if m != macro and m + "(" in sql}
-        for m in nested:
-            used |= MACRO_TABLES[m]
-        assert used == reads, macro
+        sql = sql.replace(f"MACRO {macro}(", "")  # its own name is not a use
+        assert contract_tables_read(sql) == reads, macro
+
+
+def test_macros_are_installed_after_the_macros_they_call():
+    texts = {"uses_b": "SELECT * FROM b_macro()", "b_macro": "-- not uses_b( in a comment\nSELECT 1"}
+    assert in_dependency_order(texts) == ["b_macro", "uses_b"]
+    with pytest.raises(RegistryError, match="cycle"):
+        in_dependency_order({"a": "SELECT b()", "b": "SELECT a()"})
 
 
 def test_every_sql_parameter_is_declared_and_used():

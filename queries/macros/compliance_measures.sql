@@ -2,13 +2,44 @@
 -- timeliness measures the numerator is the items that met the standard (higher is better); for
 -- the two DfE key indicators, cpp_2_years and repeat_cpp, it is the plans that count against
 -- the team (lower is better). Every team gets every measure (0 of 0 when nothing applied).
+-- The 12-month measures are counted from running totals per team and event date (the total to
+-- the date less the total to 365 days before), not by listing each event once per date: a
+-- 12-month trend would otherwise count every assessment twelve times.
 CREATE OR REPLACE MACRO compliance_measures(dates, cp_wd, cin_wd, cla_days) AS TABLE
 WITH on_dates AS (
     SELECT DISTINCT unnest(dates)::DATE AS as_of
 ),
+date_range AS (
+    SELECT min(as_of) AS first_date, max(as_of) AS last_date FROM on_dates
+),
+events_by_day AS (
+    SELECT measure, team_id, item_date, count(*) AS n, count(*) FILTER (WHERE met) AS n_met
+    FROM compliance_events((SELECT first_date FROM date_range), (SELECT last_date FROM date_range))
+    WHERE team_id IS NOT NULL
+    GROUP BY ALL
+),
+running AS (
+    SELECT measure, team_id, item_date,
+           CAST(sum(n) OVER w AS BIGINT) AS n_to_date, CAST(sum(n_met) OVER w AS BIGINT) AS met_to_date
+    FROM events_by_day
+    WINDOW w AS (PARTITION BY measure, team_id ORDER BY item_date ROWS UNBOUNDED PRECEDING)
+),
+event_counts AS (
+    SELECT d.as_of, k.team_id, k.measure,
+           coalesce(upto.met_to_date, 0) - coalesce(before.met_to_date, 0) AS numerator,
+           coalesce(upto.n_to_date, 0) - coalesce(before.n_to_date, 0) AS denominator
+    FROM on_dates AS d
+    CROSS JOIN (SELECT DISTINCT measure, team_id FROM events_by_day) AS k
+    ASOF LEFT JOIN running AS upto
+        ON upto.measure = k.measure AND upto.team_id = k.team_id AND upto.item_date <= d.as_of
+    ASOF LEFT JOIN running AS before
+        ON before.measure = k.measure AND before.team_id = k.team_id AND before.item_date <= d.as_of - 365
+),
 measured AS (
-    SELECT as_of, team_id, measure, count(*) FILTER (WHERE met) AS numerator, count(*) AS denominator
-    FROM compliance_items(dates, cp_wd, cin_wd, cla_days)
+    SELECT * FROM event_counts WHERE denominator > 0
+    UNION ALL
+    SELECT as_of, team_id, measure, count(*) FILTER (WHERE met), count(*)
+    FROM compliance_state(dates, cp_wd, cin_wd, cla_days)
     GROUP BY ALL
 ),
 measure_list AS (

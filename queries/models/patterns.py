@@ -1,11 +1,13 @@
 """Pattern discovery: which recorded factors a cohort of children shares, compared with others.
 
-The counts are aggregated in DuckDB (cohort_children and the factors table); the statistics
+The counts are aggregated in DuckDB (cohort_members and the child_factor_first summary table); the statistics
 on the small per-factor table come from queries.stats: Wilson 95% intervals, lift, Fisher's
 exact test and Benjamini-Hochberg q-values over every factor shown.
 """
 
 from __future__ import annotations
+
+import re
 
 import polars as pl
 
@@ -37,48 +39,93 @@ COHORT_QUERIES = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
 COHORT_TABLES = ["children", "referrals", "teams", "factors"]
 COHORT_OPTIONAL = ["factor_codes", "cp_plans"]
 
-GROUPS_SQL = """
-WITH population AS (
-    SELECT child_id, in_cohort
-    FROM cohort_children($as_of, $from_date, $to_date, $team_id, $team_focus, $primary_need, $age_band,
-                         $sex, $ethnicity_group, $cp_category)
+# The cohort's children, and each one's factors recorded on or before as_of (child_factor_first is a
+# summary table: one row per child and factor, so no de-duplication of the factors table here).
+COHORT_SQL = """
+WITH cohort AS (
+    SELECT child_id
+    FROM cohort_members($as_of, $from_date, $to_date, $team_id, $team_focus, $primary_need, $age_band,
+                        $sex, $ethnicity_group, $cp_category)
 ),
-comparison AS (
-    SELECT child_id, in_cohort AS in_comparison
-    FROM cohort_children($as_of, $from_date, $to_date, $compare_team_id, NULL, $primary_need, $age_band,
-                         $sex, $ethnicity_group, $cp_category)
-    WHERE $compare_team_id IS NOT NULL
-),
-cohort_groups AS (
-    SELECT p.child_id, CASE WHEN p.in_cohort THEN 'cohort' ELSE 'rest' END AS grp
-    FROM population AS p
-    LEFT JOIN comparison AS c ON c.child_id = p.child_id
-    WHERE p.in_cohort OR $compare_team_id IS NULL OR c.in_comparison
-),
-child_factors AS (
-    SELECT DISTINCT f.child_id, f.factor_code, g.grp
-    FROM factors AS f
-    JOIN cohort_groups AS g ON g.child_id = f.child_id
-    WHERE f.recorded_date <= $as_of
+cohort_factors AS (
+    SELECT f.child_id, f.factor_code
+    FROM child_factor_first AS f
+    SEMI JOIN cohort AS c ON c.child_id = f.child_id
+    WHERE f.first_recorded <= $as_of
 )
 """
 
-PREVALENCE_SQL = (
-    GROUPS_SQL
-    + """,
-sizes AS (
-    SELECT count(*) FILTER (WHERE grp = 'cohort') AS cohort_n, count(*) FILTER (WHERE grp = 'rest') AS rest_n
-    FROM cohort_groups
+# The comparison group ("rest") is one of three, chosen by the parameters (comparison_sql):
+# - another team's children (same filters), less any in the cohort;
+# - everyone else in a period's population: children with a non-NFA referral in the period;
+# - everyone else: every child with a non-NFA referral on or before as_of. The most common and the
+#   largest, so it is counted from the summary tables (population minus cohort; the cohort is part
+#   of the population) rather than by joining millions of children.
+COMPARE_TEAM_REST = """,
+rest AS (
+    SELECT child_id
+    FROM cohort_members($as_of, $from_date, $to_date, $compare_team_id, NULL, $primary_need, $age_band,
+                        $sex, $ethnicity_group, $cp_category)
+    EXCEPT SELECT child_id FROM cohort
+)"""
+PERIOD_REST = """,
+rest AS (
+    SELECT DISTINCT child_id FROM referrals
+    WHERE NOT nfa AND referral_date <= $as_of
+      AND ($from_date IS NULL OR referral_date >= $from_date)
+      AND ($to_date IS NULL OR referral_date <= $to_date)
+    EXCEPT SELECT child_id FROM cohort
+)"""
+LISTED_REST_COUNTS = """,
+rest_size AS (SELECT count(*) AS n FROM rest),
+rest_counts AS (
+    SELECT f.factor_code, count(*) AS n_with
+    FROM child_factor_first AS f
+    SEMI JOIN rest AS r ON r.child_id = f.child_id
+    WHERE f.first_recorded <= $as_of
+    GROUP BY f.factor_code
+)"""
+EVERYONE_ELSE_COUNTS = """,
+rest_size AS (
+    SELECT count(*) - (SELECT count(*) FROM cohort) AS n
+    FROM child_first_referral WHERE first_open_referral <= $as_of
+),
+population_counts AS (
+    SELECT factor_code, count(*) AS n_with
+    FROM child_factor_first
+    WHERE first_recorded <= $as_of AND first_open_referral <= $as_of
+    GROUP BY factor_code
+),
+rest_counts AS (
+    SELECT p.factor_code, p.n_with - coalesce(c.n_with, 0) AS n_with
+    FROM population_counts AS p
+    LEFT JOIN (SELECT factor_code, count(*) AS n_with FROM cohort_factors GROUP BY factor_code) AS c
+        ON c.factor_code = p.factor_code
+)"""
+
+PREVALENCE_SELECT = """,
+cohort_counts AS (SELECT factor_code, count(*) AS n_with FROM cohort_factors GROUP BY factor_code),
+counts AS (
+    SELECT coalesce(c.factor_code, r.factor_code) AS factor_code,
+           coalesce(c.n_with, 0) AS cohort_with, coalesce(r.n_with, 0) AS rest_with
+    FROM cohort_counts AS c
+    FULL JOIN rest_counts AS r ON r.factor_code = c.factor_code
+    WHERE coalesce(c.n_with, 0) + coalesce(r.n_with, 0) > 0
 )
 SELECT f.factor_code, factor_label(f.factor_code) AS label, factor_subject(f.factor_code) AS subject,
-       any_value(s.cohort_n) AS cohort_n,
-       count(*) FILTER (WHERE f.grp = 'cohort') AS cohort_with,
-       any_value(s.rest_n) AS rest_n,
-       count(*) FILTER (WHERE f.grp = 'rest') AS rest_with
-FROM child_factors AS f, sizes AS s
-GROUP BY f.factor_code
+       (SELECT count(*) FROM cohort) AS cohort_n, f.cohort_with,
+       (SELECT n FROM rest_size) AS rest_n, f.rest_with
+FROM counts AS f
 """
-)
+
+
+def prevalence_sql(params: dict) -> str:
+    """The factor counts' SQL for these parameters: the cohort against the right comparison group."""
+    if params.get("compare_team_id") is not None:
+        return COHORT_SQL + COMPARE_TEAM_REST + LISTED_REST_COUNTS + PREVALENCE_SELECT
+    if params.get("from_date") is not None or params.get("to_date") is not None:
+        return COHORT_SQL + PERIOD_REST + LISTED_REST_COUNTS + PREVALENCE_SELECT
+    return COHORT_SQL + EVERYONE_ELSE_COUNTS + PREVALENCE_SELECT
 
 
 def cohort_values(params: dict) -> dict:
@@ -86,6 +133,11 @@ def cohort_values(params: dict) -> dict:
     if not any(params.get(name) is not None for name in COHORT_FILTERS):
         raise BadParameter("choose at least one cohort filter (a team, team focus, CP category, need, age, sex…)")
     return params
+
+
+def bound(sql: str, values: dict) -> dict:
+    """The parameters this SQL uses (DuckDB refuses values for parameters it does not have)."""
+    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}
 
 
 def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
@@ -138,7 +190,8 @@ STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label
     params=COHORT_PARAMS,
 )
 def factor_prevalence(cursor, **params) -> pl.DataFrame:
-    counts = cursor.sql(PREVALENCE_SQL, params=cohort_values(params)).pl()
+    sql = prevalence_sql(params)
+    counts = cursor.sql(sql, params=bound(sql, cohort_values(params))).pl()
     return add_prevalence_statistics(counts)
 
 
@@ -165,10 +218,9 @@ def plain_findings(prevalence: pl.DataFrame, top: int = 3, q_threshold: float = 
 
 
 COOCCURRENCE_SQL = (
-    GROUPS_SQL
+    COHORT_SQL
     + """,
-cohort_factors AS (SELECT child_id, factor_code FROM child_factors WHERE grp = 'cohort'),
-cohort_size AS (SELECT count(*) AS n FROM cohort_groups WHERE grp = 'cohort'),
+cohort_size AS (SELECT count(*) AS n FROM cohort),
 singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
 pairs AS (
     SELECT a.factor_code AS factor_a, b.factor_code AS factor_b, count(*) AS n_both
@@ -200,14 +252,13 @@ ORDER BY p.n_both DESC, p.factor_a, p.factor_b
     params=COHORT_PARAMS,
 )
 def factor_cooccurrence(cursor, **params) -> pl.DataFrame:
-    return cursor.sql(COOCCURRENCE_SQL, params=cohort_values(params)).pl()
+    return cursor.sql(COOCCURRENCE_SQL, params=bound(COOCCURRENCE_SQL, cohort_values(params))).pl()
 
 
 RULES_SQL = (
-    GROUPS_SQL
+    COHORT_SQL
     + """,
-cohort_factors AS (SELECT child_id, factor_code FROM child_factors WHERE grp = 'cohort'),
-cohort_size AS (SELECT count(*) AS n FROM cohort_groups WHERE grp = 'cohort'),
+cohort_size AS (SELECT count(*) AS n FROM cohort),
 singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
 frequent AS (SELECT factor_code FROM singles WHERE n_children >= $min_children),
 frequent_factors AS (SELECT * FROM cohort_factors WHERE factor_code IN (SELECT factor_code FROM frequent)),
@@ -273,4 +324,4 @@ LIMIT $max_rules
     ],
 )
 def factor_rules(cursor, **params) -> pl.DataFrame:
-    return cursor.sql(RULES_SQL, params=cohort_values(params)).pl()
+    return cursor.sql(RULES_SQL, params=bound(RULES_SQL, cohort_values(params))).pl()

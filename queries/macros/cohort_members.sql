@@ -4,10 +4,10 @@
 -- referral filter given (team_id, team_focus, primary_need, and age_band: the child's age on that
 -- referral's date) and the child matches every child filter given (sex, ethnicity_group, and
 -- cp_category: a CP plan on or before as_of with that initial or latest category). A null filter
--- does not filter. Returns (child_id, in_cohort) for the whole population.
+-- does not filter. Returns the cohort's children (child_id), every one of them in the population.
 -- The child filters are checked on the children row each matching referral is joined to (a child
 -- is one row of children), so only the few matching children are looked up, not every child.
-CREATE OR REPLACE MACRO cohort_children(
+CREATE OR REPLACE MACRO cohort_members(
     as_of, from_date, to_date, team_id_filter, team_focus, primary_need_filter, age_band_filter,
     sex_filter, ethnicity_group_filter, cp_category_filter
 ) AS TABLE
@@ -35,5 +35,4 @@ matching AS (
             WHERE p.start_date <= as_of
               AND (p.initial_category = cp_category_filter OR p.latest_category = cp_category_filter)))
 )
-SELECT p.child_id, p.child_id IN (SELECT child_id FROM matching) AS in_cohort
-FROM (SELECT DISTINCT child_id FROM qualifying) AS p;
+SELECT child_id FROM matching;
