@@ -28,6 +28,7 @@ import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +181,10 @@ class Engine:
                 # declare the table still refuse to run, naming what is wrong with it.
                 self.con.execute(f"CREATE VIEW {name} AS {empty_table_sql(name)}")
         self._install_summaries(large)
+        # Which engine a cursor belongs to: Python questions key their caches by it (the extract an engine
+        # reads does not change under it, so its answers for the same parameters do not either).
+        self.instance_id = uuid.uuid4().hex
+        self.con.execute("CREATE TABLE childstat_engine AS SELECT ? AS instance_id", [self.instance_id])
         install_calendar(self.con)
         install_code_labels(self.con)
         install_macros(self.con)
@@ -402,6 +407,11 @@ def ensure_database(
                 older.unlink(missing_ok=True)
     progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
     return path
+
+
+def engine_instance(cursor: duckdb.DuckDBPyConnection) -> str:
+    """The id of the engine a cursor belongs to (a new one for every Engine)."""
+    return cursor.sql("SELECT instance_id FROM childstat_engine").fetchall()[0][0]
 
 
 def summary_buildable(summary: Query, usable: set[str], built: set[str]) -> bool:

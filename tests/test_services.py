@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -361,3 +362,33 @@ def test_placement_costs_on_the_sample(sample_engine):
     assert 585 <= costs["U4"]["mean_weekly_cost"] <= 665
     assert 3000 <= costs["K2"]["mean_weekly_cost"] <= 5000
     assert costs["all"]["weekly_spend"] == pytest.approx(sum(r["weekly_spend"] for t, r in costs.items() if t != "all"))
+
+
+def naive_bootstrap_interval(cost, successes, seed, resamples=2000):
+    """Reference: resample every family with replacement (indices), the textbook percentile bootstrap."""
+    rng = np.random.default_rng(seed)
+    cost, successes = np.asarray(cost), np.asarray(successes)
+    picks = rng.integers(0, cost.size, size=(resamples, cost.size))
+    ratio = cost[picks].sum(axis=1) / successes[picks].sum(axis=1)
+    return np.quantile(ratio, [0.025, 0.975])
+
+
+@pytest.mark.parametrize("families", [800, 20_000])  # grouped exact resampling; the normal limit
+def test_bootstrap_agrees_with_resampling_every_family(families):
+    rng = np.random.default_rng(7)
+    cost = np.round(rng.lognormal(7, 0.6, families), -1)  # rounded: many families share a cost
+    successes = rng.binomial(2, 0.45, families).astype(float)
+    low, high = bootstrap_ratio_interval(cost, successes, "SVX")
+    ref_low, ref_high = naive_bootstrap_interval(cost, successes, seed=11)
+    point = cost.sum() / successes.sum()
+    assert low < point < high
+    # The Monte Carlo error of a 2.5% quantile from 1,000 and 2,000 resamples is about 5% of the interval's
+    # half-width; a wrong variance (e.g. the families' instead of the totals') would be off by far more.
+    half_width = (ref_high - ref_low) / 2
+    assert abs(low - ref_low) < 0.15 * half_width
+    assert abs(high - ref_high) < 0.15 * half_width
+
+
+def test_bootstrap_of_identical_families_is_the_point_in_the_normal_limit():
+    low, high = bootstrap_ratio_interval(np.full(6000, 300.0), np.ones(6000), "SVX")
+    assert low == pytest.approx(300.0) and high == pytest.approx(300.0)

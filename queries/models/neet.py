@@ -14,13 +14,12 @@ outcome). Everything else is statistics on that small table (queries/models/neet
 * `neet_risk_list`: young people aged 14-16 with no known status yet, scored by the model fitted on
   everyone with an outcome, highest risk first, with their RONI score and the factors behind their risk.
 
-The fitted models are cached per content of the feature table (so per extract and as_of) and parameters:
-the five questions of the page share one fit.
+The fitted models are cached per engine (one extract, which does not change under it), as_of and
+parameters: the five questions of the page share one fit, and asking again does not rebuild the table.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from queries.engine import BadParameter
+from queries.engine import BadParameter, engine_instance
 from queries.models.neet_model import (
     BY_NAME,
     CALIBRATION_SCHEMA,
@@ -57,7 +56,7 @@ HOLDOUT_PARAMS = [
     " RONI 4+ does in the training years",
 ]
 SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown"}
-MAX_CACHED = 8
+MAX_CACHED = 3  # each holds the young people table: about 100 MB for all of England
 
 
 @dataclass
@@ -91,13 +90,12 @@ def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None)
         raise BadParameter("neet: test_years must be at least 1")
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet: threshold must be a probability between 0 and 1")
-    people = young_people(cursor, as_of)
-    key = (hashlib.sha256(people.write_ipc(None).getvalue()).hexdigest(), test_years, threshold)
+    key = (engine_instance(cursor), as_of, test_years, threshold)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    result = analyse(people, test_years, threshold)
+    result = analyse(young_people(cursor, as_of), test_years, threshold)
     with _LOCK:
         _CACHE[key] = result
         while len(_CACHE) > MAX_CACHED:
