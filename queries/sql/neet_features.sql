@@ -43,23 +43,42 @@ school AS (
           - CASE WHEN strftime(a.birth_date, '%m%d') > '0831' THEN 1 ELSE 0 END <= 15
     QUALIFY row_number() OVER (PARTITION BY p.child_id ORDER BY e.academic_year DESC) = 1
 ),
+-- Each child's first CIN plan, CP plan and period of care, and first record of each parental factor:
+-- "had one on or before scored_on" is "the first was on or before scored_on".
+first_plans AS (
+    SELECT child_id,
+           min(start_date) FILTER (WHERE kind = 'cin') AS first_cin_plan,
+           min(start_date) FILTER (WHERE kind = 'cp') AS first_cp_plan,
+           min(start_date) FILTER (WHERE kind = 'la') AS first_looked_after
+    FROM (
+        SELECT child_id, start_date, 'cin' AS kind FROM cin_plans
+        UNION ALL SELECT child_id, start_date, 'cp' FROM cp_plans
+        UNION ALL SELECT child_id, start_date, 'la' FROM looked_after
+    )
+    GROUP BY child_id
+),
+first_parental_factors AS (
+    SELECT child_id,
+           min(first_recorded) FILTER (WHERE factor_code = '3B') AS first_domestic_abuse,
+           min(first_recorded) FILTER (WHERE factor_code = '4B') AS first_mental_health,
+           min(first_recorded) FILTER (WHERE factor_code IN ('1B', '2B')) AS first_substance_misuse
+    FROM child_factor_first
+    WHERE factor_code IN ('3B', '4B', '1B', '2B')
+    GROUP BY child_id
+),
 history AS (
     SELECT p.child_id,
-           EXISTS (SELECT 1 FROM cin_plans AS x WHERE x.child_id = p.child_id AND x.start_date <= p.scored_on)
-               AS child_in_need,
-           EXISTS (SELECT 1 FROM cp_plans AS x WHERE x.child_id = p.child_id AND x.start_date <= p.scored_on)
-               AS cp_plan,
-           EXISTS (SELECT 1 FROM looked_after AS x WHERE x.child_id = p.child_id AND x.start_date <= p.scored_on)
-               AS looked_after,
+           coalesce(fp.first_cin_plan <= p.scored_on, false) AS child_in_need,
+           coalesce(fp.first_cp_plan <= p.scored_on, false) AS cp_plan,
+           coalesce(fp.first_looked_after <= p.scored_on, false) AS looked_after,
            (SELECT count(*) FROM referrals AS x WHERE x.child_id = p.child_id AND x.referral_date <= p.scored_on)
                AS referrals,
-           EXISTS (SELECT 1 FROM factors AS x WHERE x.child_id = p.child_id AND x.recorded_date <= p.scored_on
-                   AND x.factor_code = '3B') AS parent_domestic_abuse,
-           EXISTS (SELECT 1 FROM factors AS x WHERE x.child_id = p.child_id AND x.recorded_date <= p.scored_on
-                   AND x.factor_code = '4B') AS parent_mental_health,
-           EXISTS (SELECT 1 FROM factors AS x WHERE x.child_id = p.child_id AND x.recorded_date <= p.scored_on
-                   AND x.factor_code IN ('1B', '2B')) AS parent_substance_misuse
+           coalesce(ff.first_domestic_abuse <= p.scored_on, false) AS parent_domestic_abuse,
+           coalesce(ff.first_mental_health <= p.scored_on, false) AS parent_mental_health,
+           coalesce(ff.first_substance_misuse <= p.scored_on, false) AS parent_substance_misuse
     FROM people AS p
+    LEFT JOIN first_plans AS fp ON fp.child_id = p.child_id
+    LEFT JOIN first_parental_factors AS ff ON ff.child_id = p.child_id
 ),
 latest_referral AS (
     SELECT child_id, arg_max(team_id, referral_date) AS team_id, arg_max(worker_id, referral_date) AS worker_id,
