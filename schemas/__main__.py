@@ -1,4 +1,7 @@
-"""Command line: `python -m schemas validate [DIR] [--data DIR] [--format text|json]`.
+"""Command line: `python -m schemas validate [DIR] [--data DIR] [--format text|json] [--cache]`.
+
+Validates afresh every time unless --cache is given (then the report the app saved for this
+version of the extract is reused, or saved for next time).
 
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 unusable input (not a folder, a missing
 folder, no Parquet tables, a bad manifest, or no table readable at all). For status 2 a one-line
@@ -24,10 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("dir", nargs="?", help="extract folder (default: $CHILDSTAT_DATA, else sample_data/)")
     validate.add_argument("--data", dest="data", help="extract folder (same as DIR)")
     validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--cache",
+        action="store_true",
+        help="reuse the report saved for this version of the extract (as the app does), else save it",
+    )
     return parser
 
 
-def run_validate(folder: str | None, fmt: str) -> int:
+def run_validate(folder: str | None, fmt: str, cache: bool = False) -> int:
     """Validate the extract in `folder`, print the report and return the exit status."""
     path = data_dir(folder)
     try:
@@ -37,7 +45,7 @@ def run_validate(folder: str | None, fmt: str) -> int:
         return EXIT_UNUSABLE
     from schemas.validate import validate_extract  # imported late: Pandera is slow to import
 
-    report = validate_extract(extract)
+    report = validate_extract(extract, cache=cache)
     print(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.to_text())
     if not any(s in ("ok", "warnings", "errors") for s in report.table_status.values()):
         print(f"error: no table in {path} could be read as Parquet", file=sys.stderr)
@@ -52,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give the extract folder once (DIR or --data DIR), not two different ones", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
-        return run_validate(args.dir or args.data, args.format)
+        return run_validate(args.dir or args.data, args.format, args.cache)
     except Exception as exc:  # noqa: BLE001 - the contract promises a message, never a traceback
         print(f"error: validation failed unexpectedly: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
