@@ -9,7 +9,7 @@ WITH on_dates AS (
 visits_in_timescale AS (
     SELECT as_of, team_id, 'visits_in_timescale' AS measure, child_id, plan_type AS item_id,
            last_visit_date AS item_date, due_date AS standard_date, NOT is_overdue AS met
-    FROM plan_visit_status(dates, cp_wd, cin_wd, cla_days)
+    FROM plan_visit_status(dates, cp_wd, cin_wd, cla_days, NULL, NULL)
 ),
 cpp_2_years AS (
     SELECT d.as_of, pt.team_id, 'cpp_2_years', pt.child_id, pt.plan_id, pt.start_date,

@@ -4,7 +4,9 @@
 -- calendar days, after the later of the plan start and the last visit of that type on or
 -- before the date. Overdue when the due date is before the date. The worker and team are
 -- those of the child's latest open referral on the date, else of its latest referral.
-CREATE OR REPLACE MACRO plan_visit_status(dates, cp_wd, cin_wd, cla_days) AS TABLE
+-- team_filter / worker_filter (null: everyone) only skip children who never had a referral with
+-- that team / worker, who cannot be held by them: the caller still filters on team_id / worker_id.
+CREATE OR REPLACE MACRO plan_visit_status(dates, cp_wd, cin_wd, cla_days, team_filter, worker_filter) AS TABLE
 WITH on_dates AS (
     SELECT DISTINCT unnest(dates)::DATE AS as_of
 ),
@@ -19,6 +21,10 @@ open_plans AS (
     SELECT d.as_of, p.child_id, p.plan_type, max(p.start_date) AS plan_start
     FROM on_dates AS d
     JOIN plans AS p ON p.start_date <= d.as_of AND (p.end_date IS NULL OR p.end_date > d.as_of)
+    WHERE (team_filter IS NULL AND worker_filter IS NULL)
+       OR p.child_id IN (
+           SELECT child_id FROM referrals
+           WHERE (team_filter IS NULL OR team_id = team_filter) AND (worker_filter IS NULL OR worker_id = worker_filter))
     GROUP BY ALL
 ),
 last_visits AS (

@@ -12,7 +12,7 @@ WITH allocated AS (
       AND worker_id IS NOT NULL
 ),
 visit_status AS (
-    SELECT * FROM plan_visit_status([as_of], cp_wd, cin_wd, cla_days)
+    SELECT * FROM plan_visit_status([as_of], cp_wd, cin_wd, cla_days, NULL, NULL)
 ),
 per_worker AS (
     SELECT

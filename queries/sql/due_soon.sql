@@ -17,17 +17,17 @@ WITH window_end AS (
 ),
 visit_items AS (
     SELECT 'visit' AS item, upper(plan_type) || ' visit' AS detail, child_id, worker_id, team_id, due_date
-    FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days)
+    FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days, $team_id, $worker_id)
     WHERE NOT is_overdue
 ),
 assessment_items AS (
     SELECT 'assessment' AS item, 'Assessment ' || assessment_id || ' deadline' AS detail,
            child_id, worker_id, team_id, deadline AS due_date
     FROM (
-        SELECT a.assessment_id, a.child_id, coalesce(a.worker_id, r.worker_id) AS worker_id, r.team_id, seq.d AS deadline
-        FROM assessments AS a
-        JOIN referrals AS r ON r.referral_id = a.referral_id
-        JOIN calendar AS c ON c.d = r.referral_date
+        SELECT a.assessment_id, a.child_id, coalesce(a.assessment_worker_id, a.referral_worker_id) AS worker_id,
+               a.team_id, seq.d AS deadline
+        FROM referral_of_assessment AS a
+        JOIN calendar AS c ON c.d = a.referral_date
         JOIN working_day_seq AS seq ON seq.wd_index = c.wd_index + 45
         WHERE a.start_date <= $as_of AND (a.authorised_date IS NULL OR a.authorised_date > $as_of)
     )

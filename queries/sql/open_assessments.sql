@@ -9,20 +9,19 @@
 SELECT
     a.assessment_id,
     a.child_id,
-    coalesce(a.worker_id, r.worker_id) AS worker_id,
-    r.team_id,
-    r.referral_date,
+    coalesce(a.assessment_worker_id, a.referral_worker_id) AS worker_id,
+    a.team_id,
+    a.referral_date,
     a.start_date,
     as_of_day.wd_index - referred.wd_index AS working_days_since_referral,
     deadline.d AS deadline,
     deadline.wd_index - as_of_day.wd_index AS working_days_left
-FROM assessments AS a
-JOIN referrals AS r ON r.referral_id = a.referral_id
-JOIN calendar AS referred ON referred.d = r.referral_date
+FROM referral_of_assessment AS a
+JOIN calendar AS referred ON referred.d = a.referral_date
 JOIN working_day_seq AS deadline ON deadline.wd_index = referred.wd_index + 45
 JOIN calendar AS as_of_day ON as_of_day.d = $as_of
 WHERE a.start_date <= $as_of
   AND (a.authorised_date IS NULL OR a.authorised_date > $as_of)
-  AND ($team_id IS NULL OR r.team_id = $team_id)
-  AND ($worker_id IS NULL OR coalesce(a.worker_id, r.worker_id) = $worker_id)
+  AND ($team_id IS NULL OR a.team_id = $team_id)
+  AND ($worker_id IS NULL OR coalesce(a.assessment_worker_id, a.referral_worker_id) = $worker_id)
 ORDER BY working_days_left, a.assessment_id

@@ -12,7 +12,7 @@
 -- param: cla_visit_days int = setting ; looked-after visit standard in calendar days
 SELECT child_id, plan_type, worker_id, team_id, last_visit_date, due_date, working_days_overdue,
        plan_start, days_overdue
-FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days)
+FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days, $team_id, $worker_id)
 WHERE is_overdue
   AND ($team_id IS NULL OR team_id = $team_id)
   AND ($worker_id IS NULL OR worker_id = $worker_id)

@@ -29,7 +29,7 @@ plans AS (
         min(due_date) AS next_visit_due,
         min(working_days_to_due) AS working_days_to_due,
         bool_or(is_overdue) AS is_overdue
-    FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days)
+    FROM plan_visit_status([$as_of], $cp_visit_working_days, $cin_visit_working_days, $cla_visit_days, $team_id, $worker_id)
     GROUP BY child_id
 )
 SELECT
