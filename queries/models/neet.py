@@ -368,7 +368,13 @@ def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
         )
     return (
         scored.with_columns(
-            roni_band=pl.col("roni_score").map_elements(roni_band, return_dtype=pl.String),
+            # An expression, not map_elements: Python on polars' worker threads can deadlock the app server.
+            roni_band=pl.when(pl.col("roni_score") >= RONI_FLAG)
+            .then(pl.lit(roni_band(RONI_FLAG)))
+            .when(pl.col("roni_score") >= 2)
+            .then(pl.lit(roni_band(2)))
+            .when(pl.col("roni_score").is_not_null())
+            .then(pl.lit(roni_band(0))),
             school_year=pl.col("academic_year"),
         )
         .sort(["risk", "roni_score", "child_id"], descending=[True, True, False], nulls_last=True)

@@ -14,9 +14,11 @@ SELECT
     t.team_name,
     count(w.worker_id) FILTER (WHERE w.in_post) AS workers_in_post,
     count(w.worker_id) FILTER (WHERE w.open_cases > 0) AS case_holders,
-    coalesce(sum(w.fte) FILTER (WHERE w.open_cases > 0), 0) AS case_holding_fte,
+    -- FTEs summed exactly (DECIMAL): a parallel floating-point sum can land either side of a rounding edge
+    coalesce(CAST(sum(CAST(w.fte AS DECIMAL(18, 6))) FILTER (WHERE w.open_cases > 0) AS DOUBLE), 0) AS case_holding_fte,
     coalesce(sum(w.open_cases), 0)::BIGINT AS open_cases,
-    round(sum(w.open_cases) / nullif(sum(w.fte) FILTER (WHERE w.open_cases > 0), 0), 1) AS cases_per_fte,
+    round(sum(w.open_cases) / nullif(CAST(sum(CAST(w.fte AS DECIMAL(18, 6))) FILTER (WHERE w.open_cases > 0) AS DOUBLE), 0), 1)
+        AS cases_per_fte,
     count(w.worker_id) FILTER (WHERE w.in_post AND w.agency) AS agency_workers,
     coalesce(sum(w.overdue_visits), 0)::BIGINT AS overdue_visits,
     t.practice_model,
