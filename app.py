@@ -11,27 +11,14 @@ extract folder, else the shipped sample_data/ is used.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
-from pathlib import Path
 
 import streamlit as st
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+from pages._discovery import PAGES_DIR, page_files, page_meta
 
-
-def page_files() -> list[Path]:
-    return sorted(p for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_"))
-
-
-def page_meta(path: Path) -> dict:
-    """The PAGE dict of a page file, read without running the file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGE" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise ValueError(f"{path.name} has no PAGE = {{...}} declaration")
+__all__ = ["PAGES_DIR", "main", "navigation_pages", "page_files", "page_meta"]
 
 
 DEFAULT_ROLES = ["analyst", "admin"]  # a page that does not say who may see it is for analysts
@@ -122,6 +109,16 @@ def apply_data_argument(argv: list[str]) -> None:
 
 
 def main() -> None:
+    from pages._frame import begin_run, end_run
+
+    begin_run()
+    try:
+        _main()
+    finally:
+        end_run()
+
+
+def _main() -> None:
     from pages._frame import audit, current_scope, hosted, routed
 
     apply_data_argument(sys.argv[1:])

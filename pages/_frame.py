@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -74,7 +75,7 @@ def _load(path: str, signature: str) -> Loaded:
     except (ExtractError, SettingsError) as exc:
         return Loaded(None, None, str(exc))
     try:
-        report = validate_extract(extract)
+        report = validate_extract(extract, cache=True)
     except Exception as exc:  # noqa: BLE001 - a validator fault must not take the app down
         log.error("validation failed: %s", type(exc).__name__)
         report = None
@@ -102,9 +103,37 @@ def _signature(path) -> str:
         return f"unusable:{exc}"
 
 
-def loaded() -> Loaded:
+def begin_run() -> None:
+    """Start of a script run (app.py): the extract is looked up at most once until end_run()."""
+    _router.memo = None
+    _router.remember = True
+
+
+def end_run() -> None:
+    _router.memo = None
+    _router.remember = False
+
+
+def _current() -> tuple[Loaded, str]:
+    """The loaded extract and its file signature, found once per script run.
+
+    Finding them lists the extract folder and stats every file; a page asks for them once per
+    question, so within a run the first answer is kept. The next run (the next page load) looks again,
+    so a refreshed extract is still noticed on the next page load.
+    """
+    memo = getattr(_router, "memo", None)
+    if memo is not None:
+        return memo
     path = str(data_dir())
-    return _load(path, _signature(path))
+    signature = _signature(path)
+    memo = (_load(path, signature), signature)
+    if getattr(_router, "remember", False):
+        _router.memo = memo
+    return memo
+
+
+def loaded() -> Loaded:
+    return _current()[0]
 
 
 def extract() -> Extract | None:
@@ -156,7 +185,7 @@ def _cached_run(signature: str, scope: tuple, name: str, params: tuple) -> pl.Da
 def run(name: str, container=None, **params) -> pl.DataFrame | None:
     """A named question's answer, or None after telling the user plainly why not."""
     place = container or st
-    state = loaded()
+    state, signature = _current()
     if state.engine is None:
         place.error(f"No data: {state.problem}")
         return None
@@ -167,7 +196,7 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
     audit("query", query=name, filters=params)
     try:
         scope_key = (scope.role, scope.user, scope.worker_id, scope.team_id)
-        result = _cached_run(state.engine.extract.signature(), scope_key, name, tuple(sorted(params.items())))
+        result = _cached_run(signature, scope_key, name, tuple(sorted(params.items())))
         missing = state.engine.unavailable_reason(get_query(name).optional_tables)
         if missing:
             place.caption(f"Not included because {missing}.")
@@ -201,11 +230,34 @@ def share_text(numerator, denominator, value=None) -> str:
     return f"{share:.0%}"
 
 
+def formatted(values: pl.Series, fmt: Callable[[Any], str], null: str | None = None) -> pl.Series:
+    """Each value as text by a Python function (`null` for a missing value), computed in this thread.
+
+    Pages never use polars' `map_elements` for this: it runs the Python function on polars' worker
+    threads, which must take the interpreter lock, while another session's thread can hold that lock
+    waiting for those same workers (converting a table to pandas did): under concurrent sessions the
+    whole server deadlocked (benchmarks/load.py, 20 sessions; tests/test_concurrency.py).
+    """
+    return pl.Series(values.name, [null if v is None else fmt(v) for v in values.to_list()], dtype=pl.String)
+
+
+def table_data(frame: pl.DataFrame):
+    """A table as Streamlit takes it: Arrow, so Streamlit neither converts it to pandas nor back.
+
+    Besides being cheaper, this keeps polars' pandas conversion (which waits for polars' worker
+    threads while holding the interpreter lock) out of the server; see `formatted`. A frame holding
+    Python objects (which Arrow cannot) is given as it is.
+    """
+    if any(dtype == pl.Object for dtype in frame.dtypes):
+        return frame
+    return frame.to_arrow()
+
+
 def show_table(
     container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
 ) -> None:
     """A table on the page with a CSV download of exactly what is shown."""
-    container.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
     container.download_button(
         "Download CSV",
         frame.write_csv(),

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pages._frame import loaded, page_main, printable, run, show_table
+from pages._frame import formatted, loaded, page_main, printable, run, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -69,9 +69,10 @@ def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
         pl.col("referral_date").alias("Referred"),
         day_text("last_visit_date").alias("Last visit"),
         day_text("next_visit_due").alias("Next visit due"),
-        pl.struct("rag", "working_days_to_due")
-        .map_elements(lambda r: visit_status_text(r["rag"], r["working_days_to_due"]), return_dtype=pl.String)
-        .alias("Visit status"),
+        formatted(
+            cases.select(pl.struct("rag", "working_days_to_due")).to_series(),
+            lambda r: visit_status_text(r["rag"], r["working_days_to_due"]),
+        ).alias("Visit status"),
     )
     show_table(
         container,
@@ -250,7 +251,7 @@ def compliance_section(container, team_id: str) -> None:
             pl.col("label").alias("Measure"),
             pl.col("numerator").alias("Met or counted"),
             pl.col("denominator").alias("Of"),
-            pl.col("pct").map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String).fill_null("–").alias("%"),
+            formatted(summary["pct"], lambda v: f"{v:.1f}%", null="–").alias("%"),
             pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
         ),
         f"compliance_{team_id}",

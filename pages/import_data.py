@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages._frame import loaded, page_main
+from pages._frame import loaded, page_main, table_data
 
 log = logging.getLogger("childstat")
 
@@ -106,10 +106,10 @@ def show_report(container, report: dict) -> None:
     words = f"{problems} value(s) not understood" if problems else "every value understood"
     container.success(f"**{title}**: imported; {words}.", icon=":material/check_circle:")
     with container.expander(f"What was read from {report['source_name']}", expanded=bool(problems)):
-        st.dataframe(counts_frame(report), hide_index=True, width="stretch")
+        st.dataframe(table_data(counts_frame(report)), hide_index=True, width="stretch")
         if report["problems"]:
             st.markdown("**Values not understood, and rows dropped** (where they were, never whose):")
-            st.dataframe(problems_frame(report), hide_index=True, width="stretch")
+            st.dataframe(table_data(problems_frame(report)), hide_index=True, width="stretch")
         if report["left_out"]:
             st.caption("Not in this source, so not written: " + ", ".join(report["left_out"]))
         for line in report["assumed"]:
@@ -143,9 +143,9 @@ def show_validation(container, result: dict) -> None:
         schema={"table": pl.String, "column": pl.String, "check": pl.String, "severity": pl.String, "rows": pl.Int64},
     )  # fmt: skip
     with container.expander("Validation of the result", expanded=not validation["is_valid"]):
-        st.dataframe(statuses, hide_index=True, width="stretch")
+        st.dataframe(table_data(statuses), hide_index=True, width="stretch")
         if failures.height:
-            st.dataframe(failures, hide_index=True, width="stretch")
+            st.dataframe(table_data(failures), hide_index=True, width="stretch")
 
 
 def show_result(container, result: dict) -> None:

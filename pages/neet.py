@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pages._frame import count_text, loaded, page_main, run, show_table
+from pages._frame import count_text, formatted, loaded, page_main, run, show_table
 from queries.settings import setting
 from queries.suppress import hidden, suppress_frame
 
@@ -131,7 +131,7 @@ def factors_section(container) -> bool:
         pl.format("{}–{}", pl.col("ci_low").round(2), pl.col("ci_high").round(2))
         .fill_null(symbol)
         .alias("95% interval"),
-        pl.col("p_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("p"),
+        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._frame import count_text, loaded, page_main, run, show_table
+from pages._frame import count_text, formatted, loaded, page_main, run, show_table
 from queries.models.patterns import plain_findings
 from queries.settings import setting
 from queries.suppress import hidden, suppress_frame
@@ -162,8 +162,8 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         pl.col("rest_with").cast(pl.String).fill_null(symbol).alias("Comparison: children"),
         number("rest_pct").alias("Comparison %"),
         number("lift", 2).alias("Lift"),
-        pl.col("p_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("p"),
-        pl.col("q_value").map_elements(lambda v: f"{v:.2g}", return_dtype=pl.String).fill_null(symbol).alias("q"),
+        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
+        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q"),
         pl.col("factor_code").alias("Code"),
     )
     show_table(container, table, "factor_prevalence")

@@ -8,7 +8,7 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
-from pages._frame import loaded, page_main, printable, run, show_table
+from pages._frame import formatted, loaded, page_main, printable, run, show_table
 from queries.settings import setting
 from queries.suppress import suppress_frame
 
@@ -38,30 +38,25 @@ def symbol() -> str:
     return setting("symbol")
 
 
-def money(column: str) -> pl.Expr:
+def money(frame: pl.DataFrame, column: str) -> pl.Series:
     """£ to the pound, or the suppression symbol."""
-    return (
-        pl.col(column).map_elements(lambda v: f"£{v:,.0f}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
-    )
+    return formatted(frame[column], lambda v: f"£{v:,.0f}", null=symbol())
 
 
-def whole(column: str) -> pl.Expr:
-    return pl.col(column).map_elements(lambda v: f"{v:,}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
+def whole(frame: pl.DataFrame, column: str) -> pl.Series:
+    return formatted(frame[column], lambda v: f"{v:,}", null=symbol())
 
 
-def percent(column: str) -> pl.Expr:
-    return (
-        pl.col(column).map_elements(lambda v: f"{v:.0%}", return_dtype=pl.String, skip_nulls=True).fill_null(symbol())
-    )
+def percent(frame: pl.DataFrame, column: str) -> pl.Series:
+    return formatted(frame[column], lambda v: f"{v:.0%}", null=symbol())
 
 
-def span(low: str, high: str, show) -> pl.Expr:
+def span(frame: pl.DataFrame, low: str, high: str, show) -> pl.Series:
     """'a to b' from two columns formatted by `show`, or the symbol when either is hidden or missing."""
-    return (
-        pl.when(pl.col(low).is_not_null() & pl.col(high).is_not_null())
-        .then(pl.format("{} to {}", show(low), show(high)))
-        .otherwise(pl.lit(symbol()))
-    )
+    lows, highs = show(frame, low).to_list(), show(frame, high).to_list()
+    present = (frame[low].is_not_null() & frame[high].is_not_null()).to_list()
+    texts = [f"{a} to {b}" if both else symbol() for both, a, b in zip(present, lows, highs, strict=True)]
+    return pl.Series(texts, dtype=pl.String)
 
 
 def suppressed_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
@@ -81,22 +76,21 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
     table = shown.select(
         pl.col("service_name").alias("Service"),
         pl.col("commissioning").replace_strict(COMMISSIONING_WORDS, default=pl.col("commissioning")).alias("Bought"),
-        pl.struct("unit_cost", "cost_unit")
-        .map_elements(
-            lambda r: f"£{r['unit_cost']:,.0f} {UNIT_WORDS.get(r['cost_unit'], r['cost_unit'])}", return_dtype=pl.String
-        )  # fmt: skip
-        .alias("Unit cost"),
-        whole("children").alias("Children"),
-        money("total_cost").alias("Total cost"),
-        money("cost_per_child").alias("Cost per child"),
-        whole("assessable").alias("Episodes judged"),
-        whole("successes").alias("Successes"),
-        percent("success_rate").alias("Success rate"),
-        span("ci_low", "ci_high", percent).alias("Success rate, 95% interval"),
-        money("cost_per_success").alias("Cost per success"),
-        span("cost_per_success_low", "cost_per_success_high", money).alias("Cost per success, 95% interval"),
-        whole("not_yet_assessable").alias("Too recent to judge"),
-        whole("ongoing").alias("Still running"),
+        formatted(
+            shown.select(pl.struct("unit_cost", "cost_unit")).to_series(),
+            lambda r: f"£{r['unit_cost']:,.0f} {UNIT_WORDS.get(r['cost_unit'], r['cost_unit'])}",
+        ).alias("Unit cost"),
+        whole(shown, "children").alias("Children"),
+        money(shown, "total_cost").alias("Total cost"),
+        money(shown, "cost_per_child").alias("Cost per child"),
+        whole(shown, "assessable").alias("Episodes judged"),
+        whole(shown, "successes").alias("Successes"),
+        percent(shown, "success_rate").alias("Success rate"),
+        span(shown, "ci_low", "ci_high", percent).alias("Success rate, 95% interval"),
+        money(shown, "cost_per_success").alias("Cost per success"),
+        span(shown, "cost_per_success_low", "cost_per_success_high", money).alias("Cost per success, 95% interval"),
+        whole(shown, "not_yet_assessable").alias("Too recent to judge"),
+        whole(shown, "ongoing").alias("Still running"),
     )
     show_table(container, table, "service_outcomes")
 
@@ -185,22 +179,18 @@ def comparison_section(container) -> None:
     )
     shown = suppress_frame(shown, ["unmatched", "assessable"], secondary=False)
 
-    def points(column: str) -> pl.Expr:
-        return (
-            pl.col(column)
-            .map_elements(lambda v: f"{100 * v:+.0f}", return_dtype=pl.String, skip_nulls=True)
-            .fill_null(symbol())
-        )
+    def points(frame: pl.DataFrame, column: str) -> pl.Series:
+        return formatted(frame[column], lambda v: f"{100 * v:+.0f}", null=symbol())
 
     table = shown.select(
         pl.col("service_name").alias("Service"),
-        whole("matched").alias("Episodes matched"),
-        whole("unmatched").alias("Not matched"),
-        percent("service_success_rate").alias("Success with the service"),
-        whole("comparison_referrals").alias("Similar cases without it"),
-        percent("comparison_success_rate").alias("Success without it"),
-        points("difference").alias("Difference, points"),
-        span("difference_low", "difference_high", points).alias("Difference, 95% interval"),
+        whole(shown, "matched").alias("Episodes matched"),
+        whole(shown, "unmatched").alias("Not matched"),
+        percent(shown, "service_success_rate").alias("Success with the service"),
+        whole(shown, "comparison_referrals").alias("Similar cases without it"),
+        percent(shown, "comparison_success_rate").alias("Success without it"),
+        points(shown, "difference").alias("Difference, points"),
+        span(shown, "difference_low", "difference_high", points).alias("Difference, 95% interval"),
         pl.col("verdict").alias("What the data say"),
     )
     show_table(
@@ -294,7 +284,7 @@ def spend_section(container, as_of: dt.date) -> None:
         pl.col("commissioning").replace_strict(COMMISSIONING_WORDS, default=pl.col("commissioning")).alias("Bought"),
         pl.col("service_name").alias("Service"),
         pl.col("spend").round(2).alias("Spend (£)"),
-        whole("episodes").alias("Episodes"),
+        whole(spend, "episodes").alias("Episodes"),
     )
     show_table(
         container.expander("Spend by month, as a table", icon=":material/table:"), table, "service_spend_by_month"
@@ -370,11 +360,11 @@ def placements_section(container, as_of: dt.date) -> None:
     table = shown.select(
         pl.col("placement").alias("Placement"),
         pl.col("placement_type").replace("all", "").alias("Code"),
-        whole("children").alias("Children"),
-        money("weekly_spend").alias("Weekly spend"),
-        money("annual_spend").alias("Annual spend"),
-        money("mean_weekly_cost").alias("Average weekly cost"),
-        whole("cost_unknown").alias("Cost not recorded"),
+        whole(shown, "children").alias("Children"),
+        money(shown, "weekly_spend").alias("Weekly spend"),
+        money(shown, "annual_spend").alias("Annual spend"),
+        money(shown, "mean_weekly_cost").alias("Average weekly cost"),
+        whole(shown, "cost_unknown").alias("Cost not recorded"),
     )
     show_table(container, table, "placement_costs")
     container.caption(
