@@ -9,6 +9,7 @@ plain messages on the page; a user never sees a traceback.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,12 +67,12 @@ class Loaded:
 
 
 @st.cache_resource(show_spinner="Opening the extract…", max_entries=4)
-def _load(path: str, signature: str) -> Loaded:
+def _load(path: str, signature: str, _progress: Callable[[str], None] | None = None) -> Loaded:
     from schemas.validate import validate_extract
 
     try:
         extract = open_extract(path)
-        engine = Engine(extract)
+        engine = Engine(extract, progress=_progress)
     except (ExtractError, SettingsError) as exc:
         return Loaded(None, None, str(exc))
     try:
@@ -126,10 +127,25 @@ def _current() -> tuple[Loaded, str]:
         return memo
     path = str(data_dir())
     signature = _signature(path)
-    memo = (_load(path, signature), signature)
+    bar = st.empty()  # a progress bar while a large extract's database is built (once per version of its files)
+    memo = (_load(path, signature, _progress=_progress_bar(bar)), signature)
+    bar.empty()
     if getattr(_router, "remember", False):
         _router.memo = memo
     return memo
+
+
+def _progress_bar(place) -> Callable[[str], None]:
+    """A callback for Engine(progress=...): each message ("… (3 of 18)") moves a progress bar."""
+    done = [0.0]
+
+    def show(message: str) -> None:
+        step = re.search(r"\((\d+) of (\d+)\)", message)
+        if step:
+            done[0] = int(step.group(1)) / (int(step.group(2)) + 1)  # the summaries come after the last table
+        place.progress(done[0], text=message)
+
+    return show
 
 
 def loaded() -> Loaded:
