@@ -260,10 +260,11 @@ stratified AS (
     JOIN children AS ch ON ch.child_id = k.child_id
     JOIN teams AS t ON t.team_id = k.team_id
     LEFT JOIN (
-        SELECT k2.referral_id, count(DISTINCT fa.factor_code) AS n
+        -- distinct factors recorded by the closure: those first recorded by then (child_factor_first)
+        SELECT k2.referral_id, count(*) AS n
         FROM kind AS k2
-        JOIN factors AS fa ON fa.child_id = k2.child_id
-        WHERE fa.recorded_date <= k2.closure_date AND fa.factor_code <> '21'
+        JOIN child_factor_first AS fa ON fa.child_id = k2.child_id
+        WHERE fa.first_recorded <= k2.closure_date AND fa.factor_code <> '21'
         GROUP BY k2.referral_id
     ) AS f ON f.referral_id = k.referral_id
 ),
@@ -280,13 +281,30 @@ treated AS (
     WHERE se.start_date <= $as_of
     GROUP BY ALL
 ),
-pool AS (
-    SELECT v.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
-           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM services AS v
-    CROSS JOIN stratified AS s
-    WHERE NOT EXISTS (SELECT 1 FROM used AS u WHERE u.service_id = v.service_id AND u.referral_id = s.referral_id)
+-- The comparison pool of a service in a stratum: every referral of the kind there, less those the service
+-- was used on (counted, rather than pairing every service with every referral).
+strata_totals AS (
+    SELECT primary_need, age_band, factor_band, service_area, count(*) AS n, count(*) FILTER (WHERE success) AS x
+    FROM stratified
     GROUP BY ALL
+),
+used_counts AS (
+    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
+    FROM used AS u
+    JOIN stratified AS s ON s.referral_id = u.referral_id
+    GROUP BY ALL
+),
+pool AS (
+    SELECT v.service_id, st.primary_need, st.age_band, st.factor_band, st.service_area,
+           st.n - coalesce(uc.n, 0) AS n, st.x - coalesce(uc.x, 0) AS x
+    FROM services AS v
+    CROSS JOIN strata_totals AS st
+    LEFT JOIN used_counts AS uc
+        ON uc.service_id = v.service_id AND uc.primary_need IS NOT DISTINCT FROM st.primary_need
+       AND uc.age_band IS NOT DISTINCT FROM st.age_band AND uc.factor_band IS NOT DISTINCT FROM st.factor_band
+       AND uc.service_area IS NOT DISTINCT FROM st.service_area
+    WHERE st.n - coalesce(uc.n, 0) > 0
 )
 SELECT t.service_id, t.primary_need, t.age_band, t.factor_band, t.service_area,
        t.n AS service_n, t.x AS service_x, coalesce(p.n, 0) AS pool_n, coalesce(p.x, 0) AS pool_x
