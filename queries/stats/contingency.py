@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+from scipy.special import gammaln
 
 from queries.stats._inputs import as_array, same_length
 
@@ -23,11 +24,33 @@ def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
 def fisher_exact_p_values(a, b, c, d) -> np.ndarray:
     """Two-sided Fisher exact p-values for many 2x2 tables given as four equal-length count arrays.
 
-    Row i is the table [[a[i], b[i]], [c[i], d[i]]]. Identical tables are computed once.
+    Row i is the table [[a[i], b[i]], [c[i], d[i]]]. Identical tables are computed once. Each
+    p-value is scipy.stats.fisher_exact's, computed directly: the sum of the hypergeometric
+    probabilities (from log-gamma) of every table with the same margins that is no more likely than
+    the observed one, within scipy's relative tolerance of 1e-7; one vectorised pass over the
+    support instead of scipy's search per table (the pattern pages test 45 factors at a time).
     """
     cells = [as_array(v, name) for v, name in ((a, "a"), (b, "b"), (c, "c"), (d, "d"))]
     same_length(a=cells[0], b=cells[1], c=cells[2], d=cells[3])
     tables = np.column_stack(cells) if cells[0].size else np.empty((0, 4))
-    unique_tables, inverse = np.unique(tables, axis=0, return_inverse=True)
-    unique_p = np.array([fisher_exact_p(*row) for row in unique_tables])
+    if np.any(tables < 0) or np.any(tables != np.round(tables)):
+        raise ValueError("2x2 counts must be non-negative integers")
+    unique_tables, inverse = np.unique(tables.astype(np.int64), axis=0, return_inverse=True)
+    unique_p = np.array([_fisher_two_sided(*row) for row in unique_tables])
     return unique_p[inverse.reshape(-1)] if unique_p.size else np.empty(0)
+
+
+def _log_choose(n, k):
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+
+def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    row, col, total = a + b, a + c, a + b + c + d
+    if total == 0 or row in (0, total) or col in (0, total):
+        return 1.0
+    support = np.arange(max(0, row - (total - col)), min(row, col) + 1)
+    log_pmf = _log_choose(col, support) + _log_choose(total - col, row - support) - _log_choose(total, row)
+    observed = log_pmf[a - support[0]]
+    # scipy's two-sided test: tables whose probability is at most the observed one's times (1 + 1e-7)
+    as_likely = log_pmf <= observed + np.log1p(1e-7)
+    return float(min(1.0, np.exp(log_pmf[as_likely]).sum()))
