@@ -24,7 +24,8 @@ open_plans AS (
     WHERE (team_filter IS NULL AND worker_filter IS NULL)
        OR p.child_id IN (
            SELECT child_id FROM referrals
-           WHERE (team_filter IS NULL OR team_id = team_filter) AND (worker_filter IS NULL OR worker_id = worker_filter))
+           WHERE (team_filter IS NOT NULL OR worker_filter IS NOT NULL)  -- else empty: no set of every child to build
+             AND (team_filter IS NULL OR team_id = team_filter) AND (worker_filter IS NULL OR worker_id = worker_filter))
     GROUP BY ALL
 ),
 last_visits AS (
