@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from scipy.special import gammaln
 
 from queries.stats._inputs import as_array, same_length
 
@@ -25,10 +24,10 @@ def fisher_exact_p_values(a, b, c, d) -> np.ndarray:
     """Two-sided Fisher exact p-values for many 2x2 tables given as four equal-length count arrays.
 
     Row i is the table [[a[i], b[i]], [c[i], d[i]]]. Identical tables are computed once. Each
-    p-value is scipy.stats.fisher_exact's, computed directly: the sum of the hypergeometric
-    probabilities (from log-gamma) of every table with the same margins that is no more likely than
-    the observed one, within scipy's relative tolerance of 1e-7; one vectorised pass over the
-    support instead of scipy's search per table (the pattern pages test 45 factors at a time).
+    p-value is scipy.stats.fisher_exact's, computed directly: the sum of scipy's hypergeometric
+    probabilities, for the whole support in one call, of every table with the same margins that is
+    no more likely than the observed one (within scipy's relative tolerance of 1e-7), instead of
+    scipy's search per table. The two agree to about 1e-8 relative (floating-point summation).
     """
     cells = [as_array(v, name) for v, name in ((a, "a"), (b, "b"), (c, "c"), (d, "d"))]
     same_length(a=cells[0], b=cells[1], c=cells[2], d=cells[3])
@@ -40,16 +39,12 @@ def fisher_exact_p_values(a, b, c, d) -> np.ndarray:
     return unique_p[inverse.reshape(-1)] if unique_p.size else np.empty(0)
 
 
-def _log_choose(n, k):
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-
-
 def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
     row, col, total = a + b, a + c, a + b + c + d
     if total == 0 or row in (0, total) or col in (0, total):
         return 1.0
     support = np.arange(max(0, row - (total - col)), min(row, col) + 1)
-    log_pmf = _log_choose(col, support) + _log_choose(total - col, row - support) - _log_choose(total, row)
+    log_pmf = stats.hypergeom.logpmf(support, total, col, row)  # scipy's own probabilities, in one call
     observed = log_pmf[a - support[0]]
     # scipy's two-sided test: tables whose probability is at most the observed one's times (1 + 1e-7)
     as_likely = log_pmf <= observed + np.log1p(1e-7)
