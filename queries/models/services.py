@@ -248,25 +248,16 @@ stratified AS (
     SELECT k.referral_id, k.child_id,
            coalesce(r.primary_need, 'N0') AS primary_need,
            age_band(ch.birth_date, k.referral_date) AS age_band,
-           CASE WHEN coalesce(f.n, 0) <= 1 THEN '0-1' WHEN f.n <= 3 THEN '2-3' ELSE '4+' END AS factor_band,
+           CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
+               AS factor_band,
            t.service_area,
-           NOT EXISTS (
-               SELECT 1 FROM referrals AS x
-               WHERE x.child_id = k.child_id
-                 AND x.referral_date > k.closure_date AND x.referral_date <= k.closure_date + 365
-           ) AS success
+           NOT cf.rereferred_within_365 AS success
     FROM kind AS k
     JOIN referrals AS r ON r.referral_id = k.referral_id
     JOIN children AS ch ON ch.child_id = k.child_id
     JOIN teams AS t ON t.team_id = k.team_id
-    LEFT JOIN (
-        -- distinct factors recorded by the closure: those first recorded by then (child_factor_first)
-        SELECT k2.referral_id, count(*) AS n
-        FROM kind AS k2
-        JOIN child_factor_first AS fa ON fa.child_id = k2.child_id
-        WHERE fa.first_recorded <= k2.closure_date AND fa.factor_code <> '21'
-        GROUP BY k2.referral_id
-    ) AS f ON f.referral_id = k.referral_id
+    -- the re-referral and the factor count are fixed once a referral is closed (a summary table)
+    JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id
 ),
 used AS (
     SELECT DISTINCT service_id, referral_id
