@@ -152,6 +152,14 @@ def loaded() -> Loaded:
     return _current()[0]
 
 
+def opened_engine(container) -> Engine | None:
+    """The extract's engine, or None after saying on the page why the extract cannot be opened."""
+    state = loaded()
+    if state.engine is None:
+        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    return state.engine
+
+
 def extract() -> Extract | None:
     engine = loaded().engine
     return engine.extract if engine else None

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pages._frame import formatted, loaded, page_main, printable, run, show_table
+from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -390,18 +390,17 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
 def render(container) -> None:
     printable(container)
     container.title("Caseload")
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
     container.caption(
         "Operational page with pseudonymous child IDs: for the team's own use, not for sharing outside it."
     )
     view = container.radio("View", ["My caseload", "My team"], horizontal=True, key="caseload_view")
     if view == "My caseload":
-        render_worker(container, state.engine.as_of)
+        render_worker(container, engine.as_of)
     else:
-        render_team(container, state.engine.as_of)
+        render_team(container, engine.as_of)
 
 
 if __name__ == "__main__":

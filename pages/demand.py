@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from pages._frame import loaded, page_main, run, show_table
+from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
 from queries.suppress import suppress_frame
 
@@ -124,9 +124,8 @@ def projection_section(container, team_id: str | None) -> None:
 
 def render(container) -> None:
     container.title("Demand")
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
     teams = run("team_list", container)
     names = dict(zip(teams["team_id"], teams["team_name"], strict=True)) if teams is not None else {}

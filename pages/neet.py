@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pages._frame import count_text, formatted, loaded, page_main, run, show_table
+from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.settings import setting
 from queries.suppress import hidden, suppress_frame
 
@@ -403,9 +403,8 @@ def risk_list_section(container, values: dict) -> None:
 
 def render(container) -> None:
     container.title("NEET risk")
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
     container.markdown(
         "Which young people are likely to become NEET (not in education, employment or training) at 16–18, so the "

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._frame import count_text, formatted, loaded, page_main, run, show_table
+from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.models.patterns import plain_findings
 from queries.settings import setting
 from queries.suppress import hidden, suppress_frame
@@ -225,9 +225,8 @@ def rules_table(container, filters: dict) -> None:
 
 def render(container) -> None:
     container.title("Patterns")
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
     container.markdown(
         "Which recorded factors do the children of a cohort share, compared with other children? "
@@ -237,7 +236,7 @@ def render(container) -> None:
     if teams is None or teams.is_empty():
         return
     with container.expander("Cohort", expanded=True, icon=":material/filter_alt:"):
-        filters = cohort_builder(st, teams, state.engine.as_of)
+        filters = cohort_builder(st, teams, engine.as_of)
     prevalence = run("factor_prevalence", container, **filters)
     if prevalence is None:
         return

@@ -8,7 +8,7 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
-from pages._frame import formatted, loaded, page_main, printable, run, show_table
+from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 from queries.suppress import suppress_frame
 
@@ -376,11 +376,10 @@ def placements_section(container, as_of: dt.date) -> None:
 def render(container) -> None:
     container.title("Services")
     printable(container)
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
-    as_of = state.engine.as_of
+    as_of = engine.as_of
     container.markdown(
         f"What the council spent on commissioned services, for how many children, and how often they worked, "
         f"as at **{as_of:%-d %B %Y}**. A service *worked* for a child when there was no new referral in the year "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from pages._frame import loaded, page_main, run, show_table
+from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
 from queries.suppress import suppress_frame
 from schemas.codes import labels
@@ -209,9 +209,8 @@ def by_need_chart(container) -> None:
 
 def render(container) -> None:
     container.title("Team outcomes")
-    state = loaded()
-    if state.engine is None:
-        container.error(f"ChildStat cannot open the extract: {state.problem}.")
+    engine = opened_engine(container)
+    if engine is None:
         return
     container.warning(
         "Teams differ in the children and families they work with, so differences here are not proof that one "

@@ -320,8 +320,7 @@ class Engine:
         try:
             if query.function is not None:
                 return query.function(cursor, **values)
-            used = {p: v for p, v in values.items() if re.search(rf"\${p}\b", query.sql)}
-            return cursor.sql(query.sql, params=used).pl()
+            return cursor.sql(query.sql, params=bound_params(query.sql, values)).pl()
         finally:
             cursor.close()
 
@@ -407,6 +406,11 @@ def ensure_database(
                 older.unlink(missing_ok=True)
     progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
     return path
+
+
+def bound_params(sql: str, values: dict) -> dict:
+    """The parameters this SQL uses ($name): DuckDB refuses values for parameters a statement does not have."""
+    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}
 
 
 def engine_instance(cursor: duckdb.DuckDBPyConnection) -> str:

@@ -7,11 +7,9 @@ exact test and Benjamini-Hochberg q-values over every factor shown.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
-from queries.engine import BadParameter
+from queries.engine import BadParameter, bound_params
 from queries.registry import python_query
 from queries.stats import benjamini_hochberg, fisher_exact_p_values, wilson_intervals
 
@@ -135,11 +133,6 @@ def cohort_values(params: dict) -> dict:
     return params
 
 
-def bound(sql: str, values: dict) -> dict:
-    """The parameters this SQL uses (DuckDB refuses values for parameters it does not have)."""
-    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}
-
-
 def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
     """Percentages, Wilson intervals, lift, Fisher p and BH q for a table of per-factor counts."""
     if counts.is_empty():
@@ -191,7 +184,7 @@ STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label
 )
 def factor_prevalence(cursor, **params) -> pl.DataFrame:
     sql = prevalence_sql(params)
-    counts = cursor.sql(sql, params=bound(sql, cohort_values(params))).pl()
+    counts = cursor.sql(sql, params=bound_params(sql, cohort_values(params))).pl()
     return add_prevalence_statistics(counts)
 
 
@@ -252,7 +245,7 @@ ORDER BY p.n_both DESC, p.factor_a, p.factor_b
     params=COHORT_PARAMS,
 )
 def factor_cooccurrence(cursor, **params) -> pl.DataFrame:
-    return cursor.sql(COOCCURRENCE_SQL, params=bound(COOCCURRENCE_SQL, cohort_values(params))).pl()
+    return cursor.sql(COOCCURRENCE_SQL, params=bound_params(COOCCURRENCE_SQL, cohort_values(params))).pl()
 
 
 RULES_SQL = (
@@ -324,4 +317,4 @@ LIMIT $max_rules
     ],
 )
 def factor_rules(cursor, **params) -> pl.DataFrame:
-    return cursor.sql(RULES_SQL, params=bound(RULES_SQL, cohort_values(params))).pl()
+    return cursor.sql(RULES_SQL, params=bound_params(RULES_SQL, cohort_values(params))).pl()
