@@ -48,6 +48,7 @@ MACRO_TABLES = {
     "compliance_state": COMPLIANCE_STATE,
     "compliance_items": COMPLIANCE_EVENTS | COMPLIANCE_STATE,
     "compliance_measures": COMPLIANCE_EVENTS | COMPLIANCE_STATE | {"teams"},
+    "visit_compliance_counts": VISIT_STATUS,
     "referral_flags": {"referrals", "teams"},
     "cohort_members": {"referrals", "teams", "children", "cp_plans"},
     "factor_subject": {"factor_codes"},

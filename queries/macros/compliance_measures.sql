@@ -2,9 +2,10 @@
 -- timeliness measures the numerator is the items that met the standard (higher is better); for
 -- the two DfE key indicators, cpp_2_years and repeat_cpp, it is the plans that count against
 -- the team (lower is better). Every team gets every measure (0 of 0 when nothing applied).
--- The 12-month measures are counted from running totals per team and event date (the total to
--- the date less the total to 365 days before), not by listing each event once per date: a
--- 12-month trend would otherwise count every assessment twelve times.
+-- The 12-month measures are counted per segment between the dates and the dates less 365 days,
+-- then each date sums the segments in its window, rather than listing each event once per date
+-- (a 12-month trend would otherwise count every assessment twelve times). The two state measures
+-- are counted by visit_compliance_counts and from cp_plan_teams, as compliance_state lists them.
 CREATE OR REPLACE MACRO compliance_measures(dates, cp_wd, cin_wd, cla_days) AS TABLE
 WITH on_dates AS (
     SELECT DISTINCT unnest(dates)::DATE AS as_of
@@ -12,34 +13,45 @@ WITH on_dates AS (
 date_range AS (
     SELECT min(as_of) AS first_date, max(as_of) AS last_date FROM on_dates
 ),
-events_by_day AS (
-    SELECT measure, team_id, item_date, count(*) AS n, count(*) FILTER (WHERE met) AS n_met
-    FROM compliance_events((SELECT first_date FROM date_range), (SELECT last_date FROM date_range))
-    WHERE team_id IS NOT NULL
+cut_points AS (
+    -- Each 12-month window (as_of - 365, as_of] is a run of whole segments between these points.
+    SELECT as_of AS upto FROM on_dates
+    UNION
+    SELECT CAST(as_of - 365 AS DATE) FROM on_dates
+),
+segments AS (
+    SELECT lag(upto) OVER (ORDER BY upto) AS after, upto FROM cut_points
+),
+segment_of_day AS (
+    -- Every day events can fall on (first_date - 364 to last_date), with its segment: a join on the
+    -- day is cheaper than matching each of millions of events against the segments' ranges.
+    SELECT CAST(day AS DATE) AS day, g.upto
+    FROM range((SELECT first_date FROM date_range) - 364, (SELECT last_date FROM date_range) + 1, INTERVAL 1 DAY) AS t(day)
+    JOIN segments AS g ON CAST(t.day AS DATE) <= g.upto AND (g.after IS NULL OR CAST(t.day AS DATE) > g.after)
+),
+events_by_segment AS (
+    SELECT e.measure, e.team_id, g.upto, count(*) AS n, count(*) FILTER (WHERE e.met) AS n_met
+    FROM compliance_events((SELECT first_date FROM date_range), (SELECT last_date FROM date_range)) AS e
+    JOIN segment_of_day AS g ON g.day = e.item_date
+    WHERE e.team_id IS NOT NULL
     GROUP BY ALL
 ),
-running AS (
-    SELECT measure, team_id, item_date,
-           CAST(sum(n) OVER w AS BIGINT) AS n_to_date, CAST(sum(n_met) OVER w AS BIGINT) AS met_to_date
-    FROM events_by_day
-    WINDOW w AS (PARTITION BY measure, team_id ORDER BY item_date ROWS UNBOUNDED PRECEDING)
-),
 event_counts AS (
-    SELECT d.as_of, k.team_id, k.measure,
-           coalesce(upto.met_to_date, 0) - coalesce(before.met_to_date, 0) AS numerator,
-           coalesce(upto.n_to_date, 0) - coalesce(before.n_to_date, 0) AS denominator
+    SELECT d.as_of, s.team_id, s.measure,
+           CAST(sum(s.n_met) AS BIGINT) AS numerator, CAST(sum(s.n) AS BIGINT) AS denominator
     FROM on_dates AS d
-    CROSS JOIN (SELECT DISTINCT measure, team_id FROM events_by_day) AS k
-    ASOF LEFT JOIN running AS upto
-        ON upto.measure = k.measure AND upto.team_id = k.team_id AND upto.item_date <= d.as_of
-    ASOF LEFT JOIN running AS before
-        ON before.measure = k.measure AND before.team_id = k.team_id AND before.item_date <= d.as_of - 365
+    JOIN events_by_segment AS s ON s.upto > d.as_of - 365 AND s.upto <= d.as_of
+    GROUP BY ALL
 ),
 measured AS (
-    SELECT * FROM event_counts WHERE denominator > 0
+    SELECT * FROM event_counts
     UNION ALL
-    SELECT as_of, team_id, measure, count(*) FILTER (WHERE met), count(*)
-    FROM compliance_state(dates, cp_wd, cin_wd, cla_days)
+    SELECT as_of, team_id, 'visits_in_timescale', numerator, denominator
+    FROM visit_compliance_counts(dates, cp_wd, cin_wd, cla_days)
+    UNION ALL
+    SELECT d.as_of, pt.team_id, 'cpp_2_years', count(*) FILTER (WHERE pt.start_date <= d.as_of - INTERVAL 2 YEAR), count(*)
+    FROM on_dates AS d
+    JOIN cp_plan_teams AS pt ON pt.start_date <= d.as_of AND (pt.end_date IS NULL OR pt.end_date > d.as_of)
     GROUP BY ALL
 ),
 measure_list AS (

@@ -1,0 +1,66 @@
+-- The visits_in_timescale measure counted per date and team, without listing each plan's last
+-- visit: numerator, denominator as compliance_state's visits_in_timescale rows counted.
+-- A plan's visit is not overdue on a date exactly when its base (the later of the plan start and
+-- the last visit) is on or after met_since, the earliest base whose due date is not before the
+-- date: the (k - 1)th working day before it (k = the standard; one more working day back when
+-- the date is not a working day), or cla_days calendar days before it. So a plan meets the
+-- standard when it started on or after met_since or had a visit of its type from met_since to
+-- the date: only the visits of those few weeks are read, not every visit up to each date (for
+-- a 12-month trend, 13.5 M plan-visit pairs). Team: the case holder, as in plan_visit_status.
+-- tests/test_compliance_counts.py checks both give the same counts.
+CREATE OR REPLACE MACRO visit_compliance_counts(dates, cp_wd, cin_wd, cla_days) AS TABLE
+WITH on_dates AS (
+    SELECT DISTINCT unnest(dates)::DATE AS as_of
+),
+standards AS (
+    SELECT d.as_of, t.plan_type,
+           CASE t.plan_type WHEN 'cla' THEN CAST(d.as_of - cla_days AS DATE) ELSE seq.d END AS met_since
+    FROM on_dates AS d
+    CROSS JOIN (VALUES ('cp'), ('cin'), ('cla')) AS t(plan_type)
+    JOIN calendar AS c ON c.d = d.as_of
+    LEFT JOIN working_day_seq AS seq
+        ON seq.wd_index = c.wd_index - CASE t.plan_type WHEN 'cp' THEN cp_wd ELSE cin_wd END
+                          + CASE WHEN c.is_working_day THEN 0 ELSE 1 END
+),
+plans AS (
+    SELECT child_id, 'cp' AS plan_type, start_date, end_date FROM cp_plans
+    UNION ALL
+    SELECT child_id, 'cin', start_date, end_date FROM cin_plans
+    UNION ALL
+    SELECT child_id, 'cla', start_date, end_date FROM looked_after
+),
+plan_facts AS (
+    -- Each open plan on each date, and each visit in the weeks that make a plan of its type met.
+    SELECT s.as_of, p.child_id, p.plan_type, true AS is_plan, p.start_date >= s.met_since AS is_met
+    FROM standards AS s
+    JOIN plans AS p ON p.plan_type = s.plan_type AND p.start_date <= s.as_of AND (p.end_date IS NULL OR p.end_date > s.as_of)
+    UNION ALL
+    SELECT s.as_of, v.child_id, v.visit_type, false, true
+    FROM standards AS s
+    JOIN visits AS v ON v.visit_type = s.plan_type AND v.visit_date >= s.met_since AND v.visit_date <= s.as_of
+),
+plan_children AS (
+    -- One row per date and child with an open plan: which plan types are open, and met.
+    SELECT as_of, child_id,
+           bool_or(is_plan AND plan_type = 'cp') AS cp_open, bool_or(is_met AND plan_type = 'cp') AS cp_met,
+           bool_or(is_plan AND plan_type = 'cin') AS cin_open, bool_or(is_met AND plan_type = 'cin') AS cin_met,
+           bool_or(is_plan AND plan_type = 'cla') AS cla_open, bool_or(is_met AND plan_type = 'cla') AS cla_met
+    FROM plan_facts
+    GROUP BY as_of, child_id
+    HAVING bool_or(is_plan)
+),
+holders AS (
+    SELECT pc.as_of, r.child_id,
+           arg_max(r.team_id, {'is_open': NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of),
+                               'referral_date': r.referral_date, 'referral_id': r.referral_id}) AS team_id
+    FROM plan_children AS pc
+    JOIN referrals AS r ON r.child_id = pc.child_id AND r.referral_date <= pc.as_of
+    GROUP BY pc.as_of, r.child_id
+)
+SELECT c.as_of, h.team_id,
+       CAST(sum((c.cp_open AND c.cp_met)::INT + (c.cin_open AND c.cin_met)::INT + (c.cla_open AND c.cla_met)::INT)
+            AS BIGINT) AS numerator,
+       CAST(sum(c.cp_open::INT + c.cin_open::INT + c.cla_open::INT) AS BIGINT) AS denominator
+FROM plan_children AS c
+LEFT JOIN holders AS h ON h.as_of = c.as_of AND h.child_id = c.child_id
+GROUP BY c.as_of, h.team_id;
