@@ -33,7 +33,12 @@ plan_facts AS (
     -- Each open plan on each date, and each visit in the weeks that make a plan of its type met.
     SELECT s.as_of, p.child_id, p.plan_type, true AS is_plan, p.start_date >= s.met_since AS is_met
     FROM standards AS s
-    JOIN plans AS p ON p.plan_type = s.plan_type AND p.start_date <= s.as_of AND (p.end_date IS NULL OR p.end_date > s.as_of)
+    JOIN (
+        -- Only plans open at some point between the first and last date (not ten years of plans).
+        SELECT * FROM plans
+        WHERE start_date <= (SELECT max(as_of) FROM on_dates)
+          AND (end_date IS NULL OR end_date > (SELECT min(as_of) FROM on_dates))
+    ) AS p ON p.plan_type = s.plan_type AND p.start_date <= s.as_of AND (p.end_date IS NULL OR p.end_date > s.as_of)
     UNION ALL
     SELECT s.as_of, v.child_id, v.visit_type, false, true
     FROM standards AS s
