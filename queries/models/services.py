@@ -69,40 +69,32 @@ WITH ep AS (
                 WHEN se.exit_reason IN ('completed', 'disengaged') THEN se.exit_reason
                 ELSE 'other' END AS status,
            se.cost AS recorded_cost, s.unit_cost, s.cost_unit, s.commissioning,
-           se.family_key, se.family_no, se.referral_closure_date, se.rereferred_within_365
+           se.family_key, se.booking_no, se.first_for_child, se.referral_closure_date, se.rereferred_within_365
     FROM service_episode_facts AS se
     JOIN services AS s ON s.service_id = se.service_id
     WHERE se.start_date <= $as_of
 ),
-family_runs AS (
-    SELECT *,
-           CASE WHEN start_date <= max(coalesce(end_date, $as_of)) OVER (
-                    PARTITION BY family_no, service_id ORDER BY start_date, service_episode_id
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                THEN 0 ELSE 1 END AS new_booking
+-- The family bookings (service_episode_facts.booking_no: which bookings does not depend on as_of) as far as
+-- as_of: their episodes started by then, and how many of those carry a recorded cost.
+family_bookings AS (
+    SELECT booking_no, count(*) AS booked, count(recorded_cost) AS recorded
     FROM ep
-),
-bookings AS (
-    SELECT *,
-           sum(new_booking) OVER (PARTITION BY family_no, service_id ORDER BY start_date, service_episode_id
-                                  ROWS UNBOUNDED PRECEDING) AS booking
-    FROM family_runs
+    WHERE cost_unit = 'family'
+    GROUP BY booking_no
 ),
 costed AS (
-    SELECT *,
+    SELECT ep.*,
            CASE
-               WHEN recorded_cost IS NOT NULL THEN recorded_cost
-               WHEN cost_unit = 'week' THEN unit_cost * date_diff('day', start_date, coalesce(end_date, $as_of)) / 7
-               WHEN cost_unit = 'family' THEN
-                   CASE WHEN count(recorded_cost) OVER booking_window > 0 THEN 0.0
-                        ELSE unit_cost / count(*) OVER booking_window END
-               ELSE unit_cost
+               WHEN ep.recorded_cost IS NOT NULL THEN ep.recorded_cost
+               WHEN ep.cost_unit = 'week' THEN ep.unit_cost * date_diff('day', ep.start_date, coalesce(ep.end_date, $as_of)) / 7
+               WHEN ep.cost_unit = 'family' THEN CASE WHEN fb.recorded > 0 THEN 0.0 ELSE ep.unit_cost / fb.booked END
+               ELSE ep.unit_cost
            END AS cost
-    FROM bookings
-    WINDOW booking_window AS (PARTITION BY family_no, service_id, booking)
+    FROM ep
+    LEFT JOIN family_bookings AS fb ON fb.booking_no = ep.booking_no
 ),
 episodes AS (
-    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, family_no),
+    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, booking_no),
            CASE WHEN referral_closure_date <= $as_of - 365 THEN referral_closure_date END AS closure_date,
            coalesce(referral_closure_date <= $as_of - 365, false) AS assessable,
            coalesce(referral_closure_date <= $as_of - 365 AND NOT rereferred_within_365, false) AS success
@@ -114,7 +106,7 @@ OUTCOMES_SQL = (
     EPISODES_SQL
     + """
 SELECT s.service_id, s.service_name,
-       count(DISTINCT e.child_id) AS children,
+       count(*) FILTER (WHERE e.first_for_child) AS children,
        coalesce(sum(e.cost), 0.0) AS total_cost,
        count(e.service_episode_id) AS episodes,
        count(*) FILTER (WHERE e.assessable) AS assessable,
@@ -304,17 +296,14 @@ LEFT JOIN pool AS p USING (service_id, primary_need, age_band, factor_band, serv
 ORDER BY ALL
 """
 
-ASSESSABLE_SQL = (
-    EPISODES_SQL
-    + """
-SELECT s.service_id, s.service_name, count(e.service_episode_id) FILTER (WHERE e.assessable) AS assessable,
-       (SELECT count(*) FROM referrals WHERE NOT nfa AND closure_date <= $as_of - 365) AS closed_referrals
+ASSESSABLE_SQL = """
+SELECT s.service_id, s.service_name,
+       count(se.service_episode_id) FILTER (WHERE se.referral_closure_date <= $as_of - 365) AS assessable
 FROM services AS s
-LEFT JOIN episodes AS e ON e.service_id = s.service_id
+LEFT JOIN service_episode_facts AS se ON se.service_id = s.service_id AND se.start_date <= $as_of
 GROUP BY ALL
 ORDER BY s.service_id
 """
-)
 
 COMPARISON_COLUMNS = [
     "service_id", "service_name", "assessable", "matched", "unmatched", "service_success_rate",
