@@ -218,50 +218,26 @@ def service_outcomes(cursor, as_of) -> pl.DataFrame:
 # --- comparison with similar children who did not get the service -----------------------------------------------
 
 STRATA_SQL = """
-WITH kind AS (
-    SELECT r.referral_id, r.child_id, r.referral_date, r.closure_date, r.team_id
-    FROM referrals AS r
-    WHERE NOT r.nfa AND r.closure_date IS NOT NULL AND r.closure_date <= $as_of - 365
-      AND (
-          EXISTS (SELECT 1 FROM cin_plans AS p WHERE p.referral_id = r.referral_id AND p.start_date <= $as_of)
-          OR EXISTS (
-              SELECT 1 FROM cp_plans AS p
-              WHERE p.start_date <= $as_of
-                AND (p.referral_id = r.referral_id
-                     OR (p.referral_id IS NULL AND p.child_id = r.child_id AND p.start_date <= r.closure_date
-                         AND coalesce(p.end_date, $as_of) >= r.referral_date)))
-          OR EXISTS (
-              SELECT 1 FROM looked_after AS l
-              WHERE l.child_id = r.child_id AND l.start_date <= r.closure_date
-                AND coalesce(l.end_date, $as_of) >= r.referral_date)
-      )
+WITH stratified AS (
+    -- the referrals of the kind by as_of, each in its stratum (a summary table: none of that depends on as_of)
+    SELECT referral_id, primary_need, age_band, factor_band, service_area, success
+    FROM closed_referral_strata
+    WHERE closure_date <= $as_of - 365 AND kind_from <= $as_of
 ),
-stratified AS (
-    SELECT k.referral_id, k.child_id,
-           coalesce(r.primary_need, 'N0') AS primary_need,
-           age_band(ch.birth_date, k.referral_date) AS age_band,
-           CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
-               AS factor_band,
-           t.service_area,
-           NOT cf.rereferred_within_365 AS success
-    FROM kind AS k
-    JOIN referrals AS r ON r.referral_id = k.referral_id
-    JOIN children AS ch ON ch.child_id = k.child_id
-    JOIN teams AS t ON t.team_id = k.team_id
-    -- the re-referral and the factor count are fixed once a referral is closed (a summary table)
-    JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id
-),
+-- Each service and referral it was used on by as_of, with its episodes: the service's episodes in a stratum
+-- (treated), and the referrals it was used on there (to take out of the comparison pool), in one join.
 used AS (
-    SELECT DISTINCT service_id, referral_id
+    SELECT service_id, referral_id, count(*) AS episodes
     FROM service_episodes
     WHERE referral_id IS NOT NULL AND start_date <= $as_of
+    GROUP BY ALL
 ),
-treated AS (
-    SELECT se.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+used_counts AS (
+    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           sum(u.episodes)::BIGINT AS treated_n, coalesce(sum(u.episodes) FILTER (WHERE s.success), 0)::BIGINT AS treated_x,
            count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM service_episodes AS se
-    JOIN stratified AS s ON s.referral_id = se.referral_id
-    WHERE se.start_date <= $as_of
+    FROM used AS u
+    JOIN stratified AS s ON s.referral_id = u.referral_id
     GROUP BY ALL
 ),
 -- The comparison pool of a service in a stratum: every referral of the kind there, less those the service
@@ -270,29 +246,12 @@ strata_totals AS (
     SELECT primary_need, age_band, factor_band, service_area, count(*) AS n, count(*) FILTER (WHERE success) AS x
     FROM stratified
     GROUP BY ALL
-),
-used_counts AS (
-    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
-           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM used AS u
-    JOIN stratified AS s ON s.referral_id = u.referral_id
-    GROUP BY ALL
-),
-pool AS (
-    SELECT v.service_id, st.primary_need, st.age_band, st.factor_band, st.service_area,
-           st.n - coalesce(uc.n, 0) AS n, st.x - coalesce(uc.x, 0) AS x
-    FROM services AS v
-    CROSS JOIN strata_totals AS st
-    LEFT JOIN used_counts AS uc
-        ON uc.service_id = v.service_id AND uc.primary_need IS NOT DISTINCT FROM st.primary_need
-       AND uc.age_band IS NOT DISTINCT FROM st.age_band AND uc.factor_band IS NOT DISTINCT FROM st.factor_band
-       AND uc.service_area IS NOT DISTINCT FROM st.service_area
-    WHERE st.n - coalesce(uc.n, 0) > 0
 )
-SELECT t.service_id, t.primary_need, t.age_band, t.factor_band, t.service_area,
-       t.n AS service_n, t.x AS service_x, coalesce(p.n, 0) AS pool_n, coalesce(p.x, 0) AS pool_x
-FROM treated AS t
-LEFT JOIN pool AS p USING (service_id, primary_need, age_band, factor_band, service_area)
+SELECT uc.service_id, uc.primary_need, uc.age_band, uc.factor_band, uc.service_area,
+       uc.treated_n AS service_n, uc.treated_x AS service_x,
+       coalesce(st.n - uc.n, 0) AS pool_n, coalesce(st.x - uc.x, 0) AS pool_x
+FROM used_counts AS uc
+LEFT JOIN strata_totals AS st USING (primary_need, age_band, factor_band, service_area)
 ORDER BY ALL
 """
 
