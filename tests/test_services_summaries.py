@@ -152,6 +152,20 @@ def test_a_booking_is_charged_to_its_episodes_started_by_as_of(make_engine):
     assert (costs["E5"], costs["E6"]) == (600.0, 600.0)
 
 
+def test_a_cost_recorded_on_a_later_episode_of_the_booking_counts_once_it_has_started(make_engine):
+    def edit(tables):
+        tables = costs_scenario(tables)
+        tables["service_episodes"] = tables["service_episodes"].with_columns(
+            cost=pl.when(pl.col("service_episode_id") == "E6").then(1300.0).otherwise(pl.col("cost"))
+        )
+        return tables
+
+    engine = make_engine(edit)
+    assert by_service(engine.run("service_outcomes", as_of="2023-03-10"))["SF"]["total_cost"] == 1200.0
+    costs = dict(episode_costs(engine, dt.date(2023, 3, 20)).select("service_episode_id", "cost").iter_rows())
+    assert (costs["E5"], costs["E6"]) == (0.0, 1300.0)
+
+
 def kind_scenario(tables):
     """Referrals R_A … R_F (children K_A … K_F), each referred 10 Jan 2023 and closed 10 Jan 2024, team T1:
 

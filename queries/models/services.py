@@ -69,17 +69,19 @@ WITH ep AS (
                 WHEN se.exit_reason IN ('completed', 'disengaged') THEN se.exit_reason
                 ELSE 'other' END AS status,
            se.cost AS recorded_cost, s.unit_cost, s.cost_unit, s.commissioning,
-           se.family_key, se.booking_no, se.first_for_child, se.referral_closure_date, se.rereferred_within_365
+           se.family_no, se.booking_no, se.booking_last_start, se.booking_episodes, se.booking_recorded,
+           se.first_for_child, se.referral_closure_date, se.rereferred_within_365
     FROM service_episode_facts AS se
     JOIN services AS s ON s.service_id = se.service_id
     WHERE se.start_date <= $as_of
 ),
--- The family bookings (service_episode_facts.booking_no: which bookings does not depend on as_of) as far as
--- as_of: their episodes started by then, and how many of those carry a recorded cost.
-family_bookings AS (
+-- A family booking's episodes started by as_of share its unit cost (service_episode_facts.booking_no: which
+-- bookings does not depend on as_of). The summary counts each whole booking; the few that run on past as_of
+-- are counted again as far as as_of.
+later_bookings AS (
     SELECT booking_no, count(*) AS booked, count(recorded_cost) AS recorded
     FROM ep
-    WHERE cost_unit = 'family'
+    WHERE cost_unit = 'family' AND booking_last_start > $as_of
     GROUP BY booking_no
 ),
 costed AS (
@@ -87,14 +89,17 @@ costed AS (
            CASE
                WHEN ep.recorded_cost IS NOT NULL THEN ep.recorded_cost
                WHEN ep.cost_unit = 'week' THEN ep.unit_cost * date_diff('day', ep.start_date, coalesce(ep.end_date, $as_of)) / 7
-               WHEN ep.cost_unit = 'family' THEN CASE WHEN fb.recorded > 0 THEN 0.0 ELSE ep.unit_cost / fb.booked END
+               WHEN ep.cost_unit = 'family' THEN
+                   CASE WHEN coalesce(lb.recorded, ep.booking_recorded) > 0 THEN 0.0
+                        ELSE ep.unit_cost / coalesce(lb.booked, ep.booking_episodes) END
                ELSE ep.unit_cost
            END AS cost
     FROM ep
-    LEFT JOIN family_bookings AS fb ON fb.booking_no = ep.booking_no
+    LEFT JOIN later_bookings AS lb ON lb.booking_no = ep.booking_no
 ),
 episodes AS (
-    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, booking_no),
+    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, booking_no, booking_last_start, booking_episodes,
+                      booking_recorded),
            CASE WHEN referral_closure_date <= $as_of - 365 THEN referral_closure_date END AS closure_date,
            coalesce(referral_closure_date <= $as_of - 365, false) AS assessable,
            coalesce(referral_closure_date <= $as_of - 365 AND NOT rereferred_within_365, false) AS success
@@ -104,23 +109,38 @@ episodes AS (
 
 OUTCOMES_SQL = (
     EPISODES_SQL
-    + """
+    + """,
+per_service AS (
+    SELECT service_id,
+           count(*) FILTER (WHERE first_for_child) AS children,
+           sum(cost) AS total_cost,
+           count(service_episode_id) AS episodes,
+           count(*) FILTER (WHERE assessable) AS assessable,
+           count(*) FILTER (WHERE success) AS successes,
+           sum(cost) FILTER (WHERE assessable) AS assessable_cost,
+           count(service_episode_id) FILTER (WHERE NOT assessable) AS not_yet_assessable,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'disengaged') AS disengaged,
+           count(*) FILTER (WHERE status = 'other') AS other_exit,
+           count(*) FILTER (WHERE status = 'ongoing') AS ongoing
+    FROM episodes
+    GROUP BY service_id
+)
 SELECT s.service_id, s.service_name,
-       count(*) FILTER (WHERE e.first_for_child) AS children,
-       coalesce(sum(e.cost), 0.0) AS total_cost,
-       count(e.service_episode_id) AS episodes,
-       count(*) FILTER (WHERE e.assessable) AS assessable,
-       count(*) FILTER (WHERE e.success) AS successes,
-       coalesce(sum(e.cost) FILTER (WHERE e.assessable), 0.0) AS assessable_cost,
-       count(e.service_episode_id) FILTER (WHERE NOT e.assessable) AS not_yet_assessable,
-       count(*) FILTER (WHERE e.status = 'completed') AS completed,
-       count(*) FILTER (WHERE e.status = 'disengaged') AS disengaged,
-       count(*) FILTER (WHERE e.status = 'other') AS other_exit,
-       count(*) FILTER (WHERE e.status = 'ongoing') AS ongoing,
+       coalesce(e.children, 0) AS children,
+       coalesce(e.total_cost, 0.0) AS total_cost,
+       coalesce(e.episodes, 0) AS episodes,
+       coalesce(e.assessable, 0) AS assessable,
+       coalesce(e.successes, 0) AS successes,
+       coalesce(e.assessable_cost, 0.0) AS assessable_cost,
+       coalesce(e.not_yet_assessable, 0) AS not_yet_assessable,
+       coalesce(e.completed, 0) AS completed,
+       coalesce(e.disengaged, 0) AS disengaged,
+       coalesce(e.other_exit, 0) AS other_exit,
+       coalesce(e.ongoing, 0) AS ongoing,
        s.category, s.commissioning, s.unit_cost, s.cost_unit, s.provider
 FROM services AS s
-LEFT JOIN episodes AS e ON e.service_id = s.service_id
-GROUP BY ALL
+LEFT JOIN per_service AS e ON e.service_id = s.service_id
 ORDER BY s.service_id
 """
 )
@@ -128,11 +148,12 @@ ORDER BY s.service_id
 FAMILIES_SQL = (
     EPISODES_SQL
     + """
-SELECT service_id, family_key, sum(cost) AS cost, count(*) FILTER (WHERE success) AS successes
+-- family_no numbers the families in family_key order
+SELECT service_id, family_no, sum(cost) AS cost, count(*) FILTER (WHERE success) AS successes
 FROM episodes
 WHERE assessable
 GROUP BY ALL
-ORDER BY service_id, family_key
+ORDER BY service_id, family_no
 """
 )
 

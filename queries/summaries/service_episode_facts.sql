@@ -5,7 +5,8 @@
 --   first_for_child (the child's first episode of the service, by start date: counting these among
 --   the episodes started by a date counts the children) and booking_no (its family booking: episodes
 --   of one service for one family, in start order, each starting on or before the latest end of the
---   earlier ones, an episode with no end running on). Facts that do not depend on the date a question
+--   earlier ones, an episode with no end running on), with the booking's last start, episodes and
+--   episodes with a recorded cost (booking_last_start, booking_episodes, booking_recorded). Facts that do not depend on the date a question
 --   asks about (a booking's episodes started by any date are the first ones of the booking), used by
 --   the commissioned-services questions.
 -- tables: service_episodes, children, referrals
@@ -33,8 +34,16 @@ runs AS (
            child_id IS NOT NULL AND row_number() OVER (
                PARTITION BY child_id, service_id ORDER BY start_date, service_episode_id) = 1 AS first_for_child
     FROM numbered
+),
+bookings AS (
+    SELECT * EXCLUDE (new_booking),
+           sum(new_booking) OVER (ORDER BY family_no, service_id, start_date, service_episode_id
+                                  ROWS UNBOUNDED PRECEDING)::BIGINT AS booking_no
+    FROM runs
 )
-SELECT * EXCLUDE (new_booking),
-       sum(new_booking) OVER (ORDER BY family_no, service_id, start_date, service_episode_id
-                            ROWS UNBOUNDED PRECEDING)::BIGINT AS booking_no
-FROM runs
+SELECT *,
+       max(start_date) OVER booking AS booking_last_start,
+       count(*) OVER booking AS booking_episodes,
+       count(cost) OVER booking AS booking_recorded
+FROM bookings
+WINDOW booking AS (PARTITION BY booking_no)
