@@ -1,4 +1,6 @@
-"""The summary tables behind the commissioned-services questions (service_episode_facts, closed_referral_strata).
+"""The summary tables behind the commissioned-services questions.
+
+service_episode_facts (costs), closed_referral_strata and service_episode_strata (the comparison).
 
 They hold what does not depend on as_of, so the questions only filter them by date. Pinned here: their
 values on hand-made cases, and that the questions read from them give what the direct definitions (kept
@@ -57,8 +59,9 @@ WINDOW booking_window AS (PARTITION BY family_no, service_id, booking)
 ORDER BY service_episode_id
 """
 
-# "Of the kind" and the strata worked out from the plan and care tables at as_of (before closed_referral_strata).
-REFERENCE_STRATIFIED_SQL = """
+# The comparison's strata worked out from the plan and care tables at as_of (before closed_referral_strata and
+# service_episode_strata), and its referrals of the kind by as_of.
+REFERENCE_STRATA_SQL = """
 WITH kind AS (
     SELECT r.referral_id, r.child_id, r.referral_date, r.closure_date, r.team_id
     FROM referrals AS r
@@ -76,24 +79,79 @@ WITH kind AS (
               WHERE l.child_id = r.child_id AND l.start_date <= r.closure_date
                 AND coalesce(l.end_date, $as_of) >= r.referral_date)
       )
+),
+stratified AS (
+    SELECT k.referral_id, k.child_id,
+           coalesce(r.primary_need, 'N0') AS primary_need,
+           age_band(ch.birth_date, k.referral_date) AS age_band,
+           CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
+               AS factor_band,
+           t.service_area,
+           NOT cf.rereferred_within_365 AS success
+    FROM kind AS k
+    JOIN referrals AS r ON r.referral_id = k.referral_id
+    JOIN children AS ch ON ch.child_id = k.child_id
+    JOIN teams AS t ON t.team_id = k.team_id
+    -- the re-referral and the factor count are fixed once a referral is closed (a summary table)
+    JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id
+),
+used AS (
+    SELECT DISTINCT service_id, referral_id
+    FROM service_episodes
+    WHERE referral_id IS NOT NULL AND start_date <= $as_of
+),
+treated AS (
+    SELECT se.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
+    FROM service_episodes AS se
+    JOIN stratified AS s ON s.referral_id = se.referral_id
+    WHERE se.start_date <= $as_of
+    GROUP BY ALL
+),
+-- The comparison pool of a service in a stratum: every referral of the kind there, less those the service
+-- was used on (counted, rather than pairing every service with every referral).
+strata_totals AS (
+    SELECT primary_need, age_band, factor_band, service_area, count(*) AS n, count(*) FILTER (WHERE success) AS x
+    FROM stratified
+    GROUP BY ALL
+),
+used_counts AS (
+    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
+           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
+    FROM used AS u
+    JOIN stratified AS s ON s.referral_id = u.referral_id
+    GROUP BY ALL
+),
+pool AS (
+    SELECT v.service_id, st.primary_need, st.age_band, st.factor_band, st.service_area,
+           st.n - coalesce(uc.n, 0) AS n, st.x - coalesce(uc.x, 0) AS x
+    FROM services AS v
+    CROSS JOIN strata_totals AS st
+    LEFT JOIN used_counts AS uc
+        ON uc.service_id = v.service_id AND uc.primary_need IS NOT DISTINCT FROM st.primary_need
+       AND uc.age_band IS NOT DISTINCT FROM st.age_band AND uc.factor_band IS NOT DISTINCT FROM st.factor_band
+       AND uc.service_area IS NOT DISTINCT FROM st.service_area
+    WHERE st.n - coalesce(uc.n, 0) > 0
 )
-SELECT k.referral_id,
-       coalesce(r.primary_need, 'N0') AS primary_need,
-       age_band(ch.birth_date, k.referral_date) AS age_band,
-       CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
-           AS factor_band,
-       t.service_area,
-       NOT cf.rereferred_within_365 AS success
-FROM kind AS k
-JOIN referrals AS r ON r.referral_id = k.referral_id
-JOIN children AS ch ON ch.child_id = k.child_id
-JOIN teams AS t ON t.team_id = k.team_id
-JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id
-ORDER BY k.referral_id
+SELECT t.service_id, t.primary_need, t.age_band, t.factor_band, t.service_area,
+       t.n AS service_n, t.x AS service_x, coalesce(p.n, 0) AS pool_n, coalesce(p.x, 0) AS pool_x
+FROM treated AS t
+LEFT JOIN pool AS p USING (service_id, primary_need, age_band, factor_band, service_area)
+ORDER BY ALL
 """
 
-# The stratified referrals as the question reads them.
-STRATIFIED_SQL = STRATA_SQL.split("),\n-- Each service")[0] + ")\nSELECT * FROM stratified ORDER BY referral_id"
+REFERENCE_STRATIFIED_SQL = (
+    REFERENCE_STRATA_SQL.split("\nused AS (")[0].rstrip().rstrip(",")
+    + "\nSELECT * EXCLUDE (child_id) FROM stratified ORDER BY referral_id"
+)
+
+# The referrals of the kind by as_of, as the question reads them.
+STRATIFIED_SQL = """
+SELECT referral_id, primary_need, age_band, factor_band, service_area, success
+FROM closed_referral_strata
+WHERE closure_date <= $as_of - 365 AND kind_from <= $as_of
+ORDER BY referral_id
+"""
 
 
 def sql(engine, text: str, as_of: dt.date) -> pl.DataFrame:
@@ -127,6 +185,13 @@ def test_episode_costs_from_the_summary_bookings_match_the_windows_at_as_of(samp
 def test_stratified_referrals_from_the_summary_match_the_definition_at_as_of(sample_engine, as_of):
     got, expected = sql(sample_engine, STRATIFIED_SQL, as_of), sql(sample_engine, REFERENCE_STRATIFIED_SQL, as_of)
     assert expected.height > (100 if as_of.year > 2024 else 0)
+    assert got.equals(expected)
+
+
+@pytest.mark.parametrize("as_of", AS_OFS)
+def test_comparison_strata_from_the_summaries_match_the_definition_at_as_of(sample_engine, as_of):
+    got, expected = sql(sample_engine, STRATA_SQL, as_of), sql(sample_engine, REFERENCE_STRATA_SQL, as_of)
+    assert expected.height > (50 if as_of.year > 2024 else 0)
     assert got.equals(expected)
 
 
@@ -175,6 +240,7 @@ def kind_scenario(tables):
     R_D: a period in care May to August 2023: of the kind (from its start);
     R_E: a period in care that started after the closure: never;
     R_F: a CP plan recorded on it from 1 March 2023.
+    Service SS on each (twice on R_B).
     """
     ids = "ABCDEF"
     tables["children"] = rows_frame("children", [child(f"K_{i}", None) for i in ids])
@@ -207,7 +273,9 @@ def kind_scenario(tables):
     )
     tables["services"] = rows_frame("services", [SERVICES[2]])
     tables["service_episodes"] = rows_frame(
-        "service_episodes", [episode(f"E_{i}", "SS", f"K_{i}", f"R_{i}", "2023-03-01", "2023-06-01") for i in ids]
+        "service_episodes",
+        [episode(f"E_{i}", "SS", f"K_{i}", f"R_{i}", "2023-03-01", "2023-06-01") for i in ids]
+        + [episode("E_B0", "SS", "K_B", "R_B", "2023-02-01", "2023-02-20")],  # R_B's first episode of SS
     )
     return tables
 
@@ -229,3 +297,18 @@ def test_closed_referral_strata_kind_from(make_engine):
         on = dt.date.fromisoformat(as_of)
         assert sql(engine, STRATIFIED_SQL, on).height == expected
         assert sql(engine, STRATIFIED_SQL, on).equals(sql(engine, REFERENCE_STRATIFIED_SQL, on))
+
+
+def test_service_episode_strata_first_episode_on_a_referral(make_engine):
+    engine = make_engine(kind_scenario)
+    # R_B (of the kind from its referral date): E_B0 (1 Feb 2023) is SS's first episode on it, E_B (1 March) not.
+    rows = engine.con.sql(
+        "SELECT start_date, first_for_referral, stratum_no FROM service_episode_strata "
+        "WHERE kind_from = DATE '2023-01-10' ORDER BY start_date"
+    ).fetchall()
+    assert rows == [(dt.date(2023, 2, 1), True, 1), (dt.date(2023, 3, 1), False, 1)]
+    # Four referrals of the kind (R_C, R_E never are), five episodes.
+    assert engine.con.sql("SELECT count(*) FROM service_episode_strata").fetchall() == [(5,)]
+    # 2026: SS's 5 episodes on 4 referrals, one stratum; every referral of the kind used SS: no pool.
+    strata = sql(engine, STRATA_SQL, dt.date(2026, 3, 31))
+    assert strata.select("service_n", "service_x", "pool_n", "pool_x").row(0) == (5, 5, 0, 0)

@@ -239,40 +239,33 @@ def service_outcomes(cursor, as_of) -> pl.DataFrame:
 # --- comparison with similar children who did not get the service -----------------------------------------------
 
 STRATA_SQL = """
-WITH stratified AS (
-    -- the referrals of the kind by as_of, each in its stratum (a summary table: none of that depends on as_of)
-    SELECT referral_id, primary_need, age_band, factor_band, service_area, success
-    FROM closed_referral_strata
-    WHERE closure_date <= $as_of - 365 AND kind_from <= $as_of
-),
--- Each service and referral it was used on by as_of, with its episodes: the service's episodes in a stratum
--- (treated), and the referrals it was used on there (to take out of the comparison pool), in one join.
-used AS (
-    SELECT service_id, referral_id, count(*) AS episodes
-    FROM service_episodes
-    WHERE referral_id IS NOT NULL AND start_date <= $as_of
-    GROUP BY ALL
-),
+WITH
+-- Each service's episodes started by as_of on referrals of the kind by then, per stratum (treated), and the
+-- referrals it was used on there (their first episode of the service started by as_of), to take out of the
+-- comparison pool. Which referrals are of the kind, their strata and outcomes are summary tables.
 used_counts AS (
-    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
-           sum(u.episodes)::BIGINT AS treated_n, coalesce(sum(u.episodes) FILTER (WHERE s.success), 0)::BIGINT AS treated_x,
-           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM used AS u
-    JOIN stratified AS s ON s.referral_id = u.referral_id
+    SELECT service_id, stratum_no, primary_need, age_band, factor_band, service_area,
+           count(*) AS treated_n, count(*) FILTER (WHERE success) AS treated_x,
+           count(*) FILTER (WHERE first_for_referral) AS n, count(*) FILTER (WHERE first_for_referral AND success) AS x
+    FROM service_episode_strata
+    WHERE start_date <= $as_of AND closure_date <= $as_of - 365 AND kind_from <= $as_of
     GROUP BY ALL
 ),
 -- The comparison pool of a service in a stratum: every referral of the kind there, less those the service
 -- was used on (counted, rather than pairing every service with every referral).
 strata_totals AS (
-    SELECT primary_need, age_band, factor_band, service_area, count(*) AS n, count(*) FILTER (WHERE success) AS x
-    FROM stratified
-    GROUP BY ALL
+    SELECT stratum_no, count(*) AS n, count(*) FILTER (WHERE success) AS x
+    FROM closed_referral_strata
+    WHERE closure_date <= $as_of - 365 AND kind_from <= $as_of
+    GROUP BY stratum_no
 )
 SELECT uc.service_id, uc.primary_need, uc.age_band, uc.factor_band, uc.service_area,
        uc.treated_n AS service_n, uc.treated_x AS service_x,
-       coalesce(st.n - uc.n, 0) AS pool_n, coalesce(st.x - uc.x, 0) AS pool_x
+       -- a stratum without a service area (not allowed by the contract) is compared with nobody, as it always was
+       CASE WHEN uc.service_area IS NOT NULL THEN st.n - uc.n ELSE 0 END AS pool_n,
+       CASE WHEN uc.service_area IS NOT NULL THEN st.x - uc.x ELSE 0 END AS pool_x
 FROM used_counts AS uc
-LEFT JOIN strata_totals AS st USING (primary_need, age_band, factor_band, service_area)
+JOIN strata_totals AS st ON st.stratum_no = uc.stratum_no
 ORDER BY ALL
 """
 

@@ -5,8 +5,8 @@
 --   CIN or CP plan recorded on it, or of a CP plan without a referral or a period in care overlapping
 --   it, where one still open counts from the referral date), closure_date, its exact stratum
 --   (primary_need, N0 when null; age_band on the referral date; factor_band of the distinct factors by
---   closure, 0-1, 2-3 or 4+; the team's service_area) and success (no referral in the 365 days after
---   closure). The question keeps the rows with closure_date <= as_of - 365 and kind_from <= as_of, so
+--   closure, 0-1, 2-3 or 4+; the team's service_area; stratum_no numbers the strata) and success (no
+--   referral in the 365 days after closure). The question keeps the rows with closure_date <= as_of - 365 and kind_from <= as_of, so
 --   these facts are not worked out for millions of referrals on every question.
 -- tables: referrals, factors, children, teams, cin_plans, cp_plans, looked_after
 WITH closed AS (
@@ -51,17 +51,21 @@ aged AS (
            - CASE WHEN strftime(c.referral_date, '%m%d') < strftime(ch.birth_date, '%m%d') THEN 1 ELSE 0 END AS age
     FROM closed AS c
     JOIN children AS ch ON ch.child_id = c.child_id
+),
+stratified AS (
+    SELECT a.referral_id, k.kind_from, a.closure_date,
+           coalesce(a.primary_need, 'N0') AS primary_need,
+           -- the age_band macro (queries/macros/age_band.sql), which summaries cannot call
+           CASE WHEN a.birth_date > a.referral_date THEN 'unborn' WHEN a.age < 1 THEN 'under 1' WHEN a.age < 5 THEN '1-4'
+                WHEN a.age < 10 THEN '5-9' WHEN a.age < 16 THEN '10-15' ELSE '16+' END AS age_band,
+           CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
+               AS factor_band,
+           t.service_area,
+           NOT cf.rereferred_within_365 AS success
+    FROM aged AS a
+    JOIN kind AS k ON k.referral_id = a.referral_id
+    JOIN teams AS t ON t.team_id = a.team_id
+    JOIN closed_referral_facts AS cf ON cf.referral_id = a.referral_id
 )
-SELECT a.referral_id, k.kind_from, a.closure_date,
-       coalesce(a.primary_need, 'N0') AS primary_need,
-       -- the age_band macro (queries/macros/age_band.sql), which summaries cannot call
-       CASE WHEN a.birth_date > a.referral_date THEN 'unborn' WHEN a.age < 1 THEN 'under 1' WHEN a.age < 5 THEN '1-4'
-            WHEN a.age < 10 THEN '5-9' WHEN a.age < 16 THEN '10-15' ELSE '16+' END AS age_band,
-       CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
-           AS factor_band,
-       t.service_area,
-       NOT cf.rereferred_within_365 AS success
-FROM aged AS a
-JOIN kind AS k ON k.referral_id = a.referral_id
-JOIN teams AS t ON t.team_id = a.team_id
-JOIN closed_referral_facts AS cf ON cf.referral_id = a.referral_id
+SELECT *, dense_rank() OVER (ORDER BY primary_need, age_band, factor_band, service_area) AS stratum_no
+FROM stratified
