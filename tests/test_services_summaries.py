@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 from test_services import SERVICES, by_service, child, costs_scenario, episode
@@ -312,3 +313,21 @@ def test_service_episode_strata_first_episode_on_a_referral(make_engine):
     # 2026: SS's 5 episodes on 4 referrals, one stratum; every referral of the kind used SS: no pool.
     strata = sql(engine, STRATA_SQL, dt.date(2026, 3, 31))
     assert strata.select("service_n", "service_x", "pool_n", "pool_x").row(0) == (5, 5, 0, 0)
+
+
+def test_a_bootstrap_interval_is_kept_for_the_same_figures(monkeypatch):
+    import queries.models.services as services
+
+    calls = []
+    compute = services._bootstrap_ratio_interval
+    monkeypatch.setattr(services, "_bootstrap_ratio_interval", lambda *a: calls.append(a) or compute(*a))
+    monkeypatch.setattr(services, "_BOOTSTRAP_CACHE", type(services._BOOTSTRAP_CACHE)())
+    cost, successes = [1000.0, 2000.0, 1500.0, 900.0], [1, 2, 0, 1]
+    first = services.bootstrap_ratio_interval(cost, successes, "SVX")
+    assert services.bootstrap_ratio_interval(np.array(cost), np.array(successes), "SVX") == first
+    assert len(calls) == 1  # the same figures: not resampled again
+    other_key = services.bootstrap_ratio_interval(cost, successes, "SVY")
+    other_data = services.bootstrap_ratio_interval(cost, [1, 2, 1, 1], "SVX")
+    assert len(calls) == 3 and other_data != first
+    assert first == compute(np.array(cost, dtype=float), np.array(successes, dtype=float), "SVX", 1000, 0.95)
+    assert other_key == compute(np.array(cost, dtype=float), np.array(successes, dtype=float), "SVY", 1000, 0.95)

@@ -46,7 +46,10 @@ and per-session costs are one-off charges and fall in the month the episode star
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import polars as pl
@@ -181,7 +184,35 @@ def bootstrap_ratio_interval(
     the central limit theorem, which at that size agrees with full resampling (tests check it) at a
     fraction of the cost. A resample with no success has an unbounded ratio (inf); an upper limit
     that is inf comes back as None (no upper bound).
+
+    The interval depends on nothing but these arguments, so it is kept, by a digest of the data, for the
+    next time the same figures are asked for (the resampling is most of a council-sized question's time).
     """
+    cost = np.ascontiguousarray(cost, dtype=float)
+    successes = np.ascontiguousarray(successes, dtype=float)
+    digest = hashlib.blake2b(cost.tobytes(), digest_size=16)
+    digest.update(successes.tobytes())
+    cache_key = (digest.digest(), cost.size, key, resamples, level)
+    with _BOOTSTRAP_LOCK:
+        if cache_key in _BOOTSTRAP_CACHE:
+            _BOOTSTRAP_CACHE.move_to_end(cache_key)
+            return _BOOTSTRAP_CACHE[cache_key]
+    interval = _bootstrap_ratio_interval(cost, successes, key, resamples, level)
+    with _BOOTSTRAP_LOCK:
+        _BOOTSTRAP_CACHE[cache_key] = interval
+        while len(_BOOTSTRAP_CACHE) > BOOTSTRAP_CACHED:
+            _BOOTSTRAP_CACHE.popitem(last=False)
+    return interval
+
+
+_BOOTSTRAP_CACHE: OrderedDict = OrderedDict()
+_BOOTSTRAP_LOCK = threading.Lock()
+BOOTSTRAP_CACHED = 256  # intervals kept (a service at an as_of each)
+
+
+def _bootstrap_ratio_interval(
+    cost: np.ndarray, successes: np.ndarray, key: str, resamples: int, level: float
+) -> tuple[float | None, float | None]:
     cost = np.asarray(cost, dtype=float)
     successes = np.asarray(successes, dtype=float)
     n = cost.size
