@@ -46,7 +46,10 @@ and per-session costs are one-off charges and fall in the month the episode star
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import polars as pl
@@ -69,40 +72,37 @@ WITH ep AS (
                 WHEN se.exit_reason IN ('completed', 'disengaged') THEN se.exit_reason
                 ELSE 'other' END AS status,
            se.cost AS recorded_cost, s.unit_cost, s.cost_unit, s.commissioning,
-           se.family_key, se.family_no, se.referral_closure_date, se.rereferred_within_365
+           se.family_no, se.booking_no, se.booking_last_start, se.booking_episodes, se.booking_recorded,
+           se.first_for_child, se.referral_closure_date, se.rereferred_within_365
     FROM service_episode_facts AS se
     JOIN services AS s ON s.service_id = se.service_id
     WHERE se.start_date <= $as_of
 ),
-family_runs AS (
-    SELECT *,
-           CASE WHEN start_date <= max(coalesce(end_date, $as_of)) OVER (
-                    PARTITION BY family_no, service_id ORDER BY start_date, service_episode_id
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                THEN 0 ELSE 1 END AS new_booking
+-- A family booking's episodes started by as_of share its unit cost (service_episode_facts.booking_no: which
+-- bookings does not depend on as_of). The summary counts each whole booking; the few that run on past as_of
+-- are counted again as far as as_of.
+later_bookings AS (
+    SELECT booking_no, count(*) AS booked, count(recorded_cost) AS recorded
     FROM ep
-),
-bookings AS (
-    SELECT *,
-           sum(new_booking) OVER (PARTITION BY family_no, service_id ORDER BY start_date, service_episode_id
-                                  ROWS UNBOUNDED PRECEDING) AS booking
-    FROM family_runs
+    WHERE cost_unit = 'family' AND booking_last_start > $as_of
+    GROUP BY booking_no
 ),
 costed AS (
-    SELECT *,
+    SELECT ep.*,
            CASE
-               WHEN recorded_cost IS NOT NULL THEN recorded_cost
-               WHEN cost_unit = 'week' THEN unit_cost * date_diff('day', start_date, coalesce(end_date, $as_of)) / 7
-               WHEN cost_unit = 'family' THEN
-                   CASE WHEN count(recorded_cost) OVER booking_window > 0 THEN 0.0
-                        ELSE unit_cost / count(*) OVER booking_window END
-               ELSE unit_cost
+               WHEN ep.recorded_cost IS NOT NULL THEN ep.recorded_cost
+               WHEN ep.cost_unit = 'week' THEN ep.unit_cost * date_diff('day', ep.start_date, coalesce(ep.end_date, $as_of)) / 7
+               WHEN ep.cost_unit = 'family' THEN
+                   CASE WHEN coalesce(lb.recorded, ep.booking_recorded) > 0 THEN 0.0
+                        ELSE ep.unit_cost / coalesce(lb.booked, ep.booking_episodes) END
+               ELSE ep.unit_cost
            END AS cost
-    FROM bookings
-    WINDOW booking_window AS (PARTITION BY family_no, service_id, booking)
+    FROM ep
+    LEFT JOIN later_bookings AS lb ON lb.booking_no = ep.booking_no
 ),
 episodes AS (
-    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, family_no),
+    SELECT * EXCLUDE (referral_closure_date, rereferred_within_365, booking_no, booking_last_start, booking_episodes,
+                      booking_recorded),
            CASE WHEN referral_closure_date <= $as_of - 365 THEN referral_closure_date END AS closure_date,
            coalesce(referral_closure_date <= $as_of - 365, false) AS assessable,
            coalesce(referral_closure_date <= $as_of - 365 AND NOT rereferred_within_365, false) AS success
@@ -112,23 +112,38 @@ episodes AS (
 
 OUTCOMES_SQL = (
     EPISODES_SQL
-    + """
+    + """,
+per_service AS (
+    SELECT service_id,
+           count(*) FILTER (WHERE first_for_child) AS children,
+           sum(cost) AS total_cost,
+           count(service_episode_id) AS episodes,
+           count(*) FILTER (WHERE assessable) AS assessable,
+           count(*) FILTER (WHERE success) AS successes,
+           sum(cost) FILTER (WHERE assessable) AS assessable_cost,
+           count(service_episode_id) FILTER (WHERE NOT assessable) AS not_yet_assessable,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'disengaged') AS disengaged,
+           count(*) FILTER (WHERE status = 'other') AS other_exit,
+           count(*) FILTER (WHERE status = 'ongoing') AS ongoing
+    FROM episodes
+    GROUP BY service_id
+)
 SELECT s.service_id, s.service_name,
-       count(DISTINCT e.child_id) AS children,
-       coalesce(sum(e.cost), 0.0) AS total_cost,
-       count(e.service_episode_id) AS episodes,
-       count(*) FILTER (WHERE e.assessable) AS assessable,
-       count(*) FILTER (WHERE e.success) AS successes,
-       coalesce(sum(e.cost) FILTER (WHERE e.assessable), 0.0) AS assessable_cost,
-       count(e.service_episode_id) FILTER (WHERE NOT e.assessable) AS not_yet_assessable,
-       count(*) FILTER (WHERE e.status = 'completed') AS completed,
-       count(*) FILTER (WHERE e.status = 'disengaged') AS disengaged,
-       count(*) FILTER (WHERE e.status = 'other') AS other_exit,
-       count(*) FILTER (WHERE e.status = 'ongoing') AS ongoing,
+       coalesce(e.children, 0) AS children,
+       coalesce(e.total_cost, 0.0) AS total_cost,
+       coalesce(e.episodes, 0) AS episodes,
+       coalesce(e.assessable, 0) AS assessable,
+       coalesce(e.successes, 0) AS successes,
+       coalesce(e.assessable_cost, 0.0) AS assessable_cost,
+       coalesce(e.not_yet_assessable, 0) AS not_yet_assessable,
+       coalesce(e.completed, 0) AS completed,
+       coalesce(e.disengaged, 0) AS disengaged,
+       coalesce(e.other_exit, 0) AS other_exit,
+       coalesce(e.ongoing, 0) AS ongoing,
        s.category, s.commissioning, s.unit_cost, s.cost_unit, s.provider
 FROM services AS s
-LEFT JOIN episodes AS e ON e.service_id = s.service_id
-GROUP BY ALL
+LEFT JOIN per_service AS e ON e.service_id = s.service_id
 ORDER BY s.service_id
 """
 )
@@ -136,11 +151,12 @@ ORDER BY s.service_id
 FAMILIES_SQL = (
     EPISODES_SQL
     + """
-SELECT service_id, family_key, sum(cost) AS cost, count(*) FILTER (WHERE success) AS successes
+-- family_no numbers the families in family_key order
+SELECT service_id, family_no, sum(cost) AS cost, count(*) FILTER (WHERE success) AS successes
 FROM episodes
 WHERE assessable
 GROUP BY ALL
-ORDER BY service_id, family_key
+ORDER BY service_id, family_no
 """
 )
 
@@ -168,7 +184,35 @@ def bootstrap_ratio_interval(
     the central limit theorem, which at that size agrees with full resampling (tests check it) at a
     fraction of the cost. A resample with no success has an unbounded ratio (inf); an upper limit
     that is inf comes back as None (no upper bound).
+
+    The interval depends on nothing but these arguments, so it is kept, by a digest of the data, for the
+    next time the same figures are asked for (the resampling is most of a council-sized question's time).
     """
+    cost = np.ascontiguousarray(cost, dtype=float)
+    successes = np.ascontiguousarray(successes, dtype=float)
+    digest = hashlib.blake2b(cost.tobytes(), digest_size=16)
+    digest.update(successes.tobytes())
+    cache_key = (digest.digest(), cost.size, key, resamples, level)
+    with _BOOTSTRAP_LOCK:
+        if cache_key in _BOOTSTRAP_CACHE:
+            _BOOTSTRAP_CACHE.move_to_end(cache_key)
+            return _BOOTSTRAP_CACHE[cache_key]
+    interval = _bootstrap_ratio_interval(cost, successes, key, resamples, level)
+    with _BOOTSTRAP_LOCK:
+        _BOOTSTRAP_CACHE[cache_key] = interval
+        while len(_BOOTSTRAP_CACHE) > BOOTSTRAP_CACHED:
+            _BOOTSTRAP_CACHE.popitem(last=False)
+    return interval
+
+
+_BOOTSTRAP_CACHE: OrderedDict = OrderedDict()
+_BOOTSTRAP_LOCK = threading.Lock()
+BOOTSTRAP_CACHED = 256  # intervals kept (a service at an as_of each)
+
+
+def _bootstrap_ratio_interval(
+    cost: np.ndarray, successes: np.ndarray, key: str, resamples: int, level: float
+) -> tuple[float | None, float | None]:
     cost = np.asarray(cost, dtype=float)
     successes = np.asarray(successes, dtype=float)
     n = cost.size
@@ -226,95 +270,44 @@ def service_outcomes(cursor, as_of) -> pl.DataFrame:
 # --- comparison with similar children who did not get the service -----------------------------------------------
 
 STRATA_SQL = """
-WITH kind AS (
-    SELECT r.referral_id, r.child_id, r.referral_date, r.closure_date, r.team_id
-    FROM referrals AS r
-    WHERE NOT r.nfa AND r.closure_date IS NOT NULL AND r.closure_date <= $as_of - 365
-      AND (
-          EXISTS (SELECT 1 FROM cin_plans AS p WHERE p.referral_id = r.referral_id AND p.start_date <= $as_of)
-          OR EXISTS (
-              SELECT 1 FROM cp_plans AS p
-              WHERE p.start_date <= $as_of
-                AND (p.referral_id = r.referral_id
-                     OR (p.referral_id IS NULL AND p.child_id = r.child_id AND p.start_date <= r.closure_date
-                         AND coalesce(p.end_date, $as_of) >= r.referral_date)))
-          OR EXISTS (
-              SELECT 1 FROM looked_after AS l
-              WHERE l.child_id = r.child_id AND l.start_date <= r.closure_date
-                AND coalesce(l.end_date, $as_of) >= r.referral_date)
-      )
-),
-stratified AS (
-    SELECT k.referral_id, k.child_id,
-           coalesce(r.primary_need, 'N0') AS primary_need,
-           age_band(ch.birth_date, k.referral_date) AS age_band,
-           CASE WHEN cf.factors_by_closure <= 1 THEN '0-1' WHEN cf.factors_by_closure <= 3 THEN '2-3' ELSE '4+' END
-               AS factor_band,
-           t.service_area,
-           NOT cf.rereferred_within_365 AS success
-    FROM kind AS k
-    JOIN referrals AS r ON r.referral_id = k.referral_id
-    JOIN children AS ch ON ch.child_id = k.child_id
-    JOIN teams AS t ON t.team_id = k.team_id
-    -- the re-referral and the factor count are fixed once a referral is closed (a summary table)
-    JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id
-),
-used AS (
-    SELECT DISTINCT service_id, referral_id
-    FROM service_episodes
-    WHERE referral_id IS NOT NULL AND start_date <= $as_of
-),
-treated AS (
-    SELECT se.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
-           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM service_episodes AS se
-    JOIN stratified AS s ON s.referral_id = se.referral_id
-    WHERE se.start_date <= $as_of
+WITH
+-- Each service's episodes started by as_of on referrals of the kind by then, per stratum (treated), and the
+-- referrals it was used on there (their first episode of the service started by as_of), to take out of the
+-- comparison pool. Which referrals are of the kind, their strata and outcomes are summary tables.
+used_counts AS (
+    SELECT service_id, stratum_no, primary_need, age_band, factor_band, service_area,
+           count(*) AS treated_n, count(*) FILTER (WHERE success) AS treated_x,
+           count(*) FILTER (WHERE first_for_referral) AS n, count(*) FILTER (WHERE first_for_referral AND success) AS x
+    FROM service_episode_strata
+    WHERE start_date <= $as_of AND closure_date <= $as_of - 365 AND kind_from <= $as_of
     GROUP BY ALL
 ),
 -- The comparison pool of a service in a stratum: every referral of the kind there, less those the service
 -- was used on (counted, rather than pairing every service with every referral).
 strata_totals AS (
-    SELECT primary_need, age_band, factor_band, service_area, count(*) AS n, count(*) FILTER (WHERE success) AS x
-    FROM stratified
-    GROUP BY ALL
-),
-used_counts AS (
-    SELECT u.service_id, s.primary_need, s.age_band, s.factor_band, s.service_area,
-           count(*) AS n, count(*) FILTER (WHERE s.success) AS x
-    FROM used AS u
-    JOIN stratified AS s ON s.referral_id = u.referral_id
-    GROUP BY ALL
-),
-pool AS (
-    SELECT v.service_id, st.primary_need, st.age_band, st.factor_band, st.service_area,
-           st.n - coalesce(uc.n, 0) AS n, st.x - coalesce(uc.x, 0) AS x
-    FROM services AS v
-    CROSS JOIN strata_totals AS st
-    LEFT JOIN used_counts AS uc
-        ON uc.service_id = v.service_id AND uc.primary_need IS NOT DISTINCT FROM st.primary_need
-       AND uc.age_band IS NOT DISTINCT FROM st.age_band AND uc.factor_band IS NOT DISTINCT FROM st.factor_band
-       AND uc.service_area IS NOT DISTINCT FROM st.service_area
-    WHERE st.n - coalesce(uc.n, 0) > 0
+    SELECT stratum_no, count(*) AS n, count(*) FILTER (WHERE success) AS x
+    FROM closed_referral_strata
+    WHERE closure_date <= $as_of - 365 AND kind_from <= $as_of
+    GROUP BY stratum_no
 )
-SELECT t.service_id, t.primary_need, t.age_band, t.factor_band, t.service_area,
-       t.n AS service_n, t.x AS service_x, coalesce(p.n, 0) AS pool_n, coalesce(p.x, 0) AS pool_x
-FROM treated AS t
-LEFT JOIN pool AS p USING (service_id, primary_need, age_band, factor_band, service_area)
+SELECT uc.service_id, uc.primary_need, uc.age_band, uc.factor_band, uc.service_area,
+       uc.treated_n AS service_n, uc.treated_x AS service_x,
+       -- a stratum without a service area (not allowed by the contract) is compared with nobody, as it always was
+       CASE WHEN uc.service_area IS NOT NULL THEN st.n - uc.n ELSE 0 END AS pool_n,
+       CASE WHEN uc.service_area IS NOT NULL THEN st.x - uc.x ELSE 0 END AS pool_x
+FROM used_counts AS uc
+JOIN strata_totals AS st ON st.stratum_no = uc.stratum_no
 ORDER BY ALL
 """
 
-ASSESSABLE_SQL = (
-    EPISODES_SQL
-    + """
-SELECT s.service_id, s.service_name, count(e.service_episode_id) FILTER (WHERE e.assessable) AS assessable,
-       (SELECT count(*) FROM referrals WHERE NOT nfa AND closure_date <= $as_of - 365) AS closed_referrals
+ASSESSABLE_SQL = """
+SELECT s.service_id, s.service_name,
+       count(se.service_episode_id) FILTER (WHERE se.referral_closure_date <= $as_of - 365) AS assessable
 FROM services AS s
-LEFT JOIN episodes AS e ON e.service_id = s.service_id
+LEFT JOIN service_episode_facts AS se ON se.service_id = s.service_id AND se.start_date <= $as_of
 GROUP BY ALL
 ORDER BY s.service_id
 """
-)
 
 COMPARISON_COLUMNS = [
     "service_id", "service_name", "assessable", "matched", "unmatched", "service_success_rate",
