@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 MEASURES_FROM_ITEMS = """
@@ -90,3 +91,50 @@ def test_every_measure_counted_equals_its_items_listed(sample_engine, dates):
     counted = rows(sample_engine, MEASURES_COUNTED, dates, 10, 20, 42)
     assert counted == rows(sample_engine, MEASURES_FROM_ITEMS, dates, 10, 20, 42)
     assert {r[2] for r in counted} >= {"assessment_45wd", "visits_in_timescale", "cpp_2_years", "repeat_cpp"}
+
+
+def test_month_ends_run_back_from_as_of():
+    from queries.models.compliance import month_ends
+
+    assert month_ends(dt.date(2026, 3, 31), 3) == [dt.date(2026, 3, 31), dt.date(2026, 2, 28), dt.date(2026, 1, 31)]
+    assert month_ends(dt.date(2024, 3, 15), 3) == [dt.date(2024, 3, 15), dt.date(2024, 2, 29), dt.date(2024, 1, 31)]
+    assert month_ends(dt.date(2025, 1, 1), 2) == [dt.date(2025, 1, 1), dt.date(2024, 12, 31)]
+    assert month_ends(dt.date(2025, 1, 1), 0) == []
+
+
+def test_trend_from_kept_month_ends_equals_a_fresh_count(sample_dir_engine_pair):
+    from queries.models import compliance
+
+    warm, fresh = sample_dir_engine_pair
+    warm.run("compliance_trend", months=3)  # keeps three month-ends
+    warm.run("compliance_trend", team_id="T1", months=6)
+    reused = warm.run("compliance_trend")
+    counted_at_once = fresh.run("compliance_trend")
+    assert reused.equals(counted_at_once)
+    assert reused.height == 12 * 6 * warm.run("team_list").height
+    # Each point is the compliance summary on that date.
+    last = reused.filter(pl.col("month_end") == warm.as_of).drop("month_end")
+    assert last.equals(warm.run("compliance_summary").select(last.columns))
+    # Another visit standard is counted, not taken from the kept figures.
+    strict = warm.run("compliance_trend", cp_visit_working_days=1, cin_visit_working_days=1, cla_visit_days=1)
+    visits = pl.col("measure") == "visits_in_timescale"
+    assert strict.filter(visits)["numerator"].sum() < reused.filter(visits)["numerator"].sum()
+    assert len(compliance._CACHE) <= compliance.MAX_CACHED_DATES
+
+
+def test_kept_month_ends_are_bounded(sample_engine):
+    from queries.models import compliance
+
+    sample_engine.run("compliance_trend", months=compliance.MAX_CACHED_DATES + 5)
+    assert len(compliance._CACHE) == compliance.MAX_CACHED_DATES
+
+
+@pytest.fixture
+def sample_dir_engine_pair():
+    from queries.engine import Engine
+    from schemas.extract import SAMPLE_DATA, open_extract
+
+    engines = [Engine(open_extract(SAMPLE_DATA)), Engine(open_extract(SAMPLE_DATA))]
+    yield engines
+    for engine in engines:
+        engine.close()

@@ -45,31 +45,30 @@ plan_facts AS (
     JOIN visits AS v ON v.visit_type = s.plan_type AND v.visit_date >= s.met_since AND v.visit_date <= s.as_of
 ),
 plan_children AS (
-    -- One row per date and child with an open plan: which plan types are open, and met.
+    -- One row per date and child with an open plan: how many plan types are open, and how many met.
     SELECT as_of, child_id,
-           bool_or(is_plan AND plan_type = 'cp') AS cp_open, bool_or(is_met AND plan_type = 'cp') AS cp_met,
-           bool_or(is_plan AND plan_type = 'cin') AS cin_open, bool_or(is_met AND plan_type = 'cin') AS cin_met,
-           bool_or(is_plan AND plan_type = 'cla') AS cla_open, bool_or(is_met AND plan_type = 'cla') AS cla_met
+           bool_or(is_plan AND plan_type = 'cp')::INT + bool_or(is_plan AND plan_type = 'cin')::INT
+               + bool_or(is_plan AND plan_type = 'cla')::INT AS open_plans,
+           (bool_or(is_plan AND plan_type = 'cp') AND bool_or(is_met AND plan_type = 'cp'))::INT
+               + (bool_or(is_plan AND plan_type = 'cin') AND bool_or(is_met AND plan_type = 'cin'))::INT
+               + (bool_or(is_plan AND plan_type = 'cla') AND bool_or(is_met AND plan_type = 'cla'))::INT AS met_plans
     FROM plan_facts
     GROUP BY as_of, child_id
     HAVING bool_or(is_plan)
 ),
-holders AS (
-    SELECT pc.as_of, r.child_id,
+held AS (
+    -- Each of them with the case holder's team (plan_visit_status's rule), in the same pass.
+    SELECT pc.as_of, pc.child_id, any_value(pc.open_plans) AS open_plans, any_value(pc.met_plans) AS met_plans,
            arg_max(r.team_id, {'is_open': NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of),
                                'referral_date': r.referral_date, 'referral_id': r.referral_id}) AS team_id
     FROM plan_children AS pc
-    JOIN referral_holding AS r
-            ON r.child_id = pc.child_id AND r.referral_date <= pc.as_of
-           -- only referrals that can hold the case: open on the date, or the latest by then
-           AND ((NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of))
-                OR r.superseded_on IS NULL OR r.superseded_on > pc.as_of)
-    GROUP BY pc.as_of, r.child_id
+    LEFT JOIN referral_holding AS r
+        ON r.child_id = pc.child_id AND r.referral_date <= pc.as_of
+       -- only referrals that can hold the case: open on the date, or the latest by then
+       AND ((NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of))
+            OR r.superseded_on IS NULL OR r.superseded_on > pc.as_of)
+    GROUP BY pc.as_of, pc.child_id
 )
-SELECT c.as_of, h.team_id,
-       CAST(sum((c.cp_open AND c.cp_met)::INT + (c.cin_open AND c.cin_met)::INT + (c.cla_open AND c.cla_met)::INT)
-            AS BIGINT) AS numerator,
-       CAST(sum(c.cp_open::INT + c.cin_open::INT + c.cla_open::INT) AS BIGINT) AS denominator
-FROM plan_children AS c
-LEFT JOIN holders AS h ON h.as_of = c.as_of AND h.child_id = c.child_id
-GROUP BY c.as_of, h.team_id;
+SELECT as_of, team_id, CAST(sum(met_plans) AS BIGINT) AS numerator, CAST(sum(open_plans) AS BIGINT) AS denominator
+FROM held
+GROUP BY as_of, team_id;
