@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -10,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 from helpers import rows_frame
-from queries.engine import BadParameter
+from queries.engine import BadParameter, Engine
 from queries.models.neet import analysis, young_people
 from queries.models.neet_model import (
     FEATURE_NAMES,
@@ -24,6 +25,8 @@ from queries.models.neet_model import (
     score_summary,
     with_roni,
 )
+from schemas.extract import open_extract
+from tiny_extract import tiny_tables, write_extract
 
 # ---- the model code against published results ---------------------------------------------------------------
 
@@ -239,6 +242,70 @@ def test_risk_list_without_enough_outcomes_still_gives_roni(make_engine):
     assert engine.run("neet_fairness").is_empty() and engine.run("neet_calibration").is_empty()
     assert engine.run("neet_risk_list", team_id="T1")["child_id"].to_list() == ["C4"]  # C4's latest referral
     assert engine.run("neet_risk_list", team_id="T3").is_empty()
+
+
+# ---- the feature SQL against the straightforward one it replaced -----------------------------------------------
+
+REFERENCE_SQL = (Path(__file__).parent / "fixtures" / "neet_features_reference.sql").read_text()
+
+
+def same_as_reference(engine, as_of) -> pl.DataFrame:
+    """neet_features on as_of, after checking it equals the reference SQL's table exactly (values, types, order)."""
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    reference = engine.con.cursor().sql(REFERENCE_SQL, params={"as_of": as_of}).pl()
+    features = engine.run("neet_features", as_of=as_of)
+    assert features.equals(reference), f"as_of {as_of}"
+    assert features.schema == reference.schema
+    return features
+
+
+@pytest.mark.parametrize("as_of", [None, "2025-09-30", "2025-06-30", "2024-12-31", "2023-08-31"])
+def test_feature_sql_equals_the_reference_on_the_sample(sample_engine, as_of):
+    """The summaries hold each young person's first outcome and latest school year and referral: on dates before
+    the latest (2025-06-30, 2024-12-31 …) the earlier rows are read instead; the table is the same either way."""
+    features = same_as_reference(sample_engine, as_of or sample_engine.as_of)
+    assert features.height > 1000 and set(features["cohort"]) == {"known", "pending"}
+
+
+def known_without_school(tables):
+    """C4 (16 on 2026-03-31) has a known status before any school year that counts: in neither cohort. C2 (14 from
+    2026-03-15) gets a closed referral before R2 and an NFA one without a worker after it, on 2026-03-25."""
+    tables = school_story(tables)
+    tables["education"] = tables["education"].filter(pl.col("child_id") != "C4")
+    tables["education"] = pl.concat([tables["education"], rows_frame("education", [education_row("C4", 2026, 90.0)])])
+    tables["neet_status"] = pl.concat(
+        [tables["neet_status"], rows_frame("neet_status", [{"child_id": "C4", "recorded_date": "2026-02-28",
+                                                            "status": "NEET"}])]
+    )  # fmt: skip
+    extra = [
+        {"referral_id": "R8", "child_id": "C2", "referral_date": "2024-11-05", "source": "1A", "primary_need": "N1",
+         "nfa": False, "team_id": "T3", "worker_id": "W5", "closure_date": "2025-01-31", "closure_reason": "RC1"},
+        {"referral_id": "R9", "child_id": "C2", "referral_date": "2026-03-25", "source": "1A", "primary_need": "N1",
+         "nfa": True, "team_id": "T1", "worker_id": None, "closure_date": "2026-03-25", "closure_reason": "RC8"},
+    ]  # fmt: skip
+    tables["referrals"] = pl.concat([tables["referrals"], rows_frame("referrals", extra)])
+    return tables
+
+
+@pytest.mark.parametrize("storage", ["memory", "database", "views"])
+@pytest.mark.parametrize("drop", [(), ("looked_after",), ("factors",), ("cin_plans", "cp_plans", "looked_after")])
+def test_feature_sql_equals_the_reference_without_optional_tables(tmp_path, storage, drop):
+    """Without an optional table the NEET summaries that read it are views over an empty stand-in: the same
+    young people, without that part of their history, on every storage."""
+    folder = write_extract(tmp_path / "x", known_without_school(tiny_tables()), drop=drop)
+    engine = Engine(open_extract(folder), storage=storage, cache_dir=tmp_path / "cache", progress=lambda _: None)
+    try:
+        for as_of in ("2026-03-31", "2026-03-20", "2026-01-31", "2025-06-30", "2025-01-15"):
+            same_as_reference(engine, as_of)
+        rows = {r["child_id"]: r for r in engine.run("neet_features").iter_rows(named=True)}
+        assert set(rows) == {"C5", "C2"}  # C4 is known, but has no school year by then
+        assert (rows["C2"]["referrals"], rows["C2"]["team_id"], rows["C2"]["worker_id"]) == (3, "T1", "W3")
+        assert rows["C2"]["open_case"] and rows["C5"]["looked_after"] == ("looked_after" not in drop)
+        # Before R9: R8 (closed) and R2 (open) so far, the latest R2's.
+        then = engine.run("neet_features", as_of="2026-03-20").filter(child_id="C2").row(0, named=True)
+        assert (then["referrals"], then["team_id"], then["worker_id"], then["open_case"]) == (2, "T2", "W3", True)
+    finally:
+        engine.close()
 
 
 # ---- the sample: the planted drivers, the holdout, the list ------------------------------------------------------
