@@ -12,7 +12,7 @@ import statsmodels.api as sm
 
 from helpers import rows_frame
 from queries.engine import BadParameter, Engine
-from queries.models.neet import analysis, young_people
+from queries.models.neet import analysis, known_cells, model, per_person, young_people
 from queries.models.neet_model import (
     FEATURE_NAMES,
     calibration_table,
@@ -22,6 +22,8 @@ from queries.models.neet_model import (
     fit_logit,
     fit_neet_model,
     rates_at_threshold,
+    rates_from_counts,
+    roni_from_features,
     score_summary,
     with_roni,
 )
@@ -400,6 +402,46 @@ def test_the_fit_is_cached_per_extract(sample_engine):
     assert analysis(sample_engine.con.cursor(), sample_engine.as_of) is first
     assert analysis(cursor, sample_engine.as_of, test_years=1) is not first
     assert analysis(cursor, dt.date(2025, 3, 31)) is not first
+    # The cells and the full model are shared by every test_years and threshold; each answer is kept.
+    assert (
+        analysis(cursor, sample_engine.as_of, test_years=1).known
+        is first.known
+        is model(cursor, sample_engine.as_of).known
+    )
+    assert sample_engine.run("neet_fairness") is sample_engine.run("neet_fairness")
+    risk_list = sample_engine.run("neet_risk_list")
+    assert sample_engine.run("neet_risk_list").equals(risk_list)
+
+
+def test_cells_give_the_same_model_as_one_row_a_young_person(sample_engine):
+    """The cells counted in DuckDB give the very same covariate patterns, so the same fit, as the young people
+    table one row each; the RONI score from the features is the one from the raw columns."""
+    cursor = sample_engine.con.cursor()
+    people = young_people(cursor, sample_engine.as_of).filter(pl.col("cohort") == "known")
+    cells = known_cells(cursor, sample_engine.as_of)
+    assert cells.height < people.height and cells["n"].sum() == people.height
+    assert cells["neet"].sum() == people["neet"].sum()
+    assert covariate_patterns(cells, FEATURE_NAMES).equals(
+        covariate_patterns(people, FEATURE_NAMES).cast({"n": pl.Int64, "neet": pl.Int64})
+    )
+    by_cells, by_people = fit_neet_model(cells), fit_neet_model(people)
+    assert by_cells.names == by_people.names
+    for part in ("params", "bse", "pvalues", "conf_low", "conf_high"):
+        assert np.array_equal(getattr(by_cells, part), getattr(by_people, part)), part
+    assert estimable(cells, FEATURE_NAMES) == estimable(people, FEATURE_NAMES)
+    # RONI from the features, person by person.
+    filled = people.with_columns([pl.col(f).fill_null(False) for f in FEATURE_NAMES])
+    assert filled.select(roni_score=roni_from_features())["roni_score"].equals(people["roni_score"])
+    assert set(cells["roni_score"]) == set(people["roni_score"])
+    # Back to one value a young person: the same multiset of (roni, outcome) pairs.
+    roni, neet = per_person(cells, "roni_score")
+    pairs = pl.DataFrame({"roni": roni, "neet": neet}).sort(["roni", "neet"])
+    assert pairs.equals(people.select(roni="roni_score", neet="neet").sort(["roni", "neet"]))
+
+
+def test_rates_from_counts_equal_rates_from_flags():
+    flags, labels = [1, 1, 1, 0, 0, 0, 1], [1, 0, 0, 1, 0, 0, 1]
+    assert rates_from_counts(2, 2, 3, 4) == rates_at_threshold(flags, labels)
 
 
 def test_parameters(sample_engine):
