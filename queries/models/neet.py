@@ -25,6 +25,7 @@ answers from the cache.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -74,13 +75,22 @@ def young_people(cursor, as_of) -> pl.DataFrame:
     return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
 
 
+def features_sql() -> str:
+    """neet_features' SQL without its final ORDER BY: for reading rows that are counted or sorted again here (it
+    would sort every young person first)."""
+    sql, found = re.subn(r"\nORDER BY [^\n]+\s*$", "\n", get_query("neet_features").sql)
+    if found != 1:
+        raise RuntimeError("neet_features.sql no longer ends with an ORDER BY line")
+    return sql
+
+
 def known_cells_sql() -> str:
     """The young people with an outcome counted by the model's features (missing is false), outcome year and
-    fairness group: n young people, of whom neet became NEET."""
+    fairness group: n young people, of whom neet became NEET. In a fixed order, so sums over them are too."""
     features = ", ".join(f"coalesce({name}, false) AS {name}" for name in FEATURE_NAMES)
     return (
         f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet\n"
-        f"FROM ({get_query('neet_features').sql}) AS people\nWHERE cohort = 'known'\nGROUP BY ALL"
+        f"FROM ({features_sql()}) AS people\nWHERE cohort = 'known'\nGROUP BY ALL\nORDER BY ALL"
     )
 
 
@@ -92,7 +102,7 @@ def known_cells(cursor, as_of) -> pl.DataFrame:
 
 def pending_people(cursor, as_of) -> pl.DataFrame:
     """The young people still to come (cohort 'pending'), one row each, with the RONI score."""
-    sql = f"SELECT * FROM ({get_query('neet_features').sql}) AS people WHERE cohort = 'pending'"
+    sql = f"SELECT * FROM ({features_sql()}) AS people WHERE cohort = 'pending'"
     return with_roni(cursor.sql(sql, params={"as_of": as_of}).pl())
 
 
