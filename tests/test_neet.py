@@ -47,6 +47,27 @@ def test_spector_mazzeo_logit_through_the_model_code():
     assert fit.pvalues == pytest.approx(reference.pvalues.to_numpy(), rel=1e-5)
 
 
+def test_fit_logit_agrees_with_statsmodels_glm(sample_engine):
+    """fit_logit's IRLS (normal equations) against statsmodels' GLM on the sample's covariate patterns, on all years
+    and on the training years alone."""
+    cells = known_cells(sample_engine.con.cursor(), sample_engine.as_of)
+    for part in (cells, cells.filter(pl.col("outcome_year") < cells["outcome_year"].max())):
+        used = estimable(part, FEATURE_NAMES)
+        patterns = covariate_patterns(part, used)
+        x = patterns.select(used).cast(pl.Float64).to_numpy()
+        successes, trials = patterns["neet"].to_numpy(), patterns["n"].to_numpy()
+        fit = fit_logit(x, successes, trials, used)
+        glm = sm.GLM(
+            np.column_stack([successes, trials - successes]), sm.add_constant(x), family=sm.families.Binomial()
+        ).fit(tol=1e-12, maxiter=200)
+        interval = np.asarray(glm.conf_int(0.05))
+        assert fit.params == pytest.approx(glm.params, rel=1e-9, abs=1e-12)
+        assert fit.bse == pytest.approx(glm.bse, rel=1e-9)
+        assert fit.pvalues == pytest.approx(glm.pvalues, rel=1e-8, abs=1e-300)
+        assert fit.conf_low == pytest.approx(interval[:, 0], rel=1e-9, abs=1e-12)
+        assert fit.conf_high == pytest.approx(interval[:, 1], rel=1e-9, abs=1e-12)
+
+
 def test_hanley_mcneil_example_through_the_performance_code():
     """Hanley & McNeil (1982), Table 1: 58 normal and 51 abnormal CT ratings; AUC 0.893, SE 0.032."""
     ratings, normal, abnormal = [1, 2, 3, 4, 5], [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
