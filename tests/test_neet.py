@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -10,8 +11,8 @@ import pytest
 import statsmodels.api as sm
 
 from helpers import rows_frame
-from queries.engine import BadParameter
-from queries.models.neet import analysis, young_people
+from queries.engine import BadParameter, Engine
+from queries.models.neet import analysis, known_cells, model, per_person, young_people
 from queries.models.neet_model import (
     FEATURE_NAMES,
     calibration_table,
@@ -21,9 +22,13 @@ from queries.models.neet_model import (
     fit_logit,
     fit_neet_model,
     rates_at_threshold,
+    rates_from_counts,
+    roni_from_features,
     score_summary,
     with_roni,
 )
+from schemas.extract import open_extract
+from tiny_extract import tiny_tables, write_extract
 
 # ---- the model code against published results ---------------------------------------------------------------
 
@@ -40,6 +45,27 @@ def test_spector_mazzeo_logit_through_the_model_code():
     reference = sm.Logit(data.endog, sm.add_constant(data.exog)).fit(disp=0)
     assert fit.bse == pytest.approx(reference.bse.to_numpy(), rel=1e-6)
     assert fit.pvalues == pytest.approx(reference.pvalues.to_numpy(), rel=1e-5)
+
+
+def test_fit_logit_agrees_with_statsmodels_glm(sample_engine):
+    """fit_logit's IRLS (normal equations) against statsmodels' GLM on the sample's covariate patterns, on all years
+    and on the training years alone."""
+    cells = known_cells(sample_engine.con.cursor(), sample_engine.as_of)
+    for part in (cells, cells.filter(pl.col("outcome_year") < cells["outcome_year"].max())):
+        used = estimable(part, FEATURE_NAMES)
+        patterns = covariate_patterns(part, used)
+        x = patterns.select(used).cast(pl.Float64).to_numpy()
+        successes, trials = patterns["neet"].to_numpy(), patterns["n"].to_numpy()
+        fit = fit_logit(x, successes, trials, used)
+        glm = sm.GLM(
+            np.column_stack([successes, trials - successes]), sm.add_constant(x), family=sm.families.Binomial()
+        ).fit(tol=1e-12, maxiter=200)
+        interval = np.asarray(glm.conf_int(0.05))
+        assert fit.params == pytest.approx(glm.params, rel=1e-9, abs=1e-12)
+        assert fit.bse == pytest.approx(glm.bse, rel=1e-9)
+        assert fit.pvalues == pytest.approx(glm.pvalues, rel=1e-8, abs=1e-300)
+        assert fit.conf_low == pytest.approx(interval[:, 0], rel=1e-9, abs=1e-12)
+        assert fit.conf_high == pytest.approx(interval[:, 1], rel=1e-9, abs=1e-12)
 
 
 def test_hanley_mcneil_example_through_the_performance_code():
@@ -241,6 +267,70 @@ def test_risk_list_without_enough_outcomes_still_gives_roni(make_engine):
     assert engine.run("neet_risk_list", team_id="T3").is_empty()
 
 
+# ---- the feature SQL against the straightforward one it replaced -----------------------------------------------
+
+REFERENCE_SQL = (Path(__file__).parent / "fixtures" / "neet_features_reference.sql").read_text()
+
+
+def same_as_reference(engine, as_of) -> pl.DataFrame:
+    """neet_features on as_of, after checking it equals the reference SQL's table exactly (values, types, order)."""
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    reference = engine.con.cursor().sql(REFERENCE_SQL, params={"as_of": as_of}).pl()
+    features = engine.run("neet_features", as_of=as_of)
+    assert features.equals(reference), f"as_of {as_of}"
+    assert features.schema == reference.schema
+    return features
+
+
+@pytest.mark.parametrize("as_of", [None, "2025-09-30", "2025-06-30", "2024-12-31", "2023-08-31"])
+def test_feature_sql_equals_the_reference_on_the_sample(sample_engine, as_of):
+    """The summaries hold each young person's first outcome and latest school year and referral: on dates before
+    the latest (2025-06-30, 2024-12-31 …) the earlier rows are read instead; the table is the same either way."""
+    features = same_as_reference(sample_engine, as_of or sample_engine.as_of)
+    assert features.height > 1000 and set(features["cohort"]) == {"known", "pending"}
+
+
+def known_without_school(tables):
+    """C4 (16 on 2026-03-31) has a known status before any school year that counts: in neither cohort. C2 (14 from
+    2026-03-15) gets a closed referral before R2 and an NFA one without a worker after it, on 2026-03-25."""
+    tables = school_story(tables)
+    tables["education"] = tables["education"].filter(pl.col("child_id") != "C4")
+    tables["education"] = pl.concat([tables["education"], rows_frame("education", [education_row("C4", 2026, 90.0)])])
+    tables["neet_status"] = pl.concat(
+        [tables["neet_status"], rows_frame("neet_status", [{"child_id": "C4", "recorded_date": "2026-02-28",
+                                                            "status": "NEET"}])]
+    )  # fmt: skip
+    extra = [
+        {"referral_id": "R8", "child_id": "C2", "referral_date": "2024-11-05", "source": "1A", "primary_need": "N1",
+         "nfa": False, "team_id": "T3", "worker_id": "W5", "closure_date": "2025-01-31", "closure_reason": "RC1"},
+        {"referral_id": "R9", "child_id": "C2", "referral_date": "2026-03-25", "source": "1A", "primary_need": "N1",
+         "nfa": True, "team_id": "T1", "worker_id": None, "closure_date": "2026-03-25", "closure_reason": "RC8"},
+    ]  # fmt: skip
+    tables["referrals"] = pl.concat([tables["referrals"], rows_frame("referrals", extra)])
+    return tables
+
+
+@pytest.mark.parametrize("storage", ["memory", "database", "views"])
+@pytest.mark.parametrize("drop", [(), ("looked_after",), ("factors",), ("cin_plans", "cp_plans", "looked_after")])
+def test_feature_sql_equals_the_reference_without_optional_tables(tmp_path, storage, drop):
+    """Without an optional table the NEET summaries that read it are views over an empty stand-in: the same
+    young people, without that part of their history, on every storage."""
+    folder = write_extract(tmp_path / "x", known_without_school(tiny_tables()), drop=drop)
+    engine = Engine(open_extract(folder), storage=storage, cache_dir=tmp_path / "cache", progress=lambda _: None)
+    try:
+        for as_of in ("2026-03-31", "2026-03-20", "2026-01-31", "2025-06-30", "2025-01-15"):
+            same_as_reference(engine, as_of)
+        rows = {r["child_id"]: r for r in engine.run("neet_features").iter_rows(named=True)}
+        assert set(rows) == {"C5", "C2"}  # C4 is known, but has no school year by then
+        assert (rows["C2"]["referrals"], rows["C2"]["team_id"], rows["C2"]["worker_id"]) == (3, "T1", "W3")
+        assert rows["C2"]["open_case"] and rows["C5"]["looked_after"] == ("looked_after" not in drop)
+        # Before R9: R8 (closed) and R2 (open) so far, the latest R2's.
+        then = engine.run("neet_features", as_of="2026-03-20").filter(child_id="C2").row(0, named=True)
+        assert (then["referrals"], then["team_id"], then["worker_id"], then["open_case"]) == (2, "T2", "W3", True)
+    finally:
+        engine.close()
+
+
 # ---- the sample: the planted drivers, the holdout, the list ------------------------------------------------------
 
 
@@ -333,6 +423,46 @@ def test_the_fit_is_cached_per_extract(sample_engine):
     assert analysis(sample_engine.con.cursor(), sample_engine.as_of) is first
     assert analysis(cursor, sample_engine.as_of, test_years=1) is not first
     assert analysis(cursor, dt.date(2025, 3, 31)) is not first
+    # The cells and the full model are shared by every test_years and threshold; each answer is kept.
+    assert (
+        analysis(cursor, sample_engine.as_of, test_years=1).known
+        is first.known
+        is model(cursor, sample_engine.as_of).known
+    )
+    assert sample_engine.run("neet_fairness") is sample_engine.run("neet_fairness")
+    risk_list = sample_engine.run("neet_risk_list")
+    assert sample_engine.run("neet_risk_list").equals(risk_list)
+
+
+def test_cells_give_the_same_model_as_one_row_a_young_person(sample_engine):
+    """The cells counted in DuckDB give the very same covariate patterns, so the same fit, as the young people
+    table one row each; the RONI score from the features is the one from the raw columns."""
+    cursor = sample_engine.con.cursor()
+    people = young_people(cursor, sample_engine.as_of).filter(pl.col("cohort") == "known")
+    cells = known_cells(cursor, sample_engine.as_of)
+    assert cells.height < people.height and cells["n"].sum() == people.height
+    assert cells["neet"].sum() == people["neet"].sum()
+    assert covariate_patterns(cells, FEATURE_NAMES).equals(
+        covariate_patterns(people, FEATURE_NAMES).cast({"n": pl.Int64, "neet": pl.Int64})
+    )
+    by_cells, by_people = fit_neet_model(cells), fit_neet_model(people)
+    assert by_cells.names == by_people.names
+    for part in ("params", "bse", "pvalues", "conf_low", "conf_high"):
+        assert np.array_equal(getattr(by_cells, part), getattr(by_people, part)), part
+    assert estimable(cells, FEATURE_NAMES) == estimable(people, FEATURE_NAMES)
+    # RONI from the features, person by person.
+    filled = people.with_columns([pl.col(f).fill_null(False) for f in FEATURE_NAMES])
+    assert filled.select(roni_score=roni_from_features())["roni_score"].equals(people["roni_score"])
+    assert set(cells["roni_score"]) == set(people["roni_score"])
+    # Back to one value a young person: the same multiset of (roni, outcome) pairs.
+    roni, neet = per_person(cells, "roni_score")
+    pairs = pl.DataFrame({"roni": roni, "neet": neet}).sort(["roni", "neet"])
+    assert pairs.equals(people.select(roni="roni_score", neet="neet").sort(["roni", "neet"]))
+
+
+def test_rates_from_counts_equal_rates_from_flags():
+    flags, labels = [1, 1, 1, 0, 0, 0, 1], [1, 0, 0, 1, 0, 0, 1]
+    assert rates_from_counts(2, 2, 3, 4) == rates_at_threshold(flags, labels)
 
 
 def test_parameters(sample_engine):

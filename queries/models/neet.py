@@ -1,8 +1,12 @@
 """NEET risk: what predicts a young person becoming NEET at 16-18, how well, for whom, and who to help early.
 
-The per-young-person table comes from DuckDB (queries/sql/neet_features.sql: a few thousand rows, one a
-young person, features from the latest school year up to Year 11 and social care history up to the
-outcome). Everything else is statistics on that small table (queries/models/neet_model.py):
+The young people come from DuckDB (queries/sql/neet_features.sql: one row a young person, features from the
+latest school year up to Year 11 and social care history up to the outcome). Those with an outcome are read as
+cells, counted in DuckDB: one row per combination of the model's features (all binary), outcome year, sex,
+ethnicity group and disability, with how many young people (n) and how many became NEET (neet); every model
+below is fitted and judged on those cells, which give the same answers as one row a young person. Only the
+young people still to come are read one row each, for the risk list. The statistics are in
+queries/models/neet_model.py:
 
 * the outcome is the first known status (EET or NEET; 'unknown' is not an outcome) recorded at 16-18;
 * `neet_risk_factors`: a logistic model on every young person with an outcome, fitted on covariate
@@ -14,12 +18,14 @@ outcome). Everything else is statistics on that small table (queries/models/neet
 * `neet_risk_list`: young people aged 14-16 with no known status yet, scored by the model fitted on
   everyone with an outcome, highest risk first, with their RONI score and the factors behind their risk.
 
-The fitted models are cached per engine (one extract, which does not change under it), as_of and
-parameters: the five questions of the page share one fit, and asking again does not rebuild the table.
+The fitted models and the answers are cached per engine (one extract, which does not change under it), as_of
+and parameters: the five questions of the page share one read of the cells and one fit, and asking again
+answers from the cache.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,6 +37,8 @@ from queries.engine import BadParameter, engine_instance
 from queries.models.neet_model import (
     BY_NAME,
     CALIBRATION_SCHEMA,
+    FEATURE_NAMES,
+    MIN_EACH_OUTCOME,
     ODDS_SCHEMA,
     RONI_FLAG,
     LogitFit,
@@ -40,7 +48,9 @@ from queries.models.neet_model import (
     fit_neet_model,
     odds_ratio_table,
     rates_at_threshold,
+    rates_from_counts,
     roni_band,
+    roni_from_features,
     score_summary,
     with_roni,
 )
@@ -56,23 +66,8 @@ HOLDOUT_PARAMS = [
     " RONI 4+ does in the training years",
 ]
 SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown"}
-MAX_CACHED = 3  # each holds the young people table: about 100 MB for all of England
-
-
-@dataclass
-class NeetAnalysis:
-    """Everything the NEET questions show, computed once per feature table and parameters."""
-
-    known: pl.DataFrame  # young people with an outcome, with roni_score
-    pending: pl.DataFrame  # young people aged 14-16 without one yet
-    full: LogitFit | None  # fitted on every young person with an outcome
-    train_fit: LogitFit | None = None
-    train_years: list[int] = field(default_factory=list)
-    test_years: list[int] = field(default_factory=list)
-    test: pl.DataFrame | None = None  # the held-out young people with p_model, p_roni, flags
-    threshold: float | None = None
-    full_threshold: float | None = None
-    note: str = ""
+GROUPS = ["sex", "ethnicity_group", "disability"]  # the fairness groups
+MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for all of England
 
 
 def young_people(cursor, as_of) -> pl.DataFrame:
@@ -80,8 +75,130 @@ def young_people(cursor, as_of) -> pl.DataFrame:
     return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
 
 
+def features_sql() -> str:
+    """neet_features' SQL without its final ORDER BY: for reading rows that are counted or sorted again here (it
+    would sort every young person first)."""
+    sql, found = re.subn(r"\nORDER BY [^\n]+\s*$", "\n", get_query("neet_features").sql)
+    if found != 1:
+        raise RuntimeError("neet_features.sql no longer ends with an ORDER BY line")
+    return sql
+
+
+def known_cells_sql() -> str:
+    """The young people with an outcome counted by the model's features (missing is false), outcome year and
+    fairness group: n young people, of whom neet became NEET. In a fixed order, so sums over them are too."""
+    features = ", ".join(f"coalesce({name}, false) AS {name}" for name in FEATURE_NAMES)
+    return (
+        f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet\n"
+        f"FROM ({features_sql()}) AS people\nWHERE cohort = 'known'\nGROUP BY ALL\nORDER BY ALL"
+    )
+
+
+def known_cells(cursor, as_of) -> pl.DataFrame:
+    """The cells of young people with an outcome (known_cells_sql), with their RONI score."""
+    cells = cursor.sql(known_cells_sql(), params={"as_of": as_of}).pl()
+    return cells.with_columns(roni_score=roni_from_features())
+
+
+def pending_people(cursor, as_of) -> pl.DataFrame:
+    """The young people still to come (cohort 'pending'), one row each, with the RONI score."""
+    sql = f"SELECT * FROM ({features_sql()}) AS people WHERE cohort = 'pending'"
+    return with_roni(cursor.sql(sql, params={"as_of": as_of}).pl())
+
+
+def per_person(cells: pl.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
+    """The cells' columns as one value per young person, and last their outcomes (True: became NEET)."""
+    n, neet = cells["n"].to_numpy(), cells["neet"].to_numpy()
+    values = [np.concatenate([np.repeat(cells[c].to_numpy(), neet), np.repeat(cells[c].to_numpy(), n - neet)])
+              for c in columns]  # fmt: skip
+    return (*values, np.repeat([True, False], [int(neet.sum()), int((n - neet).sum())]))
+
+
+def per_outcome(cells: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cells' column twice, for its young people who became NEET and for those who did not: (values, outcomes,
+    how many young people each row stands for)."""
+    values, n, neet = cells[column].to_numpy(), cells["n"].to_numpy(), cells["neet"].to_numpy()
+    outcomes = np.repeat([True, False], cells.height)
+    return np.concatenate([values, values]), outcomes, np.concatenate([neet, n - neet])
+
+
+@dataclass(kw_only=True)
+class Answers:
+    """Each question's answer from these results, computed on first asking."""
+
+    answers: dict = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # an answer may need another
+
+    def answer(self, name: str, compute):
+        with self.lock:
+            if name not in self.answers:
+                self.answers[name] = compute(self)
+            return self.answers[name]
+
+
+@dataclass
+class NeetModel(Answers):
+    """The young people with an outcome on one extract and as_of (cells), and the model fitted on all of them."""
+
+    known: pl.DataFrame  # cells (known_cells)
+
+    @property
+    def note(self) -> str:
+        """Why no model can be fitted ('' when one can)."""
+        positives = int(self.known["neet"].sum())
+        negatives = int(self.known["n"].sum()) - positives
+        if positives >= MIN_EACH_OUTCOME and negatives >= MIN_EACH_OUTCOME:
+            return ""
+        return (
+            f"Too few young people with a known outcome to fit a model: {positives} NEET and {negatives} not NEET; "
+            f"at least {MIN_EACH_OUTCOME} of each are needed."
+        )
+
+    @property
+    def full(self) -> LogitFit | None:
+        """The model fitted on every young person with an outcome (None when too few), fitted when first asked."""
+        return self.answer("full", lambda m: fit_neet_model(m.known))
+
+    @property
+    def full_threshold(self) -> float | None:
+        """The risk list's default threshold: flags as many young people with an outcome as RONI 4+ does."""
+        return self.answer("full_threshold", default_threshold)
+
+
+@dataclass
+class NeetAnalysis(Answers):
+    """Everything the NEET questions show, computed once per extract, as_of and parameters."""
+
+    known: pl.DataFrame  # cells of young people with an outcome, with roni_score
+    train_fit: LogitFit | None = None
+    train_years: list[int] = field(default_factory=list)
+    test_years: list[int] = field(default_factory=list)
+    test: pl.DataFrame | None = None  # cells of the held-out young people with p_model, p_roni, flags
+    threshold: float | None = None
+    note: str = ""
+
+
+_MODELS: OrderedDict = OrderedDict()
 _CACHE: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
+
+
+def _cached(cache: OrderedDict, key, build):
+    with _LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    result = build()
+    with _LOCK:
+        cache[key] = result
+        while len(cache) > MAX_CACHED:
+            cache.popitem(last=False)
+    return result
+
+
+def model(cursor, as_of) -> NeetModel:
+    """The cached cells and full model for this extract and as_of."""
+    return _cached(_MODELS, (engine_instance(cursor), as_of), lambda: NeetModel(known=known_cells(cursor, as_of)))
 
 
 def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
@@ -91,16 +208,7 @@ def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None)
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet: threshold must be a probability between 0 and 1")
     key = (engine_instance(cursor), as_of, test_years, threshold)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    result = analyse(young_people(cursor, as_of), test_years, threshold)
-    with _LOCK:
-        _CACHE[key] = result
-        while len(_CACHE) > MAX_CACHED:
-            _CACHE.popitem(last=False)
-    return result
+    return _cached(_CACHE, key, lambda: analyse(model(cursor, as_of), test_years, threshold))
 
 
 def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:
@@ -111,22 +219,28 @@ def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:
     return float(np.quantile(probabilities, 1 - share))
 
 
-def analyse(people: pl.DataFrame, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
-    """Fit the models and judge them: see the module docstring."""
-    known = people.filter(pl.col("cohort") == "known")
-    pending = people.filter(pl.col("cohort") == "pending")
-    full = fit_neet_model(known)
-    result = NeetAnalysis(known=known, pending=pending, full=full)
-    if full is None:
-        result.note = (
-            f"Too few young people with a known outcome to fit a model: {int(known['neet'].sum())} NEET and "
-            f"{int((~known['neet']).sum())} not NEET; at least 20 of each are needed."
-        )
-        return result
+def neet_rate(cells: pl.DataFrame) -> float:
+    """The share of the young people in these cells who became NEET."""
+    return int(cells["neet"].sum()) / int(cells["n"].sum())
+
+
+def default_threshold(fitted: NeetModel) -> float | None:
+    """The probability that flags as many young people with an outcome as RONI 4+ does (by the full model)."""
+    if fitted.full is None:
+        return None
     # Without a usable RONI share (nobody or everybody scores 4+), flag risks above the average NEET rate.
-    result.full_threshold = (
-        threshold or flag_threshold(full.predict(known), known["roni_score"].to_numpy()) or float(known["neet"].mean())
+    p, roni, _ = per_person(
+        fitted.known.with_columns(p=pl.Series(fitted.full.predict(fitted.known))), "p", "roni_score"
     )
+    return flag_threshold(p, roni) or neet_rate(fitted.known)
+
+
+def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
+    """Judge the model on the latest years: see the module docstring."""
+    known = fitted.known
+    result = NeetAnalysis(known=known, note=fitted.note)
+    if result.note:
+        return result
     years = sorted(known["outcome_year"].unique().to_list())
     if len(years) < 2:
         result.note = "All known outcomes are from one year, so the model cannot be tested on later years."
@@ -139,18 +253,17 @@ def analyse(people: pl.DataFrame, test_years: int = 2, threshold: float | None =
     if result.train_fit is None:
         result.note = "Too few young people with a known outcome in the earlier years to train the model."
         return result
-    p_train = result.train_fit.predict(train)
-    result.threshold = (
-        threshold or flag_threshold(p_train, train["roni_score"].to_numpy()) or float(train["neet"].mean())
+    p_train, roni_train, _ = per_person(
+        train.with_columns(p=pl.Series(result.train_fit.predict(train))), "p", "roni_score"
     )
+    result.threshold = threshold or flag_threshold(p_train, roni_train) or neet_rate(train)
     # RONI as a probability (for its Brier score): the NEET rate at each RONI score in the training years.
-    roni_rates = train.group_by("roni_score").agg(p_roni=pl.col("neet").mean())
-    base = float(train["neet"].mean())
+    roni_rates = train.group_by("roni_score").agg(p_roni=pl.col("neet").sum() / pl.col("n").sum())
     result.test = (
         test.with_columns(p_model=pl.Series(result.train_fit.predict(test)))
         .join(roni_rates, on="roni_score", how="left")
         .with_columns(
-            pl.col("p_roni").fill_null(base),
+            pl.col("p_roni").fill_null(neet_rate(train)),
             flag_model=pl.col("p_model") >= result.threshold,
             flag_roni=pl.col("roni_score") >= RONI_FLAG,
         )
@@ -174,46 +287,49 @@ def analyse(people: pl.DataFrame, test_years: int = 2, threshold: float | None =
     params=[AS_OF],
 )
 def neet_risk_factors(cursor, as_of) -> pl.DataFrame:
-    result = analysis(cursor, as_of)
-    if result.full is None:
+    return model(cursor, as_of).answer("neet_risk_factors", risk_factors)
+
+
+def risk_factors(fitted: NeetModel) -> pl.DataFrame:
+    if fitted.full is None:
         return pl.DataFrame(schema=ODDS_SCHEMA)
-    return odds_ratio_table(result.full, result.known)
+    return odds_ratio_table(fitted.full, fitted.known)
 
 
 def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]]:
     rows: list[tuple[str, float | None, str]] = [
         ("model_fitted", float(result.test is not None), result.note or "the model was trained and tested"),
-        ("known_n", float(result.known.height), "young people with a known outcome (the whole cohort)"),
+        ("known_n", float(result.known["n"].sum()), "young people with a known outcome (the whole cohort)"),
         ("known_positives", float(result.known["neet"].sum()), "of whom NEET at their first known status"),
     ]
     if result.test is None:
         return rows
     train = result.known.filter(pl.col("outcome_year").is_in(result.train_years))
-    test = result.test
-    y = test["neet"].to_numpy()
-    p_model, roni = test["p_model"].to_numpy(), test["roni_score"].to_numpy()
+    p_model, roni, p_roni, flag_model, flag_roni, y = per_person(
+        result.test, "p_model", "roni_score", "p_roni", "flag_model", "flag_roni"
+    )
     fit = result.train_fit
     rows += [
         ("train_from_year", float(min(result.train_years)), "training: outcome records from this year"),
         ("train_to_year", float(max(result.train_years)), "training: to this year"),
         ("test_from_year", float(min(result.test_years)), "test: outcome records from this year"),
         ("test_to_year", float(max(result.test_years)), "test: to this year"),
-        ("train_n", float(train.height), "young people in the training years"),
+        ("train_n", float(train["n"].sum()), "young people in the training years"),
         ("train_positives", float(train["neet"].sum()), "of whom NEET"),
         ("events_per_parameter", fit.positives / len(fit.names), "NEET young people per model coefficient in "
          "training (10 or more is the usual rule of thumb)"),
-        ("n", float(test.height), "young people in the test years"),
+        ("n", float(y.size), "young people in the test years"),
         ("positives", float(y.sum()), "of whom NEET"),
         ("base_rate", float(y.mean()), "share NEET in the test years"),
     ]  # fmt: skip
     rows += score_summary("", p_model, p_model, y)
-    slope, large = calibration_slope(p_model, y)
+    slope, large = calibration_slope(*per_outcome(result.test, "p_model"))
     rows += [
         ("calibration_slope", slope, "calibration slope (1 = spread of risks right; below 1 = too extreme)"),
         ("calibration_in_the_large", large, "calibration-in-the-large (0 = right on average; above 0 = "
          "predicted too low)"),
     ]  # fmt: skip
-    rows += score_summary("roni_", roni, test["p_roni"].to_numpy(), y)
+    rows += score_summary("roni_", roni, p_roni, y)
     diff, _se, low, high, p = delong_difference(p_model, roni, y)
     rows += [
         ("auc_difference", diff, "model AUC minus RONI AUC on the same young people"),
@@ -223,7 +339,7 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
         ("threshold", result.threshold, "the model flags young people whose predicted probability is at least this"),
         ("roni_threshold", float(RONI_FLAG), "RONI flags young people scoring at least this (substantial support)"),
     ]
-    for prefix, flags in (("", test["flag_model"].to_numpy()), ("roni_", test["flag_roni"].to_numpy())):
+    for prefix, flags in (("", flag_model), ("roni_", flag_roni)):
         rates = rates_at_threshold(flags, y)
         who = "RONI 4+" if prefix else "the model"
         rows += [
@@ -256,7 +372,11 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     params=HOLDOUT_PARAMS,
 )
 def neet_model_performance(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    rows = performance_rows(analysis(cursor, as_of, test_years, threshold))
+    return analysis(cursor, as_of, test_years, threshold).answer("neet_model_performance", performance)
+
+
+def performance(result: NeetAnalysis) -> pl.DataFrame:
+    rows = performance_rows(result)
     return pl.DataFrame(rows, schema={"metric": pl.String, "value": pl.Float64, "about": pl.String}, orient="row")
 
 
@@ -270,10 +390,13 @@ def neet_model_performance(cursor, as_of, test_years=2, threshold=None) -> pl.Da
     params=HOLDOUT_PARAMS,
 )
 def neet_calibration(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    result = analysis(cursor, as_of, test_years, threshold)
+    return analysis(cursor, as_of, test_years, threshold).answer("neet_calibration", calibration)
+
+
+def calibration(result: NeetAnalysis) -> pl.DataFrame:
     if result.test is None:
         return pl.DataFrame(schema=CALIBRATION_SCHEMA)
-    return calibration_table(result.test["p_model"].to_numpy(), result.test["neet"].to_numpy())
+    return calibration_table(*per_person(result.test, "p_model"))
 
 
 FAIRNESS_SCHEMA = {
@@ -297,7 +420,10 @@ FAIRNESS_SCHEMA = {
     params=HOLDOUT_PARAMS,
 )
 def neet_fairness(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    result = analysis(cursor, as_of, test_years, threshold)
+    return analysis(cursor, as_of, test_years, threshold).answer("neet_fairness", fairness)
+
+
+def fairness(result: NeetAnalysis) -> pl.DataFrame:
     if result.test is None:
         return pl.DataFrame(schema=FAIRNESS_SCHEMA)
     test = result.test.with_columns(
@@ -305,9 +431,14 @@ def neet_fairness(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
     )
     rows = []
     for score, flag in (("model", "flag_model"), ("roni", "flag_roni")):
-        for group_type in ("all", "sex", "ethnicity_group", "disability"):
-            for (group,), part in sorted(test.group_by(group_type), key=lambda g: str(g[0][0])):
-                rates = rates_at_threshold(part[flag].to_numpy(), part["neet"].to_numpy())
+        counts = test.select(
+            "all", *GROUPS, tp=pl.col("neet") * pl.col(flag), fp=(pl.col("n") - pl.col("neet")) * pl.col(flag),
+            positives=pl.col("neet"), negatives=pl.col("n") - pl.col("neet"),
+        )  # fmt: skip
+        for group_type in ("all", *GROUPS):
+            by_group = counts.group_by(group_type).agg(pl.col("tp", "fp", "positives", "negatives").sum())
+            for group, tp, fp, positives, negatives in sorted(by_group.iter_rows(), key=lambda g: str(g[0])):
+                rates = rates_from_counts(tp, fp, positives, negatives)
                 rows.append({"group_type": group_type, "group": group, "score": score} | rates)
     return pl.DataFrame(rows, schema=FAIRNESS_SCHEMA)
 
@@ -322,11 +453,7 @@ RISK_LIST_SCHEMA = {
 
 def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
     """For each young person, the model's clear risk factors they have (odds ratio > 1, p < 0.05), largest first."""
-    clear = sorted(
-        (name for name in fit.names[1:] if fit.coef(name) > 0 and fit.pvalues[fit.names.index(name)] < 0.05),
-        key=fit.coef,
-        reverse=True,
-    )
+    clear = clear_risk_factors(fit)
     if not clear:
         return pl.lit("")
     parts = [
@@ -334,6 +461,27 @@ def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
         for name in clear
     ]
     return pl.concat_list(parts).list.drop_nulls().list.head(top).list.join("; ")
+
+
+def clear_risk_factors(fit: LogitFit) -> list[str]:
+    """The model's features with an odds ratio above 1 and p < 0.05, largest first."""
+    return sorted(
+        (name for name in fit.names[1:] if fit.coef(name) > 0 and fit.pvalues[fit.names.index(name)] < 0.05),
+        key=fit.coef,
+        reverse=True,
+    )
+
+
+def with_drivers(people: pl.DataFrame, fit: LogitFit, top: int = 3) -> pl.DataFrame:
+    """people with top_factors (drivers), worked out once per combination of the clear risk factors."""
+    clear = clear_risk_factors(fit)
+    if not clear:
+        return people.with_columns(top_factors=pl.lit(""))
+    flags = people.select([pl.col(name).fill_null(False) for name in clear])
+    combinations = flags.unique().with_columns(top_factors=drivers(fit, top))
+    return people.with_columns(
+        flags.join(combinations, on=clear, how="left", maintain_order="left", nulls_equal=True)["top_factors"]
+    )
 
 
 @python_query(
@@ -354,17 +502,24 @@ def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
 def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet_risk_list: threshold must be a probability between 0 and 1")
-    result = analysis(cursor, as_of)
-    pending = result.pending
+    fitted = model(cursor, as_of)
+    scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of)))
     if team_id is not None:
-        pending = pending.filter(pl.col("team_id") == team_id)
-    if result.full is None:
-        scored = pending.with_columns(risk=pl.lit(None, pl.Float64), top_factors=pl.lit(""), flagged=pl.lit(None))
+        scored = scored.filter(pl.col("team_id") == team_id)
+    if fitted.full is None:
+        flagged = pl.lit(None, pl.Boolean)
     else:
-        cut = threshold or result.full_threshold
-        scored = pending.with_columns(risk=pl.Series(result.full.predict(pending), dtype=pl.Float64)).with_columns(
-            top_factors=drivers(result.full),
-            flagged=pl.col("risk") >= cut,
+        flagged = pl.col("risk") >= (threshold or fitted.full_threshold)
+    return scored.with_columns(flagged=flagged).select(list(RISK_LIST_SCHEMA))
+
+
+def score_pending(fitted: NeetModel, pending: pl.DataFrame) -> pl.DataFrame:
+    """The young people still to come, scored by the full model, highest risk first (the risk list but flagged)."""
+    if fitted.full is None:
+        scored = pending.with_columns(risk=pl.lit(None, pl.Float64), top_factors=pl.lit(""))
+    else:
+        scored = with_drivers(pending, fitted.full).with_columns(
+            risk=pl.Series(fitted.full.predict(pending), dtype=pl.Float64)
         )
     return (
         scored.with_columns(
@@ -378,5 +533,5 @@ def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
             school_year=pl.col("academic_year"),
         )
         .sort(["risk", "roni_score", "child_id"], descending=[True, True, False], nulls_last=True)
-        .select([pl.col(c).cast(t) for c, t in RISK_LIST_SCHEMA.items()])
+        .select([pl.col(c).cast(t) for c, t in RISK_LIST_SCHEMA.items() if c != "flagged"])
     )
