@@ -39,10 +39,12 @@ def test_every_summary_table_has_title_description_and_declares_its_tables():
         assert contract_tables_read(summary.sql) == set(summary.tables), summary.name
 
 
-VISIT_STATUS = {"cp_plans", "cin_plans", "looked_after", "visits", "referrals"}
+STATUTORY_PLANS = {"cp_plans", "cin_plans", "looked_after"}
+VISIT_STATUS = STATUTORY_PLANS | {"visits", "referrals"}
 COMPLIANCE_EVENTS = {"assessments", "referrals", "section47", "cp_plans", "cp_reviews"}
 COMPLIANCE_STATE = VISIT_STATUS | {"cp_plans", "referrals"}
 MACRO_TABLES = {
+    "statutory_plans": STATUTORY_PLANS,
     "plan_visit_status": VISIT_STATUS,
     "compliance_events": COMPLIANCE_EVENTS,
     "compliance_state": COMPLIANCE_STATE,

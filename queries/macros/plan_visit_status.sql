@@ -10,17 +10,10 @@ CREATE OR REPLACE MACRO plan_visit_status(dates, cp_wd, cin_wd, cla_days, team_f
 WITH on_dates AS (
     SELECT DISTINCT unnest(dates)::DATE AS as_of
 ),
-plans AS (
-    SELECT child_id, 'cp' AS plan_type, start_date, end_date FROM cp_plans
-    UNION ALL
-    SELECT child_id, 'cin', start_date, end_date FROM cin_plans
-    UNION ALL
-    SELECT child_id, 'cla', start_date, end_date FROM looked_after
-),
 open_plans AS (
     SELECT d.as_of, p.child_id, p.plan_type, max(p.start_date) AS plan_start
     FROM on_dates AS d
-    JOIN plans AS p ON p.start_date <= d.as_of AND (p.end_date IS NULL OR p.end_date > d.as_of)
+    JOIN statutory_plans() AS p ON p.start_date <= d.as_of AND (p.end_date IS NULL OR p.end_date > d.as_of)
     WHERE (team_filter IS NULL AND worker_filter IS NULL)
        OR p.child_id IN (
            SELECT child_id FROM referrals

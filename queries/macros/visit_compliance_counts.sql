@@ -22,20 +22,13 @@ standards AS (
         ON seq.wd_index = c.wd_index - CASE t.plan_type WHEN 'cp' THEN cp_wd ELSE cin_wd END
                           + CASE WHEN c.is_working_day THEN 0 ELSE 1 END
 ),
-plans AS (
-    SELECT child_id, 'cp' AS plan_type, start_date, end_date FROM cp_plans
-    UNION ALL
-    SELECT child_id, 'cin', start_date, end_date FROM cin_plans
-    UNION ALL
-    SELECT child_id, 'cla', start_date, end_date FROM looked_after
-),
 plan_facts AS (
     -- Each open plan on each date, and each visit in the weeks that make a plan of its type met.
     SELECT s.as_of, p.child_id, p.plan_type, true AS is_plan, p.start_date >= s.met_since AS is_met
     FROM standards AS s
     JOIN (
         -- Only plans open at some point between the first and last date (not ten years of plans).
-        SELECT * FROM plans
+        SELECT * FROM statutory_plans()
         WHERE start_date <= (SELECT max(as_of) FROM on_dates)
           AND (end_date IS NULL OR end_date > (SELECT min(as_of) FROM on_dates))
     ) AS p ON p.plan_type = s.plan_type AND p.start_date <= s.as_of AND (p.end_date IS NULL OR p.end_date > s.as_of)
