@@ -119,14 +119,14 @@ def test_trend_from_kept_month_ends_equals_a_fresh_count(sample_dir_engine_pair)
     strict = warm.run("compliance_trend", cp_visit_working_days=1, cin_visit_working_days=1, cla_visit_days=1)
     visits = pl.col("measure") == "visits_in_timescale"
     assert strict.filter(visits)["numerator"].sum() < reused.filter(visits)["numerator"].sum()
-    assert len(compliance._CACHE) <= compliance.MAX_CACHED_DATES
+    assert len(compliance._CACHE) <= compliance._CACHE.limit
 
 
 def test_kept_month_ends_are_bounded(sample_engine):
     from queries.models import compliance
 
-    sample_engine.run("compliance_trend", months=compliance.MAX_CACHED_DATES + 5)
-    assert len(compliance._CACHE) == compliance.MAX_CACHED_DATES
+    sample_engine.run("compliance_trend", months=compliance._CACHE.limit + 5)
+    assert len(compliance._CACHE) == compliance._CACHE.limit
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from test_services import SERVICES, by_service, child, costs_scenario, episode
 
 from helpers import referral, rows_frame
+from queries.kept import KeptAnswers
 from queries.models.services import EPISODES_SQL, STRATA_SQL
 
 AS_OFS = [dt.date(2026, 3, 31), dt.date(2025, 9, 30), dt.date(2024, 3, 31), dt.date(2023, 6, 15)]
@@ -321,7 +322,7 @@ def test_a_bootstrap_interval_is_kept_for_the_same_figures(monkeypatch):
     calls = []
     compute = services._bootstrap_ratio_interval
     monkeypatch.setattr(services, "_bootstrap_ratio_interval", lambda *a: calls.append(a) or compute(*a))
-    monkeypatch.setattr(services, "_BOOTSTRAP_CACHE", type(services._BOOTSTRAP_CACHE)())
+    monkeypatch.setattr(services, "_BOOTSTRAP_CACHE", KeptAnswers(services._BOOTSTRAP_CACHE.limit))
     cost, successes = [1000.0, 2000.0, 1500.0, 900.0], [1, 2, 0, 1]
     first = services.bootstrap_ratio_interval(cost, successes, "SVX")
     assert services.bootstrap_ratio_interval(np.array(cost), np.array(successes), "SVX") == first

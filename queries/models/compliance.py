@@ -10,12 +10,11 @@ twelve month-ends takes about 2 s.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 
 import polars as pl
 
 from queries.engine import engine_instance
+from queries.kept import KeptAnswers
 from queries.registry import python_query
 
 MEASURES_SQL = """
@@ -24,8 +23,7 @@ FROM compliance_measures($dates::DATE[], $cp, $cin, $cla)
 """
 MAX_CACHED_DATES = 48  # every team's six measures on a date: about 15,000 rows for all of England
 
-_CACHE: OrderedDict = OrderedDict()
-_LOCK = threading.Lock()
+_CACHE = KeptAnswers(MAX_CACHED_DATES)
 
 
 def month_ends(as_of: dt.date, months: int) -> list[dt.date]:
@@ -44,24 +42,16 @@ def measures_on(cursor, dates: list[dt.date], cp: int, cin: int, cla: int) -> pl
     """Every team's compliance measures on each date (compliance_measures), counting only dates not kept."""
     engine = engine_instance(cursor)
     keys = {day: (engine, day, cp, cin, cla) for day in dict.fromkeys(dates)}
-    with _LOCK:
-        kept = {day: _CACHE[key] for day, key in keys.items() if key in _CACHE}
-        for day in kept:
-            _CACHE.move_to_end(keys[day])
-    missing = [day for day in keys if day not in kept]
+    kept = {day: _CACHE.get(key) for day, key in keys.items()}
+    missing = [day for day, measures in kept.items() if measures is None]
     if missing or not keys:
         counted = cursor.sql(MEASURES_SQL, params={"dates": missing, "cp": cp, "cin": cin, "cla": cla}).pl()
         if not keys:
             return counted
-        for (day,), part in counted.partition_by("as_of", as_dict=True).items():
-            kept[day] = part
+        by_date = counted.partition_by("as_of", as_dict=True)
         for day in missing:  # a date with no teams still has an (empty) answer
-            kept.setdefault(day, counted.clear())
-        with _LOCK:
-            for day in missing:
-                _CACHE[keys[day]] = kept[day]
-            while len(_CACHE) > MAX_CACHED_DATES:
-                _CACHE.popitem(last=False)
+            kept[day] = by_date.get((day,), counted.clear())
+            _CACHE.put(keys[day], kept[day])
     return pl.concat([kept[day] for day in keys])
 
 

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from queries.engine import BadParameter, engine_instance
+from queries.kept import KeptAnswers
 from queries.models.neet_model import (
     BY_NAME,
     CALIBRATION_SCHEMA,
@@ -71,7 +71,8 @@ MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for
 
 
 def young_people(cursor, as_of) -> pl.DataFrame:
-    """The neet_features table (one row per young person), with the RONI score."""
+    """The neet_features table, one row per young person, with the RONI score: the row-level form the questions
+    no longer read (they read known_cells and pending_people), kept as what tests compare the cells with."""
     return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
 
 
@@ -178,27 +179,13 @@ class NeetAnalysis(Answers):
     note: str = ""
 
 
-_MODELS: OrderedDict = OrderedDict()
-_CACHE: OrderedDict = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def _cached(cache: OrderedDict, key, build):
-    with _LOCK:
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    result = build()
-    with _LOCK:
-        cache[key] = result
-        while len(cache) > MAX_CACHED:
-            cache.popitem(last=False)
-    return result
+_MODELS = KeptAnswers(MAX_CACHED)
+_CACHE = KeptAnswers(MAX_CACHED)
 
 
 def model(cursor, as_of) -> NeetModel:
     """The cached cells and full model for this extract and as_of."""
-    return _cached(_MODELS, (engine_instance(cursor), as_of), lambda: NeetModel(known=known_cells(cursor, as_of)))
+    return _MODELS.get_or_build((engine_instance(cursor), as_of), lambda: NeetModel(known=known_cells(cursor, as_of)))
 
 
 def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
@@ -208,7 +195,7 @@ def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None)
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet: threshold must be a probability between 0 and 1")
     key = (engine_instance(cursor), as_of, test_years, threshold)
-    return _cached(_CACHE, key, lambda: analyse(model(cursor, as_of), test_years, threshold))
+    return _CACHE.get_or_build(key, lambda: analyse(model(cursor, as_of), test_years, threshold))
 
 
 def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:

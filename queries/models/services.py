@@ -47,13 +47,12 @@ and per-session costs are one-off charges and fall in the month the episode star
 from __future__ import annotations
 
 import hashlib
-import threading
 import zlib
-from collections import OrderedDict
 
 import numpy as np
 import polars as pl
 
+from queries.kept import KeptAnswers
 from queries.registry import python_query
 from queries.stats import newcombe_difference_interval, wilson_intervals
 
@@ -193,21 +192,12 @@ def bootstrap_ratio_interval(
     digest = hashlib.blake2b(cost.tobytes(), digest_size=16)
     digest.update(successes.tobytes())
     cache_key = (digest.digest(), cost.size, key, resamples, level)
-    with _BOOTSTRAP_LOCK:
-        if cache_key in _BOOTSTRAP_CACHE:
-            _BOOTSTRAP_CACHE.move_to_end(cache_key)
-            return _BOOTSTRAP_CACHE[cache_key]
-    interval = _bootstrap_ratio_interval(cost, successes, key, resamples, level)
-    with _BOOTSTRAP_LOCK:
-        _BOOTSTRAP_CACHE[cache_key] = interval
-        while len(_BOOTSTRAP_CACHE) > BOOTSTRAP_CACHED:
-            _BOOTSTRAP_CACHE.popitem(last=False)
-    return interval
+    return _BOOTSTRAP_CACHE.get_or_build(
+        cache_key, lambda: _bootstrap_ratio_interval(cost, successes, key, resamples, level)
+    )
 
 
-_BOOTSTRAP_CACHE: OrderedDict = OrderedDict()
-_BOOTSTRAP_LOCK = threading.Lock()
-BOOTSTRAP_CACHED = 256  # intervals kept (a service at an as_of each)
+_BOOTSTRAP_CACHE = KeptAnswers(256)  # intervals kept (a service at an as_of each)
 
 
 def _bootstrap_ratio_interval(
