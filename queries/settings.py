@@ -19,6 +19,15 @@ DEFAULTS: dict[str, dict] = {
     "caseload": {"national_average_per_fte": 16.0},
     "suppression": {"enabled": True, "threshold": 5, "symbol": "c"},
     "audit": {"audit_path": ""},
+    "hosting": {"mode": "local", "allowed_email_domains": [], "allowed_issuers": []},
+    "imports": {
+        "max_upload_mb": 50,
+        "max_uncompressed_mb": 300,
+        "max_compression_ratio": 100,
+        "max_memory_mb": 1024,
+        "max_seconds": 120,
+    },
+    "cache": {"max_cache_gb": 20.0},
 }
 
 
