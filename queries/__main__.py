@@ -1,7 +1,12 @@
 """Command line: `python -m queries list` and `python -m queries run NAME ...`.
 
+Without `--as`, `run` gives the exact answer: it is for an analyst who already has the extract's
+files. `--as ROLE [--user-team T] [--user-worker W]` gives exactly what a signed-in user of that
+role sees on a page: the same access check, forced parameters (own team and worker, the extract's
+as_of, whole months), filtered rows and protected counts.
+
 Exit status: 0 answered, 2 a bad name, parameter or extract, 1 a table the
-question needs is invalid or missing. Errors are one line on stderr.
+question needs is invalid or missing, or the role may not see it. Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import sys
 
 import polars as pl
 
-from queries.engine import Engine, QueryError
+from queries.access import ROLE_NEEDS, ROLES, Scope
+from queries.engine import Engine, NotAllowed, QueryError
 from queries.registry import all_queries
 from queries.settings import SettingsError
 from schemas.extract import ExtractError, open_extract
@@ -51,11 +57,25 @@ def format_frame(frame: pl.DataFrame, fmt: str) -> str:
     return frame.write_csv()
 
 
+def cli_scope(args) -> Scope | None:
+    """The user `--as` speaks for, or None for the exact answer; a role without its IDs has no access."""
+    if args.as_role is None:
+        return None
+    scope = Scope(args.as_role, f"command line as {args.as_role}", args.user_worker, args.user_team)
+    missing = [
+        f"--user-{need.removesuffix('_id')}" for need in ROLE_NEEDS.get(scope.role, ()) if not getattr(scope, need)
+    ]
+    if missing:
+        raise NotAllowed(f"a {ROLES[scope.role].lower()} needs {' and '.join(missing)}: without them, no access")
+    return scope
+
+
 def run_query(args) -> int:
     params = parse_params(args.param or [])
+    scope = cli_scope(args)
     engine = Engine(open_extract(args.data))
     try:
-        frame = engine.run(args.name, **params)
+        frame = engine.run(args.name, scope=scope, **params)
     finally:
         engine.close()
     sys.stdout.write(format_frame(frame, args.format).rstrip("\n") + "\n")
@@ -71,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data", help="extract folder (default: $CHILDSTAT_DATA, else sample_data/)")
     run.add_argument("--param", action="append", metavar="KEY=VALUE")
     run.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+    run.add_argument(
+        "--as", dest="as_role", choices=list(ROLES), help="answer as a user of this role sees it on a page"
+    )
+    run.add_argument("--user-team", help="with --as team_manager or social_worker: the user's team_id")
+    run.add_argument("--user-worker", help="with --as social_worker: the user's worker_id")
     args = parser.parse_args(argv)
     try:
         return list_queries() if args.command == "list" else run_query(args)

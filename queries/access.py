@@ -1,20 +1,28 @@
 """Who may see what: roles, and the scoping every question goes through for a signed-in user.
 
-Scoping is done here, below the pages, so a hidden page, a crafted URL or a changed
-parameter cannot reach other rows:
+Each question declares who may run it (`roles`) and whether it returns child-level rows
+(`access`); queries/registry.py reads the declaration and this module enforces it, below the
+pages, so a hidden page, a crafted URL or a changed parameter cannot reach other rows:
 
+- default deny: a question that declares no access is refused to every signed-in role, and a
+  role not in its `roles` is refused (administrators may run any declared question);
 - parameters are forced: a social worker's questions always run for their own worker_id
-  and team_id, a team manager's for their own team_id;
+  and team_id, a team manager's for their own team_id; everyone but analysts and administrators
+  gets the extract's as_of, and period filters in whole months (queries.disclosure);
 - answers are filtered: a row naming another team, another worker (for a social worker) or
   a child outside the user's caseload or team is dropped before it leaves the engine;
-- a head of service gets no child-level answer at all (a column child_id means refusal);
+- a head of service gets no child-level answer at all (the declaration, not a column name);
 - analysts see everything with pseudonymous IDs but no worker names.
 
-Local single-user mode (no sign-in configured) uses LOCAL_ADMIN, which sees everything.
+What is left is then protected for the role by queries.disclosure (counts about children
+outside the user's scope). Local single-user mode (no sign-in) uses LOCAL_ADMIN, which sees
+everything exactly.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -26,21 +34,15 @@ ROLES = {
     "head_of_service": "Head of service",
     "admin": "Administrator",
 }
-# Questions each limited role may ask at all (analysts and admins may ask any; a head of
-# service any that is not child-level).
-ROLE_QUERIES = {
-    "social_worker": {
-        "team_list", "worker_list", "caseload_by_worker", "worker_cases", "due_soon", "open_assessments",
-        "overdue_visits", "child_chronology", "open_cases", "children_on_cp_plans", "looked_after_children",
-    },
-    "team_manager": {
-        "team_list", "worker_list", "caseload_by_worker", "worker_cases", "due_soon", "open_assessments",
-        "overdue_visits", "child_chronology", "open_cases", "children_on_cp_plans", "looked_after_children",
-        "team_caseload", "compliance_summary", "compliance_trend", "compliance_cases", "referrals_last_12_months",
-        "rereferral_rate", "referrals_by_month", "factor_prevalence", "factor_cooccurrence", "factor_rules",
-        "neet_risk_factors", "neet_model_performance", "neet_calibration", "neet_fairness", "neet_risk_list",
-    },
-}  # fmt: skip
+ROLE_PLURALS = {
+    "social_worker": "Social workers",
+    "team_manager": "Team managers",
+    "analyst": "Analysts",
+    "head_of_service": "Heads of service",
+    "admin": "Administrators",
+}
+# The IDs each role needs in the role map: without them the role has no access at all.
+ROLE_NEEDS = {"social_worker": ("worker_id", "team_id"), "team_manager": ("team_id",)}
 
 
 class AccessDenied(Exception):
@@ -74,14 +76,47 @@ ALLOWED_CHILDREN_SQL = {
 }
 
 
+def may_run(query, scope: Scope) -> bool:
+    """Whether this role may ask this question at all (default deny)."""
+    if query.access is None:
+        return False
+    if scope.role in ROLE_NEEDS and any(not getattr(scope, need) for need in ROLE_NEEDS[scope.role]):
+        return False  # a role-map entry without its IDs has no access, never council-wide figures
+    return scope.role == "admin" or scope.role in query.roles
+
+
+def whole_months(value, end: bool) -> dt.date | None:
+    """A period filter's date widened to the whole month: the 1st, or the month's last day."""
+    if value is None:
+        return None
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    if end:
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day.replace(day=1)
+
+
 def scoped_params(query, params: dict, scope: Scope) -> dict:
-    """The parameters the question will really run with for this user (own worker and team forced)."""
+    """The parameters the question will really run with for this user.
+
+    Own worker and team forced; for everyone who does not see every child, the extract's as_of
+    (a caller's date is not trusted) and period filters in whole months, so two views cannot
+    differ by a day's children.
+    """
+    if not may_run(query, scope):
+        if query.access is None:
+            raise AccessDenied(f"{query.title} has no access declaration, so nobody signed in may see it.")
+        if query.child_level and scope.role == "head_of_service":
+            raise AccessDenied("Heads of service see figures, not individual children.")
+        raise AccessDenied(f"{ROLE_PLURALS[scope.role]} cannot see {query.title.lower()}.")
     if scope.sees_everything:
-        return params
-    if scope.role in ROLE_QUERIES and query.name not in ROLE_QUERIES[scope.role]:
-        raise AccessDenied(f"{ROLES[scope.role]}s cannot see {query.title.lower()}.")
+        return dict(params)
     names = {p.name for p in query.params}
     forced = dict(params)
+    if "as_of" in names:
+        forced["as_of"] = None  # the extract's own date
+    for name, end in (("from_date", False), ("to_date", True)):
+        if name in names and forced.get(name) not in (None, ""):
+            forced[name] = whole_months(forced[name], end)
     if scope.role in ("social_worker", "team_manager") and "team_id" in names:
         forced["team_id"] = scope.team_id
     if scope.role == "social_worker" and "worker_id" in names:
@@ -96,7 +131,12 @@ CHILD_HISTORIES = {"child_chronology"}
 
 
 def filter_answer(
-    frame: pl.DataFrame, scope: Scope, allowed_children, team_workers, child_history: bool = False
+    frame: pl.DataFrame,
+    scope: Scope,
+    allowed_children,
+    team_workers,
+    child_history: bool = False,
+    child_level: bool = False,
 ) -> pl.DataFrame:
     """Drop every row (and column) the user may not see.
 
@@ -109,9 +149,11 @@ def filter_answer(
     if scope.role == "analyst":
         return frame
     if scope.role == "head_of_service":
-        if "child_id" in frame.columns:
+        if child_level:
             raise AccessDenied("Heads of service see figures, not individual children.")
         return frame
+    if child_level and not child_history and "child_id" not in frame.columns:
+        raise AccessDenied("This answer is declared child-level but names no child, so it cannot be scoped to you.")
     if child_history:
         return (
             frame

@@ -38,6 +38,7 @@ import polars as pl
 
 from queries.access import ALLOWED_CHILDREN_SQL, CHILD_HISTORIES, AccessDenied, Scope, filter_answer, scoped_params
 from queries.calendar import install_calendar
+from queries.disclosure import cell_key_secret, install_record_keys, protect, without_keys
 from queries.registry import MACRO_DIR, Param, Query, get_query, in_dependency_order, summaries
 from queries.settings import setting
 from schemas.codes import all_labels
@@ -186,6 +187,7 @@ class Engine:
         self.instance_id = uuid.uuid4().hex
         self.con.execute("CREATE TABLE childstat_engine AS SELECT ? AS instance_id", [self.instance_id])
         install_calendar(self.con)
+        install_record_keys(self.con, cell_key_secret(cache_folder(self.extract, cache_dir)))
         install_code_labels(self.con)
         install_macros(self.con)
 
@@ -258,32 +260,44 @@ class Engine:
     def run(self, name: str, scope: Scope | None = None, **params) -> pl.DataFrame:
         """Answer a named question; raises QueryError subclasses with user-readable messages.
 
-        With a `scope` (a signed-in user), parameters are forced to the user's own worker and
-        team and the answer is filtered to what the role may see (queries.access).
+        Without a scope, the exact answer (an analyst with the extract's files, at the command line).
+        With a `scope` (a signed-in user, or `--as ROLE`), the question must be declared for the role,
+        parameters are forced to the user's own worker, team and the extract's as_of, the answer is
+        filtered to what the role may see (queries.access) and its counts protected (queries.disclosure).
         """
-        try:
-            query = get_query(name)
-        except KeyError:
-            raise UnknownQuery(f"no query named {name!r} (python -m queries list shows them)") from None
+        query = self.query(name)
         if scope is None:
-            return self.run_query(query, **params)
-        try:
-            forced = scoped_params(query, params, scope)
-        except AccessDenied as exc:
-            raise NotAllowed(str(exc)) from None
+            return without_keys(self.run_query(query, **params))
+        forced = self.enforced_params(query, params, scope)
         as_of = self.resolve_params(query, forced).get("as_of", self.as_of)
         about_one_child = any(p.name == "child_id" for p in query.params)
         if about_one_child and not scope.sees_everything and not self._may_see_child(scope, forced, as_of):
             raise NotAllowed("This child is not on your caseload or in your team's open cases.")
         answer = self.run_query(query, **forced)
         try:
-            return filter_answer(
+            answer = filter_answer(
                 answer,
                 scope,
                 allowed_children=lambda: self._allowed_children(scope, as_of),
                 team_workers=lambda: self._team_workers(scope.team_id),
                 child_history=query.name in CHILD_HISTORIES,
+                child_level=query.child_level,
             )
+        except AccessDenied as exc:
+            raise NotAllowed(str(exc)) from None
+        return protect(answer, query, scope)
+
+    def query(self, name: str) -> Query:
+        try:
+            return get_query(name)
+        except KeyError:
+            raise UnknownQuery(f"no query named {name!r} (python -m queries list shows them)") from None
+
+    def enforced_params(self, query: Query | str, params: dict, scope: Scope) -> dict:
+        """The parameters a question really runs with for this user (what the audit log records)."""
+        query = self.query(query) if isinstance(query, str) else query
+        try:
+            return scoped_params(query, params, scope)
         except AccessDenied as exc:
             raise NotAllowed(str(exc)) from None
 

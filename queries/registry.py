@@ -18,6 +18,19 @@ setting of the same name (`setting:KEY` of another name), `null` no value. `choi
 restricts a str parameter (`; one of the teams | choices: practice_model, team`).
 Parameters reach SQL as `$name`, always bound, never formatted into the text.
 
+Every question also declares who may run it and what in its answer is about children
+(queries/disclosure.py applies it; a question without `access` and `roles` is refused to everyone
+signed in, and a test fails for it):
+
+    -- access: aggregate                     (or child-level: one row per named child)
+    -- roles: analyst, head_of_service, team_manager, social_worker   (admin always may)
+    -- counts: referrals, rereferrals          (counts of children or their records; one line per
+    --                                          group of counts that add up to shown totals)
+    -- comparison_counts: rest_with, rest_n   (counts about children outside the cohort asked for)
+    -- derived: rereferral_rate <- rereferrals, referrals ; lift <- cohort_with, rest_with
+    -- protection: suppression                (or cell-key: the SQL gives `<count>_ckey` beside each count)
+    -- suppress_within: score, group_type     (secondary suppression within blocks of rows, each its own table)
+
 A Python question is a function decorated with `@python_query(...)` in a module
 under `queries/models/`; it receives a DuckDB cursor and its parameters.
 """
@@ -65,6 +78,24 @@ class Query:
     function: Callable | None = None
     source: str = ""
     extra: dict = field(default_factory=dict)
+    access: str | None = None  # "aggregate" or "child-level"; None: undeclared, refused when signed in
+    roles: tuple[str, ...] = ()
+    count_groups: tuple[tuple[str, ...], ...] = ()
+    comparison_counts: tuple[str, ...] = ()
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    protection: str = "suppression"
+    suppress_within: tuple[str, ...] = ()  # secondary suppression within blocks of rows sharing these columns
+    restat: Callable | None = None  # recomputes derived columns from protected counts (cell-key questions)
+
+    @property
+    def counts(self) -> tuple[str, ...]:
+        return tuple(c for group in self.count_groups for c in group) + tuple(
+            c for c in self.comparison_counts if not any(c in g for g in self.count_groups)
+        )
+
+    @property
+    def child_level(self) -> bool:
+        return self.access == "child-level"
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -90,6 +121,46 @@ def parse_param(text: str, where: str) -> Param:
 
 def _names(lines: list[str]) -> tuple[str, ...]:
     return tuple(t.strip() for t in ",".join(lines).split(",") if t.strip())
+
+
+ACCESS_KINDS = ("aggregate", "child-level")
+PROTECTIONS = ("suppression", "cell-key")
+DECLARABLE_ROLES = ("analyst", "head_of_service", "team_manager", "social_worker")
+
+
+def parse_derived(lines, where: str) -> dict[str, tuple[str, ...]]:
+    """`rate <- a, b ; other <- c` (one or more lines) -> {"rate": ("a", "b"), "other": ("c",)}."""
+    derived: dict[str, tuple[str, ...]] = {}
+    for part in (p for line in lines for p in line.split(";")):
+        if not part.strip():
+            continue
+        name, arrow, sources = part.partition("<-")
+        if not arrow or not name.strip() or not _names([sources]):
+            raise RegistryError(f"{where}: cannot read derived column {part.strip()!r} (write: rate <- count, total)")
+        derived[name.strip()] = _names([sources])
+    return derived
+
+
+def disclosure_fields(
+    where: str, access, roles, counts, comparison_counts, derived, protection, suppress_within=()
+) -> dict:
+    """The access and disclosure declaration of a question, checked."""
+    if access is not None and access not in ACCESS_KINDS:
+        raise RegistryError(f"{where}: access must be one of {', '.join(ACCESS_KINDS)}, not {access!r}")
+    unknown = [r for r in roles if r not in DECLARABLE_ROLES]
+    if unknown:
+        raise RegistryError(f"{where}: unknown role {unknown[0]!r} (roles: {', '.join(DECLARABLE_ROLES)})")
+    if protection not in PROTECTIONS:
+        raise RegistryError(f"{where}: protection must be one of {', '.join(PROTECTIONS)}, not {protection!r}")
+    return {
+        "access": access,
+        "roles": tuple(roles),
+        "count_groups": tuple(tuple(group) for group in counts if group),
+        "comparison_counts": tuple(comparison_counts),
+        "derived": {k: tuple(v) for k, v in derived.items()},
+        "protection": protection,
+        "suppress_within": tuple(suppress_within),
+    }
 
 
 def parse_sql_file(path: Path) -> Query:
@@ -120,6 +191,16 @@ def parse_sql_file(path: Path) -> Query:
     tables = _names(header.get("tables", []))
     optional_tables = _names(header.get("optional_tables", []))
     params = tuple(parse_param(p, where) for p in header.get("param", []))
+    declaration = disclosure_fields(
+        where,
+        access=(header.get("access") or [None])[0],
+        roles=_names(header.get("roles", [])),
+        counts=[_names([line]) for line in header.get("counts", [])],
+        comparison_counts=_names(header.get("comparison_counts", [])),
+        derived=parse_derived(header.get("derived", []), where),
+        protection=(header.get("protection") or ["suppression"])[0],
+        suppress_within=_names(header.get("suppress_within", [])),
+    )
     return Query(
         name=name,
         title=header["title"][0],
@@ -129,6 +210,7 @@ def parse_sql_file(path: Path) -> Query:
         params=params,
         sql="\n".join(body_lines).strip(),
         source=str(path),
+        **declaration,
     )
 
 
@@ -136,9 +218,28 @@ _PYTHON_QUERIES: dict[str, Query] = {}
 
 
 def python_query(
-    name: str, title: str, description: str, tables: list[str], params: list[str] = (), optional_tables=()
+    name: str,
+    title: str,
+    description: str,
+    tables: list[str],
+    params: list[str] = (),
+    optional_tables=(),
+    *,
+    access: str | None = None,
+    roles=(),
+    counts=(),
+    comparison_counts=(),
+    derived: dict | None = None,
+    protection: str = "suppression",
+    suppress_within=(),
+    restat: Callable | None = None,
 ):
-    """Register a Python function as a named question; params use the SQL header's syntax."""
+    """Register a Python function as a named question; params use the SQL header's syntax.
+
+    The access and disclosure keywords are the SQL header's (`counts` a list of groups, each a list of
+    columns; `derived` {column: [counts it rests on]}; `restat` recomputes derived columns from
+    protected counts for a cell-key question).
+    """
 
     def decorate(function: Callable) -> Callable:
         _PYTHON_QUERIES[name] = Query(
@@ -150,6 +251,17 @@ def python_query(
             params=tuple(parse_param(p, name) for p in params),
             function=function,
             source=f"{function.__module__}.{function.__qualname__}",
+            restat=restat,
+            **disclosure_fields(
+                name,
+                access,
+                roles,
+                [tuple(g) for g in counts],
+                comparison_counts,
+                derived or {},
+                protection,
+                suppress_within,
+            ),
         )
         return function
 

@@ -28,11 +28,12 @@ def hidden(n) -> bool:
     return suppression_on() and is_small(n)
 
 
-def _secondary(mask: list[list[bool]], values: list[list]) -> None:
+def secondary_mask(mask: list[list[bool]], values: list[list], eligible: list[list[bool]] | None = None) -> None:
     """Hide one more cell wherever a line (row or column) has exactly one hidden cell.
 
     Greedy: prefer a cell whose crossing line also has exactly one hidden cell (one
-    extra cell then protects both lines), then the smallest count.
+    extra cell then protects both lines), then the smallest count. Only `eligible` cells
+    (all, when not given) may be hidden: counts the user may see exactly are never hidden.
     """
     n_rows, n_cols = len(mask), len(mask[0])
     rows = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
@@ -48,7 +49,11 @@ def _secondary(mask: list[list[bool]], values: list[list]) -> None:
             for line in lines:
                 if len(line) < 2 or hidden_in(line) != 1:
                     continue
-                candidates = [(r, c) for r, c in line if not mask[r][c] and values[r][c] not in (None, 0)]
+                candidates = [
+                    (r, c)
+                    for r, c in line
+                    if not mask[r][c] and values[r][c] not in (None, 0) and (eligible is None or eligible[r][c])
+                ]
                 if not candidates:
                     continue
 
@@ -75,7 +80,7 @@ def suppress_frame(
     values = [[row[c] for c in count_columns] for row in frame.select(count_columns).iter_rows(named=True)]
     mask = [[is_small(v, threshold) for v in row] for row in values]
     if secondary:
-        _secondary(mask, values)
+        secondary_mask(mask, values)
     hidden = {c: pl.Series([mask[r][i] for r in range(len(mask))]) for i, c in enumerate(count_columns)}
     out = frame.with_columns(pl.when(hidden[c]).then(None).otherwise(pl.col(c)).alias(c) for c in count_columns)
     for rate, sources in (derived or {}).items():

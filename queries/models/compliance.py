@@ -57,6 +57,11 @@ def measures_on(cursor, dates: list[dt.date], cp: int, cin: int, cla: int) -> pl
 
 @python_query(
     "compliance_trend",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["numerator", "denominator"]],
+    derived={"pct": ["numerator", "denominator"]},
+    suppress_within=["month_end", "measure"],
     title="Compliance trend",
     description="The compliance summary's measures at the end of each of the last 12 months (the latest point is "
     "as_of itself), per team, so a manager can see whether practice is drifting.",

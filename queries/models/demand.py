@@ -150,6 +150,8 @@ def backtest(history: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: in
 
 @python_query(
     "demand_forecast",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
     title="Referral forecast",
     description="Referrals expected in each of the next 12 months, for the council or one team, from a seasonal "
     "exponential-smoothing model (statsmodels ETS, additive 12-month seasonality) fitted on the whole months up "
@@ -163,6 +165,8 @@ def demand_forecast(cursor, as_of, team_id) -> pl.DataFrame:
 
 @python_query(
     "demand_backtest",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
     title="How good is the referral forecast?",
     description="A rolling-origin backtest of the referral forecast over the last year: the model refitted at six "
     "origins, scored by MASE (mean absolute error scaled by the in-sample seasonal-naive error) beside the "
@@ -231,6 +235,10 @@ ORDER BY ALL
 
 @python_query(
     "caseload_projection",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["open_cases_now"]],
+    suppress_within=["month"],
     title="Open caseload projection",
     description="For each team (or one), the open cases expected at the end of each of the next 12 months and the "
     "case-holding FTE they need at the chosen caseload. Little's law: open cases track the referrals of the "

@@ -67,6 +67,16 @@ HOLDOUT_PARAMS = [
 ]
 SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown"}
 GROUPS = ["sex", "ethnicity_group", "disability"]  # the fairness groups
+# What the engine hides with a fairness group's counts (queries/disclosure.py): a group of 1-5 young people
+# is hidden whole; a rate and its interval go with its own numerator or denominator.
+FAIRNESS_RATES = {
+    "tpr": ("true_positives", "positives"),
+    "fpr": ("false_positives", "negatives"),
+    "ppv": ("true_positives", "flagged"),
+}
+FAIRNESS_DERIVED = {c: ("n",) for c in ("positives", "negatives", "flagged", "true_positives", "false_positives")} | {
+    f"{rate}{end}": (*sources, "n") for rate, sources in FAIRNESS_RATES.items() for end in ("", "_low", "_high")
+}
 MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for all of England
 
 
@@ -263,6 +273,16 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
 
 @python_query(
     "neet_risk_factors",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["n", "neet_with"], ["n_without", "neet_without"]],
+    derived={
+        **{
+            c: ["n", "neet_with"]
+            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with", "coefficient")
+        },
+        "pct_neet_without": ["n_without", "neet_without"],
+    },
     title="NEET risk factors",
     description="Odds ratios with 95% intervals and p-values from a logistic model of becoming NEET (first known "
     "status at 16-18) on school features (attendance bands, suspensions, permanent exclusion, SEN, FSM, EAL, "
@@ -349,6 +369,8 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
 
 @python_query(
     "neet_model_performance",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
     title="NEET model: how good it is, against RONI",
     description="The NEET model trained on earlier outcome years and tested on the latest test_years years, with "
     "the RONI score on the same young people: AUC with a Hanley-McNeil 95% interval, Brier score, calibration, the "
@@ -369,6 +391,10 @@ def performance(result: NeetAnalysis) -> pl.DataFrame:
 
 @python_query(
     "neet_calibration",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["n", "neet"]],
+    derived={c: ["n", "neet"] for c in ("observed", "observed_low", "observed_high", "predicted")},
     title="NEET model calibration",
     description="On the test years: young people grouped by tenths of their predicted risk (the model trained on "
     "earlier years), the mean predicted probability against the share who became NEET, with Wilson 95% intervals.",
@@ -398,6 +424,11 @@ FAIRNESS_SCHEMA = {
 
 @python_query(
     "neet_fairness",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["n"], ["positives", "negatives"], ["flagged"], ["true_positives", "false_positives"]],
+    derived=FAIRNESS_DERIVED,
+    suppress_within=["score", "group_type"],
     title="NEET model fairness by group",
     description="On the test years, at the threshold: for all young people and by sex, ethnicity group and "
     "disability, the true positive rate, false positive rate and positive predictive value with Wilson 95% "
@@ -473,6 +504,8 @@ def with_drivers(people: pl.DataFrame, fit: LogitFit, top: int = 3) -> pl.DataFr
 
 @python_query(
     "neet_risk_list",
+    access="child-level",
+    roles=("analyst", "team_manager"),
     title="Young people at risk of becoming NEET",
     description="Young people aged 14-16 on as_of with no known EET/NEET status yet, highest predicted risk first: "
     "the model's probability of becoming NEET (fitted on everyone with an outcome), the RONI score, and the clear "

@@ -108,6 +108,17 @@ def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float
 
 @python_query(
     "team_outcomes",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["referrals", "rereferrals"], ["episodes", "service_episodes"]],
+    derived={
+        **{c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+        **{c: ["referrals"] for c in ("median_days_to_close", "median_ci_low", "median_ci_high")},
+        **{
+            c: ["service_episodes", "episodes"]
+            for c in ("service_episodes_per_100", "service_ci_low", "service_ci_high")
+        },
+    },
     title="Team outcomes",
     description="For each practice model (or team, with by=team), over referrals dated in the 12 months to as_of: "
     "referrals, the re-referral rate (with a Wilson 95% interval), the median days to close an episode of need "
@@ -162,6 +173,8 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
 
 @python_query(
     "time_to_close",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
     title="Time to close an episode of need",
     description="Kaplan-Meier curves of days from referral to closure for non-NFA referrals dated in the 12 months "
     "to as_of, by practice model or team; an episode still open on as_of is censored there. One row per group "
@@ -182,6 +195,8 @@ def time_to_close(cursor, as_of, by) -> pl.DataFrame:
 
 @python_query(
     "time_to_close_logrank",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
     title="Do groups differ in time to close? (log-rank test)",
     description="The log-rank test of the Kaplan-Meier curves of days to close (non-NFA referrals in the 12 months "
     "to as_of, open episodes censored): chi-square, degrees of freedom and p-value, by practice model or team.",
@@ -196,6 +211,10 @@ def time_to_close_logrank(cursor, as_of, by) -> pl.DataFrame:
 
 @python_query(
     "rereferral_funnel",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["referrals", "rereferrals"]],
+    derived={c: ["rereferrals", "referrals"] for c in ("rate", "outside_998")},
     title="Re-referral rate by team, against funnel limits",
     description="Each team's re-referral rate over referrals in the 12 months to as_of, with the 95% and 99.8% "
     "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005, "
@@ -225,6 +244,8 @@ def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
 
 @python_query(
     "rereferral_funnel_limits",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
     title="Funnel limits for re-referral rates",
     description="The 95% and 99.8% funnel limits around the council's re-referral rate (referrals in the 12 months "
     "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel.",
@@ -247,6 +268,14 @@ def rereferral_funnel_limits(cursor, as_of) -> pl.DataFrame:
 
 @python_query(
     "team_outcomes_by_need",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["referrals", "rereferrals"]],
+    derived={
+        **{c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+        "median_days_to_close": ["referrals"],
+    },
+    suppress_within=["group"],
     title="Outcomes within each primary need",
     description="Re-referral rate (Wilson 95% interval) and median days to close (Kaplan-Meier) by practice model "
     "within each primary need, over referrals in the 12 months to as_of, so that like is compared with like.",
@@ -277,6 +306,8 @@ def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
 
 @python_query(
     "england_reference",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager", "social_worker"),
     title="England's figures for comparison",
     description="National figures to set beside the council's own, from DfE statistics: the re-referral rate, "
     "average caseload per case-holding FTE and sickness absence (queries/reference/england.toml, with sources).",

@@ -50,6 +50,10 @@ cohort_factors AS (
     FROM child_factor_first AS f
     SEMI JOIN cohort AS c ON c.child_id = f.child_id
     WHERE f.first_recorded <= $as_of
+),
+cohort_counts AS (
+    SELECT factor_code, count(*) AS n_with, bit_xor(record_key(child_id)) AS n_key
+    FROM cohort_factors GROUP BY factor_code
 )
 """
 
@@ -75,9 +79,9 @@ rest AS (
     EXCEPT SELECT child_id FROM cohort
 )"""
 LISTED_REST_COUNTS = """,
-rest_size AS (SELECT count(*) AS n FROM rest),
+rest_size AS (SELECT count(*) AS n, coalesce(bit_xor(record_key(child_id)), 0) AS n_key FROM rest),
 rest_counts AS (
-    SELECT f.factor_code, count(*) AS n_with
+    SELECT f.factor_code, count(*) AS n_with, bit_xor(record_key(f.child_id)) AS n_key
     FROM child_factor_first AS f
     SEMI JOIN rest AS r ON r.child_id = f.child_id
     WHERE f.first_recorded <= $as_of
@@ -85,34 +89,38 @@ rest_counts AS (
 )"""
 EVERYONE_ELSE_COUNTS = """,
 rest_size AS (
-    SELECT count(*) - (SELECT count(*) FROM cohort) AS n
+    SELECT count(*) - (SELECT count(*) FROM cohort) AS n,
+           xor(coalesce(bit_xor(record_key(child_id)), 0),
+               (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort)) AS n_key
     FROM child_first_referral WHERE first_open_referral <= $as_of
 ),
 population_counts AS (
-    SELECT factor_code, count(*) AS n_with
+    SELECT factor_code, count(*) AS n_with, bit_xor(record_key(child_id)) AS n_key
     FROM child_factor_first
     WHERE first_recorded <= $as_of AND first_open_referral <= $as_of
     GROUP BY factor_code
 ),
 rest_counts AS (
-    SELECT p.factor_code, p.n_with - coalesce(c.n_with, 0) AS n_with
+    -- The cohort is part of the population, so the rest's cell key is the population's XOR the cohort's.
+    SELECT p.factor_code, p.n_with - coalesce(c.n_with, 0) AS n_with, xor(p.n_key, coalesce(c.n_key, 0)) AS n_key
     FROM population_counts AS p
-    LEFT JOIN (SELECT factor_code, count(*) AS n_with FROM cohort_factors GROUP BY factor_code) AS c
-        ON c.factor_code = p.factor_code
+    LEFT JOIN cohort_counts AS c ON c.factor_code = p.factor_code
 )"""
 
 PREVALENCE_SELECT = """,
-cohort_counts AS (SELECT factor_code, count(*) AS n_with FROM cohort_factors GROUP BY factor_code),
 counts AS (
     SELECT coalesce(c.factor_code, r.factor_code) AS factor_code,
-           coalesce(c.n_with, 0) AS cohort_with, coalesce(r.n_with, 0) AS rest_with
+           coalesce(c.n_with, 0) AS cohort_with, coalesce(r.n_with, 0) AS rest_with,
+           coalesce(c.n_key, 0) AS cohort_with_ckey, coalesce(r.n_key, 0) AS rest_with_ckey
     FROM cohort_counts AS c
     FULL JOIN rest_counts AS r ON r.factor_code = c.factor_code
     WHERE coalesce(c.n_with, 0) + coalesce(r.n_with, 0) > 0
 )
 SELECT f.factor_code, factor_label(f.factor_code) AS label, factor_subject(f.factor_code) AS subject,
        (SELECT count(*) FROM cohort) AS cohort_n, f.cohort_with,
-       (SELECT n FROM rest_size) AS rest_n, f.rest_with
+       (SELECT n FROM rest_size) AS rest_n, f.rest_with,
+       (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort) AS cohort_n_ckey, f.cohort_with_ckey,
+       (SELECT n_key FROM rest_size) AS rest_n_ckey, f.rest_with_ckey
 FROM counts AS f
 """
 
@@ -133,46 +141,79 @@ def cohort_values(params: dict) -> dict:
     return params
 
 
+def capped(count: str, *totals: str) -> pl.Expr:
+    """A count no larger than the totals it is part of (perturbed counts of different sets can cross); null stays null."""
+    return pl.when(pl.col(count).is_null()).then(None).otherwise(pl.min_horizontal(count, *totals)).alias(count)
+
+
 def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
-    """Percentages, Wilson intervals, lift, Fisher p and BH q for a table of per-factor counts."""
-    if counts.is_empty():
-        return counts.with_columns(
-            [pl.lit(None, dtype=pl.Float64).alias(c) for c in STAT_COLUMNS if c not in counts.columns]
-        ).select(PREVALENCE_COLUMNS)
-    cohort_low, cohort_high = wilson_intervals(counts["cohort_with"].to_numpy(), counts["cohort_n"].to_numpy())
-    rest_low, rest_high = wilson_intervals(counts["rest_with"].to_numpy(), counts["rest_n"].to_numpy())
-    p_values = fisher_exact_p_values(
-        counts["cohort_with"].to_numpy(),
-        (counts["cohort_n"] - counts["cohort_with"]).to_numpy(),
-        counts["rest_with"].to_numpy(),
-        (counts["rest_n"] - counts["rest_with"]).to_numpy(),
-    )
-    with_stats = counts.with_columns(
-        cohort_pct=100 * pl.col("cohort_with") / pl.col("cohort_n"),
-        cohort_ci_low=pl.Series(100 * cohort_low),
-        cohort_ci_high=pl.Series(100 * cohort_high),
-        rest_pct=pl.when(pl.col("rest_n") > 0).then(100 * pl.col("rest_with") / pl.col("rest_n")),
-        rest_ci_low=pl.Series(100 * rest_low),
-        rest_ci_high=pl.Series(100 * rest_high),
-        p_value=pl.Series(p_values),
-        q_value=pl.Series(benjamini_hochberg(p_values)),
-    ).with_columns(
-        lift=pl.when(pl.col("rest_pct") > 0).then(pl.col("cohort_pct") / pl.col("rest_pct")),
-    )
-    return with_stats.select(PREVALENCE_COLUMNS).sort(
-        ["lift", "cohort_pct", "factor_code"], descending=[True, True, False], nulls_last=True
-    )
+    """Percentages, Wilson intervals, lift, Fisher p and BH q for a table of per-factor counts.
+
+    Also the engine's `restat` for protected counts: rows whose counts are hidden get no statistics
+    (and BH runs over the rest), and a perturbed count is never shown above its total.
+    """
+    keys = [c for c in counts.columns if c.endswith("_ckey")]
+    columns = PREVALENCE_COLUMNS + keys
+    counts = counts.with_columns(cohort_with=capped("cohort_with", "cohort_n"), rest_with=capped("rest_with", "rest_n"))
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in ("cohort_n", "cohort_with", "rest_n", "rest_with"))
+    known, unknown = counts.filter(complete), counts.filter(~complete)
+    if known.is_empty():
+        with_stats = known.with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in STAT_COLUMNS if c not in known.columns]
+        )
+    else:
+        cohort_low, cohort_high = wilson_intervals(known["cohort_with"].to_numpy(), known["cohort_n"].to_numpy())
+        rest_low, rest_high = wilson_intervals(known["rest_with"].to_numpy(), known["rest_n"].to_numpy())
+        p_values = fisher_exact_p_values(
+            known["cohort_with"].to_numpy(),
+            (known["cohort_n"] - known["cohort_with"]).to_numpy(),
+            known["rest_with"].to_numpy(),
+            (known["rest_n"] - known["rest_with"]).to_numpy(),
+        )
+        with_stats = known.with_columns(
+            cohort_pct=pl.when(pl.col("cohort_n") > 0).then(100 * pl.col("cohort_with") / pl.col("cohort_n")),
+            cohort_ci_low=pl.Series(100 * cohort_low),
+            cohort_ci_high=pl.Series(100 * cohort_high),
+            rest_pct=pl.when(pl.col("rest_n") > 0).then(100 * pl.col("rest_with") / pl.col("rest_n")),
+            rest_ci_low=pl.Series(100 * rest_low),
+            rest_ci_high=pl.Series(100 * rest_high),
+            p_value=pl.Series(p_values),
+            q_value=pl.Series(benjamini_hochberg(p_values)),
+        ).with_columns(
+            lift=pl.when(pl.col("rest_pct") > 0).then(pl.col("cohort_pct") / pl.col("rest_pct")),
+        )
+    with_stats = with_stats.select(columns)
+    if not unknown.is_empty():
+        blank = unknown.with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in STAT_COLUMNS if c not in COUNT_COLUMNS]
+        )
+        with_stats = pl.concat([with_stats, blank.select(columns)], how="vertical_relaxed")
+    return with_stats.sort(["lift", "cohort_pct", "factor_code"], descending=[True, True, False], nulls_last=True)
 
 
 PREVALENCE_COLUMNS = [
     "factor_code", "label", "cohort_n", "cohort_with", "cohort_pct", "cohort_ci_low", "cohort_ci_high",
     "rest_n", "rest_with", "rest_pct", "lift", "p_value", "q_value", "subject", "rest_ci_low", "rest_ci_high",
 ]  # fmt: skip
+COUNT_COLUMNS = ("cohort_n", "cohort_with", "rest_n", "rest_with")
 STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label", "subject")]
+# What rests on which count, for the engine's disclosure control (queries/disclosure.py).
+PREVALENCE_DERIVED = {
+    **{c: ("cohort_with", "cohort_n") for c in ("cohort_pct", "cohort_ci_low", "cohort_ci_high")},
+    **{c: ("rest_with", "rest_n") for c in ("rest_pct", "rest_ci_low", "rest_ci_high")},
+    **{c: COUNT_COLUMNS for c in ("lift", "p_value", "q_value")},
+}
 
 
 @python_query(
     "factor_prevalence",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["cohort_n", "cohort_with"]],
+    comparison_counts=["rest_n", "rest_with"],
+    derived=PREVALENCE_DERIVED,
+    protection="cell-key",
+    restat=add_prevalence_statistics,
     title="Factors shared by a cohort",
     description="For each recorded factor (CIN assessment factors and declared local codes): how many children "
     "of the cohort and of everyone else (children with a non-NFA referral) had it, as counts and percentages "
@@ -210,13 +251,50 @@ def plain_findings(prevalence: pl.DataFrame, top: int = 3, q_threshold: float = 
     return sentences
 
 
+def cooccurrence_statistics(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Confidence and lift from (protected) counts: the engine's `restat` for factor_cooccurrence."""
+    n_both = capped("n_both", "n_a", "n_b")
+    return pairs.with_columns(n_both=n_both).with_columns(
+        confidence=pl.when(pl.col("n_a") > 0).then(pl.col("n_both") / pl.col("n_a")),
+        lift=pl.when((pl.col("n_a") > 0) & (pl.col("n_b") > 0)).then(
+            pl.col("n_both") * pl.col("cohort_n") / (pl.col("n_a") * pl.col("n_b"))
+        ),
+    )
+
+
+COOCCURRENCE_DERIVED = {"confidence": ("n_both", "n_a"), "lift": ("n_both", "n_a", "n_b", "cohort_n")}
+
+
+def rule_statistics(rules: pl.DataFrame) -> pl.DataFrame:
+    """Support, confidence and lift from (protected) counts: the engine's `restat` for factor_rules."""
+    n_children = capped("n_children", "n_antecedent", "n_consequent")
+    return rules.with_columns(n_children=n_children).with_columns(
+        support=pl.when(pl.col("cohort_n") > 0).then(pl.col("n_children") / pl.col("cohort_n")),
+        confidence=pl.when(pl.col("n_antecedent") > 0).then(pl.col("n_children") / pl.col("n_antecedent")),
+        lift=pl.when((pl.col("n_antecedent") > 0) & (pl.col("n_consequent") > 0)).then(
+            (pl.col("n_children") / pl.col("n_antecedent")) / (pl.col("n_consequent") / pl.col("cohort_n"))
+        ),
+    )
+
+
+RULES_DERIVED = {
+    "support": ("n_children", "cohort_n"),
+    "confidence": ("n_children", "n_antecedent"),
+    "lift": ("n_children", "n_antecedent", "n_consequent", "cohort_n"),
+}
+
+
 COOCCURRENCE_SQL = (
     COHORT_SQL
     + """,
-cohort_size AS (SELECT count(*) AS n FROM cohort),
-singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
+cohort_size AS (SELECT count(*) AS n, coalesce(bit_xor(record_key(child_id)), 0) AS n_key FROM cohort),
+singles AS (
+    SELECT factor_code, count(*) AS n_children, bit_xor(record_key(child_id)) AS n_key
+    FROM cohort_factors GROUP BY factor_code
+),
 pairs AS (
-    SELECT a.factor_code AS factor_a, b.factor_code AS factor_b, count(*) AS n_both
+    SELECT a.factor_code AS factor_a, b.factor_code AS factor_b, count(*) AS n_both,
+           bit_xor(record_key(a.child_id)) AS n_key
     FROM cohort_factors AS a
     JOIN cohort_factors AS b ON b.child_id = a.child_id AND b.factor_code <> a.factor_code
     GROUP BY ALL
@@ -224,7 +302,8 @@ pairs AS (
 SELECT p.factor_a, p.factor_b, sa.n_children AS n_a, sb.n_children AS n_b, p.n_both,
        p.n_both / sa.n_children AS confidence,
        p.n_both * cs.n / (sa.n_children * sb.n_children) AS lift,
-       cs.n AS cohort_n, factor_label(p.factor_a) AS label_a, factor_label(p.factor_b) AS label_b
+       cs.n AS cohort_n, factor_label(p.factor_a) AS label_a, factor_label(p.factor_b) AS label_b,
+       sa.n_key AS n_a_ckey, sb.n_key AS n_b_ckey, p.n_key AS n_both_ckey, cs.n_key AS cohort_n_ckey
 FROM pairs AS p
 JOIN singles AS sa ON sa.factor_code = p.factor_a
 JOIN singles AS sb ON sb.factor_code = p.factor_b
@@ -236,6 +315,12 @@ ORDER BY p.n_both DESC, p.factor_a, p.factor_b
 
 @python_query(
     "factor_cooccurrence",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["cohort_n", "n_a", "n_b", "n_both"]],
+    derived=COOCCURRENCE_DERIVED,
+    protection="cell-key",
+    restat=cooccurrence_statistics,
     title="Factors that go together",
     description="Within the cohort, for every ordered pair of factors A and B: children with A, with B and with "
     "both; the confidence P(B | A) and the lift P(A and B) / (P(A) P(B)), where a lift above 1 means the two "
@@ -251,25 +336,30 @@ def factor_cooccurrence(cursor, **params) -> pl.DataFrame:
 RULES_SQL = (
     COHORT_SQL
     + """,
-cohort_size AS (SELECT count(*) AS n FROM cohort),
-singles AS (SELECT factor_code, count(*) AS n_children FROM cohort_factors GROUP BY factor_code),
+cohort_size AS (SELECT count(*) AS n, coalesce(bit_xor(record_key(child_id)), 0) AS n_key FROM cohort),
+singles AS (
+    SELECT factor_code, count(*) AS n_children, bit_xor(record_key(child_id)) AS n_key
+    FROM cohort_factors GROUP BY factor_code
+),
 frequent AS (SELECT factor_code FROM singles WHERE n_children >= $min_children),
 frequent_factors AS (SELECT * FROM cohort_factors WHERE factor_code IN (SELECT factor_code FROM frequent)),
 pair_counts AS (
-    SELECT a.factor_code AS a1, b.factor_code AS a2, count(*) AS n_children
+    SELECT a.factor_code AS a1, b.factor_code AS a2, count(*) AS n_children, bit_xor(record_key(a.child_id)) AS n_key
     FROM frequent_factors AS a
     JOIN frequent_factors AS b ON b.child_id = a.child_id AND b.factor_code > a.factor_code
     GROUP BY ALL
     HAVING count(*) >= $min_children
 ),
 one_to_one AS (
-    SELECT a.factor_code AS a1, NULL::VARCHAR AS a2, c.factor_code AS consequent, count(*) AS n_rule
+    SELECT a.factor_code AS a1, NULL::VARCHAR AS a2, c.factor_code AS consequent, count(*) AS n_rule,
+           bit_xor(record_key(a.child_id)) AS rule_key
     FROM frequent_factors AS a
     JOIN frequent_factors AS c ON c.child_id = a.child_id AND c.factor_code <> a.factor_code
     GROUP BY ALL
 ),
 two_to_one AS (
-    SELECT a.factor_code AS a1, b.factor_code AS a2, c.factor_code AS consequent, count(*) AS n_rule
+    SELECT a.factor_code AS a1, b.factor_code AS a2, c.factor_code AS consequent, count(*) AS n_rule,
+           bit_xor(record_key(a.child_id)) AS rule_key
     FROM frequent_factors AS a
     JOIN frequent_factors AS b ON b.child_id = a.child_id AND b.factor_code > a.factor_code
     JOIN pair_counts AS pc ON pc.a1 = a.factor_code AND pc.a2 = b.factor_code
@@ -278,9 +368,11 @@ two_to_one AS (
     GROUP BY ALL
 ),
 rules AS (
-    SELECT r.*, s.n_children AS n_antecedent FROM one_to_one AS r JOIN singles AS s ON s.factor_code = r.a1
+    SELECT r.*, s.n_children AS n_antecedent, s.n_key AS antecedent_key
+    FROM one_to_one AS r JOIN singles AS s ON s.factor_code = r.a1
     UNION ALL
-    SELECT r.*, pc.n_children FROM two_to_one AS r JOIN pair_counts AS pc ON pc.a1 = r.a1 AND pc.a2 = r.a2
+    SELECT r.*, pc.n_children, pc.n_key
+    FROM two_to_one AS r JOIN pair_counts AS pc ON pc.a1 = r.a1 AND pc.a2 = r.a2
 )
 SELECT
     CASE WHEN r.a2 IS NULL THEN factor_label(r.a1)
@@ -290,7 +382,10 @@ SELECT
     r.n_rule / cs.n AS support,
     r.n_rule / r.n_antecedent AS confidence,
     (r.n_rule / r.n_antecedent) / (sc.n_children / cs.n) AS lift,
-    r.a1, r.a2, r.consequent AS consequent_code, r.n_antecedent, cs.n AS cohort_n
+    r.a1, r.a2, r.consequent AS consequent_code, r.n_antecedent, cs.n AS cohort_n,
+    sc.n_children AS n_consequent,
+    r.rule_key AS n_children_ckey, r.antecedent_key AS n_antecedent_ckey, sc.n_key AS n_consequent_ckey,
+    cs.n_key AS cohort_n_ckey
 FROM rules AS r
 JOIN singles AS sc ON sc.factor_code = r.consequent
 CROSS JOIN cohort_size AS cs
@@ -304,6 +399,12 @@ LIMIT $max_rules
 
 @python_query(
     "factor_rules",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    counts=[["cohort_n", "n_children", "n_antecedent", "n_consequent"]],
+    derived=RULES_DERIVED,
+    protection="cell-key",
+    restat=rule_statistics,
     title="Association rules between factors",
     description="Within the cohort, rules 'children with A (and B) also had C' for up to three factors: the "
     "children it applies to, support (share of the cohort with all of them), confidence P(C | A and B) and "

@@ -56,6 +56,16 @@ from queries.kept import KeptAnswers
 from queries.registry import python_query
 from queries.stats import newcombe_difference_interval, wilson_intervals
 
+# What rests on which count, for the engine's disclosure control (queries/disclosure.py).
+OUTCOMES_DERIVED = (
+    {c: ("successes", "assessable") for c in ("success_rate", "ci_low", "ci_high")}
+    | {c: ("successes",) for c in ("cost_per_success", "cost_per_success_low", "cost_per_success_high")}
+    | {"cost_per_child": ("children",)}
+)
+COMPARISON_DERIVED = {
+    c: ("matched", "matched_successes")
+    for c in ("service_success_rate", "difference", "difference_low", "difference_high", "verdict")
+} | {"comparison_success_rate": ("comparison_referrals",), "comparison_crude_rate": ("comparison_referrals",)}
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260331
 MIN_MATCHED = 10  # fewer matched episodes than this: the verdict says the data cannot tell
@@ -228,6 +238,15 @@ def _bootstrap_ratio_interval(
 
 @python_query(
     "service_outcomes",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[
+        ["children", "assessable", "successes", "not_yet_assessable"],
+        ["completed", "disengaged", "other_exit"],
+        ["ongoing"],
+        ["episodes"],
+    ],
+    derived=OUTCOMES_DERIVED,
     title="Commissioned services: cost and success",
     description="For each commissioned service: children, total cost, cost per child, assessable episodes "
     "(referral closed at least 365 days before as_of), successes (no new referral in the 365 days after "
@@ -381,6 +400,10 @@ def verdict_text(row: dict) -> str:
 
 @python_query(
     "service_comparison",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["matched", "matched_successes"], ["comparison_referrals"], ["unmatched"], ["assessable"]],
+    derived=COMPARISON_DERIVED,
     title="Commissioned services against similar children who did not get them",
     description="For each service, its assessable episodes on closed CIN, CP or care cases against closed "
     "cases of the same kind that did not use it, matched in exact strata (primary need, age band at referral, "
@@ -451,6 +474,10 @@ ORDER BY m.month, m.commissioning, m.service_id
 
 @python_query(
     "service_spend_by_month",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["episodes"]],
+    suppress_within=["month"],
     title="Spend on commissioned services by month",
     description="Spend per month, commissioning type and service. A per-week service's cost is spread evenly "
     "over the days it ran (to as_of when still running); per-family and per-session costs fall in the month "

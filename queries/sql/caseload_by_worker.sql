@@ -4,6 +4,12 @@
 --   looked after, their FTE, cases per FTE (national average 16.0) and overdue visits.
 -- tables: workers, referrals, visits
 -- optional_tables: cp_plans, cin_plans, looked_after
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager, social_worker
+-- counts: open_cases
+-- counts: cp_cases, cin_cases, cla_cases
+-- counts: overdue_visits
+-- derived: cases_per_fte <- open_cases
 -- param: as_of date = as_of ; the date caseloads are counted on
 -- param: team_id str = null ; only workers in this team
 -- param: cp_visit_working_days int = setting ; CP visit standard in working days

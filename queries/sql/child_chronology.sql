@@ -4,6 +4,8 @@
 --   of care, visits and commissioned services. Identified by the pseudonymous child ID.
 -- tables: referrals, workers
 -- optional_tables: assessments, section47, cp_plans, cp_reviews, cin_plans, looked_after, visits, services, service_episodes
+-- access: child-level
+-- roles: analyst, team_manager, social_worker
 -- param: child_id str ; the child's pseudonymous ID
 -- param: as_of date = as_of ; nothing after this date is shown
 WITH events AS (

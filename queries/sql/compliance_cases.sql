@@ -5,6 +5,8 @@
 --   repeat_cpp: whether it counts against the team). Those that missed come first.
 -- tables: teams, referrals, assessments
 -- optional_tables: section47, cp_plans, cp_reviews, cin_plans, looked_after, visits
+-- access: child-level
+-- roles: analyst, team_manager
 -- param: as_of date = as_of ; the date the measure is judged on
 -- param: team_id str ; the team
 -- param: measure str = visits_in_timescale ; the measure | choices: assessment_45wd, icpc_15wd, cp_review_timely, visits_in_timescale, cpp_2_years, repeat_cpp

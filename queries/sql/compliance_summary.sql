@@ -5,6 +5,11 @@
 --   CP plans lasting 2 years or more and repeat CP plans (lower is better).
 -- tables: teams, referrals, assessments
 -- optional_tables: section47, cp_plans, cp_reviews, cin_plans, looked_after, visits
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager
+-- counts: numerator, denominator
+-- derived: pct <- numerator, denominator
+-- suppress_within: measure
 -- param: as_of date = as_of ; the date measures are judged on (timeliness over the 12 months to it)
 -- param: team_id str = null ; only this team
 -- param: cp_visit_working_days int = setting ; CP visit standard in working days

@@ -4,6 +4,8 @@
 --   (3 months after the plan start, then 6 months after the last review). Soonest first.
 -- tables: referrals, assessments, visits
 -- optional_tables: cp_plans, cp_reviews, cin_plans, looked_after
+-- access: child-level
+-- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the first day of the window
 -- param: worker_id str = null ; only this worker's children
 -- param: team_id str = null ; only this team's children

@@ -2,6 +2,9 @@
 -- description: Children in a period of care on as_of (an episode started on or before as_of and
 --   not ended by it). With a team, only children whose open referral that team holds.
 -- tables: looked_after, referrals
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager, social_worker
+-- counts: looked_after_children
 -- param: as_of date = as_of ; the date the figures are judged on
 -- param: team_id str = null ; only children with an open referral held by this team
 SELECT count(DISTINCT e.child_id) AS looked_after_children

@@ -11,6 +11,8 @@
 --   Child-level: for the NEET page's model and risk list, not for sharing.
 -- tables: children, education, neet_status, referrals
 -- optional_tables: looked_after, cp_plans, cin_plans, factors
+-- access: child-level
+-- roles: analyst
 -- param: as_of date = as_of ; statuses, records and history after this date are ignored
 --
 -- What does not depend on as_of is in the summary neet_young_people, one row a young person: the first

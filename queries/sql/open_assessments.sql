@@ -3,6 +3,8 @@
 --   with the working days since the referral, the 45-working-day deadline and the working days
 --   left before it (negative once it has passed). Longest-running first.
 -- tables: assessments, referrals
+-- access: child-level
+-- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the date assessments are judged on
 -- param: team_id str = null ; only assessments on referrals this team holds
 -- param: worker_id str = null ; only assessments allocated to this worker

@@ -4,6 +4,8 @@
 --   start and the last visit of that type. Worst first.
 -- tables: referrals, visits
 -- optional_tables: cp_plans, cin_plans, looked_after
+-- access: child-level
+-- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the date visits are judged on
 -- param: team_id str = null ; only children whose case this team holds
 -- param: worker_id str = null ; only children allocated to this worker

@@ -4,6 +4,12 @@
 --   of recorded weekly costs), annual spend (weekly × 365/7 = 52.14 weeks) and the mean weekly cost of a
 --   placement with a recorded cost. A last row, placement_type 'all', adds every type up.
 -- tables: looked_after
+-- access: aggregate
+-- roles: analyst, head_of_service
+-- counts: children
+-- counts: cost_unknown
+-- counts: episodes, with_cost
+-- derived: weekly_spend <- children ; annual_spend <- children ; mean_weekly_cost <- children, with_cost
 -- param: as_of date = as_of ; children in care on this date
 WITH open_episodes AS (
     SELECT child_id, placement_type, weekly_cost

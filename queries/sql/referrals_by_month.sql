@@ -2,6 +2,10 @@
 -- description: Referrals received in each calendar month, per team, for the months up to and
 --   including as_of's month (which may be part of a month). Months with none show 0.
 -- tables: referrals, teams
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager
+-- counts: referrals
+-- suppress_within: team_id
 -- param: as_of date = as_of ; the last month shown is the one holding this date
 -- param: months int = 60 ; how many months to show, ending with as_of's month
 -- param: team_id str = null ; only this team

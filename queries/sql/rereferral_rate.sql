@@ -3,6 +3,10 @@
 --   child had another referral 1 to 365 days before (any referral counts, NFA included). DfE
 --   definition; England was 22% in 2024.
 -- tables: referrals, teams
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager
+-- counts: referrals, rereferrals
+-- derived: rereferral_rate <- rereferrals, referrals
 -- param: as_of date = as_of ; the end of the 12 months
 -- param: team_id str = null ; only referrals held by this team
 SELECT

@@ -4,6 +4,11 @@
 --   visits. A case-holding worker is one with at least one open case.
 -- tables: teams, workers, referrals, visits
 -- optional_tables: cp_plans, cin_plans, looked_after
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager
+-- counts: open_cases
+-- counts: overdue_visits
+-- derived: cases_per_fte <- open_cases
 -- param: as_of date = as_of ; the date caseloads are counted on
 -- param: team_id str = null ; only this team
 -- param: cp_visit_working_days int = setting ; CP visit standard in working days

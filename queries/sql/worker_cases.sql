@@ -5,6 +5,8 @@
 --   5 working days, green later; no status when the child is on no plan.
 -- tables: referrals, visits
 -- optional_tables: cp_plans, cin_plans, looked_after
+-- access: child-level
+-- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the date cases are judged on
 -- param: worker_id str = null ; only children allocated to this worker
 -- param: team_id str = null ; only children whose referral this team holds

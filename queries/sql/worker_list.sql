@@ -2,6 +2,8 @@
 -- description: Every worker with their team, role, FTE and agency flag, and whether they are in
 --   post on as_of, for choosing a worker on a page.
 -- tables: workers
+-- access: aggregate
+-- roles: analyst, head_of_service, team_manager, social_worker
 -- param: as_of date = as_of ; the date "in post" is judged on
 -- param: team_id str = null ; only this team's workers
 SELECT worker_id, worker_name, team_id, role, fte, agency,
