@@ -20,10 +20,10 @@ import streamlit as st
 
 from pages import _audit
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
+from queries.disclosure import protection_line
 from queries.engine import Engine, QueryError
 from queries.registry import get_query
 from queries.settings import SettingsError, setting
-from queries.suppress import hidden
 from schemas.extract import Extract, ExtractError, data_dir, open_extract
 
 log = logging.getLogger("childstat")
@@ -33,9 +33,16 @@ _router = threading.local()
 
 
 def routed(run_page: Callable[[], None]) -> None:
-    """Run the selected page with the router marked active (called by app.py only)."""
+    """Run the selected page with the router marked active (called by app.py only).
+
+    Every page opens with one line saying what its reader sees: exact figures or protected ones
+    (the engine decides; queries.disclosure words it for the role).
+    """
     _router.active = True
     try:
+        scope = current_scope()
+        if scope is not None:
+            st.caption(f":material/shield: {protection_line(scope.role)}")
         run_page()
     finally:
         _router.active = False
@@ -238,18 +245,16 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
 
 
 def count_text(value) -> str:
-    """A count for display: suppressed small numbers show as the setting's symbol."""
-    if value is None or hidden(value):
+    """A count for display: one the engine protected (hid) shows as the setting's symbol."""
+    if value is None:
         return setting("symbol")
     return f"{value:,}"
 
 
 def share_text(numerator, denominator, value=None) -> str:
-    """A percentage for display, hidden when it rests on a suppressed count."""
-    if numerator is None or denominator in (None, 0):
+    """A percentage for display, hidden when it rests on a count the engine hid."""
+    if numerator is None or denominator in (None, 0) or (value is None and numerator is None):
         return "–" if denominator == 0 else setting("symbol")
-    if hidden(numerator) or hidden(denominator):
-        return setting("symbol")
     share = value if value is not None else numerator / denominator
     return f"{share:.0%}"
 

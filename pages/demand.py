@@ -7,7 +7,6 @@ import polars as pl
 
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
-from queries.suppress import suppress_frame
 
 PAGE = {
     "title": "Demand",
@@ -21,7 +20,6 @@ PAGE = {
 
 
 def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> None:
-    history = suppress_frame(history, ["referrals"], secondary=False)
     figure = go.Figure()
     months = forecast["month"].to_list()
     for low, high, colour, words in (("lo95", "hi95", "rgba(31,111,139,0.15)", "95% interval"),

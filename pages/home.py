@@ -5,7 +5,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from pages._frame import count_text, current_scope, loaded, page_main, run, share_text
-from queries.suppress import suppress_frame
 
 PAGE = {
     "title": "Home",
@@ -61,7 +60,6 @@ def referral_chart(container, team_id: str | None) -> None:
     monthly = run("referrals_by_month", container, months=24, team_id=team_id, total=True)
     if monthly is None:
         return
-    monthly = suppress_frame(monthly, ["referrals"])
     if monthly["referrals"].null_count() == monthly.height:
         container.caption("Referrals by month are not shown: every month has 5 or fewer, too few to show safely.")
         return

@@ -8,7 +8,6 @@ import streamlit as st
 
 from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.settings import setting
-from queries.suppress import hidden, suppress_frame
 
 PAGE = {
     "title": "NEET risk",
@@ -38,17 +37,6 @@ def pct(value, digits: int = 0) -> str:
 
 
 # ---- what predicts it ----------------------------------------------------------------------------------------
-
-
-def suppressed_factors(factors: pl.DataFrame) -> pl.DataFrame:
-    """Hide small counts and the estimates resting on them (a factor with 1-5 young people or NEET)."""
-    estimates = ["odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with"]
-    return suppress_frame(
-        factors,
-        ["n", "neet_with", "n_without", "neet_without"],
-        derived={c: ["n", "neet_with"] for c in estimates} | {"pct_neet_without": ["n_without", "neet_without"]},
-        secondary=False,
-    )
 
 
 def forest_plot(container, shown: pl.DataFrame) -> None:
@@ -101,7 +89,7 @@ def factors_section(container) -> bool:
         return True
     if factors.is_empty():
         return False
-    shown = suppressed_factors(factors)
+    shown = factors
     clear = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
     lowered = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") < 1))
     if clear.height:
@@ -146,12 +134,7 @@ def calibration_plot(container) -> None:
     calibration = run("neet_calibration", container)
     if calibration is None or calibration.is_empty():
         return
-    shown = suppress_frame(
-        calibration,
-        ["n", "neet"],
-        derived={c: ["n", "neet"] for c in ("observed", "observed_low", "observed_high")},
-        secondary=False,
-    ).drop_nulls("observed")
+    shown = calibration.drop_nulls(["observed", "predicted"])
     top = max(shown["predicted"].max() or 0.1, shown["observed_high"].max() or 0.1) * 1.1
     figure = go.Figure(
         [
@@ -260,42 +243,12 @@ def performance_section(container) -> dict:
     return values
 
 
-FAIRNESS_COUNTS = ["n", "positives", "negatives", "flagged", "true_positives", "false_positives"]
-FAIRNESS_RATES = {
-    "tpr": ["true_positives", "positives"],
-    "fpr": ["false_positives", "negatives"],
-    "ppv": ["true_positives", "flagged"],
-}
-
-
-def suppressed_fairness(fairness: pl.DataFrame) -> pl.DataFrame:
-    """Small numbers hidden, group type by group type, before anything is shown.
-
-    A group of 1-5 young people is hidden whole, and the next smallest group's size with it (so the hidden one
-    cannot be worked back from the total); a rate is hidden when its own numerator or denominator is 1-5.
-    """
-    blocks = []
-    for _, part in fairness.group_by(["score", "group_type"], maintain_order=True):
-        shown = suppress_frame(part, ["n"], secondary=True)
-        tiny = [hidden(n) for n in part["n"]]
-        for column in FAIRNESS_COUNTS[1:]:
-            small = pl.Series([t or hidden(v) for t, v in zip(tiny, part[column], strict=True)])
-            shown = shown.with_columns(pl.when(small).then(None).otherwise(pl.col(column)).alias(column))
-        for rate, sources in FAIRNESS_RATES.items():
-            small = pl.Series([tiny[i] or any(hidden(part[s][i]) for s in sources) for i in range(part.height)])
-            shown = shown.with_columns(
-                pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in (rate, f"{rate}_low", f"{rate}_high")
-            )
-        blocks.append(shown)
-    return pl.concat(blocks)
-
-
 def fairness_section(container) -> None:
     container.markdown("### Does it work as well for everyone?")
     fairness = run("neet_fairness", container)
     if fairness is None or fairness.is_empty():
         return
-    shown = suppressed_fairness(fairness)
+    shown = fairness
     score = container.radio(
         "Tool", ["model", "roni"], format_func=lambda s: "Model" if s == "model" else "RONI 4+", horizontal=True,
         key="neet_fairness_score",

@@ -12,7 +12,6 @@ from plotly.subplots import make_subplots
 from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.models.patterns import plain_findings
 from queries.settings import setting
-from queries.suppress import hidden, suppress_frame
 from schemas.codes import labels
 
 PAGE = {
@@ -72,8 +71,13 @@ def cohort_builder(container, teams: pl.DataFrame, as_of: dt.date) -> dict:
     )
     columns = container.columns(3)
     if columns[0].checkbox("Only referrals in a period", key="cohort_period"):
-        filters["from_date"] = columns[1].date_input("From", as_of - dt.timedelta(days=365), key="cohort_from")
-        filters["to_date"] = columns[2].date_input("To", as_of, key="cohort_to")
+        # Whole months: two views a day apart would differ by one day's children.
+        months = month_starts(as_of, 60)
+        filters["from_date"] = columns[1].selectbox(
+            "From the start of", months, index=min(11, len(months) - 1), format_func=month_words, key="cohort_from"
+        )
+        last = columns[2].selectbox("To the end of", months, index=0, format_func=month_words, key="cohort_to")
+        filters["to_date"] = month_end(last)
     compare_options = [ANY, *team_names]
     filters["compare_team_id"] = container.selectbox(
         "Compare with",
@@ -84,13 +88,18 @@ def cohort_builder(container, teams: pl.DataFrame, as_of: dt.date) -> dict:
     return {name: value for name, value in filters.items() if value is not None}
 
 
-def suppressed(prevalence: pl.DataFrame) -> pl.DataFrame:
-    """Hide factors' small counts and everything computed from them, before any chart or download."""
-    cohort_derived = ["cohort_pct", "cohort_ci_low", "cohort_ci_high", "lift", "p_value", "q_value"]
-    rest_derived = ["rest_pct", "rest_ci_low", "rest_ci_high", "lift", "p_value", "q_value"]
-    derived = {c: ["cohort_with"] for c in cohort_derived} | {c: ["rest_with"] for c in rest_derived}
-    derived |= {c: ["cohort_with", "rest_with"] for c in ("lift", "p_value", "q_value")}
-    return suppress_frame(prevalence, ["cohort_with", "rest_with"], derived=derived, secondary=False)
+def month_starts(as_of: dt.date, count: int) -> list[dt.date]:
+    """The first days of the last `count` months up to as_of's, latest first."""
+    index = as_of.year * 12 + as_of.month - 1
+    return [dt.date((index - back) // 12, (index - back) % 12 + 1, 1) for back in range(count)]
+
+
+def month_end(first: dt.date) -> dt.date:
+    return (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def month_words(first: dt.date) -> str:
+    return f"{first:%B %Y}"
 
 
 def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
@@ -178,8 +187,7 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
     commonest = prevalence.sort("cohort_with", descending=True).head(12)
     codes = commonest["factor_code"].to_list()
     names = dict(zip(commonest["factor_code"], commonest["label"], strict=True))
-    pairs = suppress_frame(pairs.filter(pl.col("factor_a").is_in(codes) & pl.col("factor_b").is_in(codes)),
-                           ["n_both"], derived={"lift": ["n_both"], "confidence": ["n_both"]}, secondary=False)  # fmt: skip
+    pairs = pairs.filter(pl.col("factor_a").is_in(codes) & pl.col("factor_b").is_in(codes))
     lookup = {(a, b): (lift, n) for a, b, lift, n in pairs.select("factor_a", "factor_b", "lift", "n_both").rows()}
     z = [[lookup.get((a, b), (None, None))[0] for b in codes] for a in codes]
     counts = [[count_text(lookup[(a, b)][1]) if (a, b) in lookup else "0" for b in codes] for a in codes]
@@ -199,7 +207,7 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
     container.plotly_chart(figure, width="stretch", key="cooccurrence")
     container.caption(
         "Lift above 1 (red): recorded together more often than chance; below 1 (blue): less often. "
-        "Pairs with 1–5 children are left blank."
+        "Pairs with too few children to show are left blank."
     )
 
 
@@ -248,11 +256,11 @@ def render(container) -> None:
         f"**Cohort: {count_text(sizes['cohort_n'])} children. "
         f"Comparison group: {count_text(sizes['rest_n'])} children.**"
     )
-    if hidden(sizes["cohort_n"]) or hidden(sizes["rest_n"]):
+    if sizes["cohort_n"] is None or sizes["rest_n"] is None:
         container.warning("This cohort is too small to show safely. Choose a wider cohort.")
         return
-    shown = suppressed(prevalence)
-    findings = plain_findings(shown.drop_nulls(["lift", "q_value"]), hidden=hidden)
+    shown = prevalence
+    findings = plain_findings(shown.drop_nulls(["lift", "q_value", "cohort_with", "rest_with"]))
     if findings:
         container.success("  \n".join(findings), icon=":material/lightbulb:")
     else:

@@ -10,7 +10,6 @@ import polars as pl
 
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
-from queries.suppress import suppress_frame
 
 PAGE = {
     "title": "Services",
@@ -57,19 +56,6 @@ def span(frame: pl.DataFrame, low: str, high: str, show) -> pl.Series:
     present = (frame[low].is_not_null() & frame[high].is_not_null()).to_list()
     texts = [f"{a} to {b}" if both else symbol() for both, a, b in zip(present, lows, highs, strict=True)]
     return pl.Series(texts, dtype=pl.String)
-
-
-def suppressed_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
-    """Hide counts of 1-5 and everything computed from them, before any chart, table or download."""
-    rate = ["success_rate", "ci_low", "ci_high"]
-    per_success = ["cost_per_success", "cost_per_success_low", "cost_per_success_high"]
-    derived = {c: ["successes", "assessable"] for c in rate} | {c: ["successes"] for c in per_success}
-    derived["cost_per_child"] = ["children"]
-    counts = ["children", "assessable", "successes", "not_yet_assessable"]
-    shown = suppress_frame(outcomes, counts, derived=derived)
-    exits = ["completed", "disengaged", "other_exit"]
-    shown = suppress_frame(shown, exits)
-    return suppress_frame(shown, ["ongoing", "episodes"], secondary=False)
 
 
 def outcomes_table(container, shown: pl.DataFrame) -> None:
@@ -169,15 +155,7 @@ def comparison_section(container) -> None:
     comparison = run("service_comparison", container)
     if comparison is None:
         return
-    derived = {
-        c: ["matched", "matched_successes"]
-        for c in ("service_success_rate", "difference", "difference_low", "difference_high")
-    }
-    derived["comparison_success_rate"] = ["comparison_referrals"]
-    shown = suppress_frame(
-        comparison, ["matched", "matched_successes", "comparison_referrals"], derived=derived, secondary=False
-    )
-    shown = suppress_frame(shown, ["unmatched", "assessable"], secondary=False)
+    shown = comparison
 
     def points(frame: pl.DataFrame, column: str) -> pl.Series:
         return formatted(frame[column], lambda v: f"{100 * v:+.0f}", null=symbol())
@@ -252,7 +230,6 @@ def spend_section(container, as_of: dt.date) -> None:
     if spend.is_empty():
         container.info("No spend on commissioned services in this period.")
         return
-    spend = suppress_frame(spend, ["episodes"], secondary=False)
     figure = go.Figure()
     for commissioning, part in spend.group_by("commissioning", maintain_order=True):
         kind = commissioning[0]
@@ -335,9 +312,7 @@ def placements_section(container, as_of: dt.date) -> None:
     if costs.filter(pl.col("placement_type") != "all").is_empty():
         container.info(f"No child was in care on {as_of:%-d %B %Y}.")
         return
-    money_columns = ["weekly_spend", "annual_spend", "mean_weekly_cost"]
-    shown = suppress_frame(costs, ["children"], derived={c: ["children"] for c in money_columns})
-    shown = suppress_frame(shown, ["cost_unknown"], secondary=False)
+    shown = costs
     plotted = shown.filter((pl.col("placement_type") != "all") & pl.col("annual_spend").is_not_null()).sort(
         "annual_spend"
     )
@@ -387,10 +362,10 @@ def render(container) -> None:
     )
     outcomes = run("service_outcomes", container)
     if outcomes is not None:
-        if outcomes.is_empty() or outcomes["episodes"].sum() == 0:
+        if outcomes.is_empty() or (outcomes["episodes"].fill_null(1) == 0).all():  # null: a few, hidden
             container.info("No episodes of commissioned services are recorded.")
         else:
-            shown = suppressed_outcomes(outcomes)
+            shown = outcomes
             sentences = headline_sentences(shown)
             if sentences:
                 container.success("  \n".join(sentences), icon=":material/lightbulb:")

@@ -7,7 +7,6 @@ import polars as pl
 
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
-from queries.suppress import suppress_frame
 from schemas.codes import labels
 
 PAGE = {
@@ -34,13 +33,7 @@ def interval(value, low, high, scale: float = 1.0, digits: int = 0, unit: str = 
 
 
 def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict) -> None:
-    shown = suppress_frame(
-        outcomes,
-        ["referrals", "rereferrals"],
-        derived={"rereferral_rate": ["rereferrals"], "rereferral_ci_low": ["rereferrals"],
-                 "rereferral_ci_high": ["rereferrals"]},
-        secondary=False,
-    )  # fmt: skip
+    shown = outcomes
     rows = []
     for r in shown.iter_rows(named=True):
         rows.append(
@@ -113,7 +106,6 @@ def funnel_chart(container, england_rate: float) -> None:
     limits = run("rereferral_funnel_limits", container)
     if teams is None or limits is None or teams.is_empty():
         return
-    teams = suppress_frame(teams, ["rereferrals"], derived={"rate": ["rereferrals"]}, secondary=False)
     figure = go.Figure()
     for level, dash, words in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
         band = limits.filter(pl.col("level") == level).sort("n")
@@ -171,12 +163,7 @@ def by_need_chart(container) -> None:
     by_need = run("team_outcomes_by_need", container)
     if by_need is None or by_need.is_empty():
         return
-    by_need = suppress_frame(
-        by_need,
-        ["referrals", "rereferrals"],
-        derived={c: ["rereferrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
-        secondary=False,
-    ).filter(pl.col("rereferral_rate").is_not_null())
+    by_need = by_need.filter(pl.col("rereferral_rate").is_not_null())
     need_words = labels("primary_need")
     figure = go.Figure()
     for index, ((group,), part) in enumerate(by_need.group_by("group", maintain_order=True)):

@@ -114,7 +114,8 @@ def in_scope_rows(frame: pl.DataFrame, query, scope) -> list[bool]:
 
 
 def without_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.drop([c for c in frame.columns if c.endswith(KEY_SUFFIX)])
+    keys = [c for c in frame.columns if c.endswith(KEY_SUFFIX)]
+    return frame.drop(keys) if keys else frame  # the same object when there is nothing to drop (kept answers)
 
 
 def protect(frame: pl.DataFrame, query, scope) -> pl.DataFrame:

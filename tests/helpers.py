@@ -96,12 +96,22 @@ def scenario(referrals=(), cp=(), cin=(), cla=(), visits=(), reviews=(), assessm
     return edit
 
 
-def open_app_page(page: str, data, monkeypatch, timeout: int = 120):
+def as_user(monkeypatch, scope) -> None:
+    """Pages run as this signed-in user (a queries.access.Scope) instead of the local user.
+
+    Only who is asking changes: the engine still scopes and protects every answer for the role.
+    """
+    if scope is not None:
+        monkeypatch.setattr("pages._frame.current_scope", lambda: scope)
+
+
+def open_app_page(page: str, data, monkeypatch, timeout: int = 120, scope=None):
     """Run app.py on an extract and switch to pages/<page>.py, as a user opening it would."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
+    as_user(monkeypatch, scope)
     monkeypatch.setenv("CHILDSTAT_DATA", str(data))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=timeout)
     at.run()

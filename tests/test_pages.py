@@ -13,13 +13,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import page_files, page_meta
+from helpers import as_user
+from queries.access import Scope
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = page_files()
 
 
-def open_page(page: Path, data: Path, monkeypatch) -> AppTest:
+def open_page(page: Path, data: Path, monkeypatch, scope=None) -> AppTest:
+    as_user(monkeypatch, scope)
     monkeypatch.setenv("CHILDSTAT_DATA", str(data))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
@@ -56,10 +59,21 @@ def test_every_page_renders(page, which, tiny_dir, monkeypatch):
 def test_home_headlines_on_the_tiny_extract(tiny_dir, monkeypatch):
     at = open_page(ROOT / "pages/home.py", tiny_dir, monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
-    # Counts of 1 to 5 are suppressed on Home (an output that could be shared).
+    # The local user sees every child, so every figure exactly.
+    assert metrics["Open cases"] == "5"
+    assert metrics["Referrals, 12 months"] == "7"
+    assert metrics["Re-referral rate"] == "14%"  # 1 re-referral of 7
+    assert "Exact figures for every child" in shown_text(at)
+
+
+def test_home_headlines_for_a_head_of_service(tiny_dir, monkeypatch):
+    at = open_page(ROOT / "pages/home.py", tiny_dir, monkeypatch, scope=Scope("head_of_service", "head@tiny.gov.uk"))
+    metrics = {m.label: m.value for m in at.metric}
+    # Counts of 1 to 5 about children are hidden by the engine for a head of service, and what rests on them.
     assert metrics["Open cases"] == "c"
     assert metrics["Referrals, 12 months"] == "7"
     assert metrics["Re-referral rate"] == "c"  # 1 re-referral of 7
+    assert "Counts about children are protected" in shown_text(at)
     assert "**Tiny Test Borough**" in [m.value for m in at.sidebar.markdown]
     assert "Figures as at **31 March 2026** (manifest)" in [c.value for c in at.sidebar.caption]
 

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 from helpers import open_app_page
+from queries.access import Scope
 from schemas.extract import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
+HEAD = Scope("head_of_service", "head@example.gov.uk")
 
 
 def test_planted_finding_visible_at_a_glance(monkeypatch):
@@ -16,8 +18,8 @@ def test_planted_finding_visible_at_a_glance(monkeypatch):
     assert "Parent or carer was abused as a child" in summary
 
 
-def test_small_counts_are_suppressed_in_the_table(monkeypatch):
-    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch)
+def test_small_counts_are_protected_in_the_table_for_a_head_of_service(monkeypatch):
+    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch, scope=HEAD)
     table = next(d.value for d in at.dataframe if "Cohort: children" in d.value.columns)
     for column in ("Cohort: children", "Comparison: children"):
         shown = [v for v in table[column] if v != "c"]
@@ -26,7 +28,7 @@ def test_small_counts_are_suppressed_in_the_table(monkeypatch):
 
 
 def test_tiny_cohort_is_too_small_to_show(tiny_dir, monkeypatch):
-    at = open_app_page("patterns", tiny_dir, monkeypatch)
+    at = open_app_page("patterns", tiny_dir, monkeypatch, scope=HEAD)
     assert not at.exception
     assert any("too small to show safely" in w.value for w in at.warning)
     assert not at.dataframe  # nothing child-level or small leaks into a table

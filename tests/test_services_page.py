@@ -3,7 +3,10 @@
 from pathlib import Path
 
 from helpers import open_app_page, table_with
+from queries.access import Scope
 from schemas.extract import SAMPLE_DATA
+
+HEAD = Scope("head_of_service", "head@example.gov.uk")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +34,7 @@ def test_planted_differences_on_the_sample(monkeypatch):
 
 
 def test_small_counts_are_hidden_everywhere(monkeypatch):
-    at = open_app_page("services", SAMPLE_DATA, monkeypatch)
+    at = open_app_page("services", SAMPLE_DATA, monkeypatch, scope=HEAD)
     for frame in (d.value for d in at.dataframe):
         for column in ("Children", "Episodes judged", "Successes", "Too recent to judge", "Still running",
                        "Episodes matched", "Not matched", "Episodes", "Cost not recorded"):  # fmt: skip
@@ -50,7 +53,7 @@ def test_small_counts_are_hidden_everywhere(monkeypatch):
 
 
 def test_tiny_extract_shows_nothing_small(tiny_dir, monkeypatch):
-    at = open_app_page("services", tiny_dir, monkeypatch)
+    at = open_app_page("services", tiny_dir, monkeypatch, scope=HEAD)
     assert not at.exception
     assert not at.error
     outcomes = table_with(at, "Cost per success")

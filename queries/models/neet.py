@@ -279,7 +279,7 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     derived={
         **{
             c: ["n", "neet_with"]
-            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with", "coefficient")
+            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with", "coefficient", "words")
         },
         "pct_neet_without": ["n_without", "neet_without"],
     },
