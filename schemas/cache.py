@@ -242,9 +242,13 @@ def remove_database(database: Path) -> bool:
     with _lock:
         if database in _held or _open_elsewhere(database):
             return False
-        for file in (database, Path(f"{database}.wal"), sidecar(database)):
-            with contextlib.suppress(FileNotFoundError):
-                file.unlink()
+        try:
+            database.unlink(missing_ok=True)
+        except OSError:
+            return False  # e.g. open elsewhere on Windows, which refuses to remove an open file
+        for file in (Path(f"{database}.wal"), sidecar(database)):
+            with contextlib.suppress(OSError):
+                file.unlink(missing_ok=True)
     return True
 
 
