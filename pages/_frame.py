@@ -19,6 +19,7 @@ import polars as pl
 import streamlit as st
 
 from pages import _audit
+from pages._export import safe_csv
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
 from queries.engine import Engine, QueryError
@@ -285,11 +286,11 @@ def table_data(frame: pl.DataFrame):
 def show_table(
     container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
 ) -> None:
-    """A table on the page with a CSV download of exactly what is shown."""
+    """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
     container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
     container.download_button(
         "Download CSV",
-        frame.write_csv(),
+        safe_csv(frame),
         file_name=f"{file_stem}.csv",
         mime="text/csv",
         key=f"download_{key or file_stem}",

@@ -10,9 +10,11 @@ at once.
 Where the tables live (`storage`), chosen by size unless asked for:
 - "memory": a council-sized extract (up to MATERIALISE_BYTES of Parquet) is copied into memory;
 - "database": a larger one is copied once into a DuckDB database file in the cache folder
-  ($CHILDSTAT_CACHE, else ~/.cache/childstat), named by a hash of the extract's files (paths,
-  sizes, modification times), rebuilt when they change and opened read-only afterwards, so
-  questions stop decoding Parquet; the extract folder itself is never written to;
+  ($CHILDSTAT_CACHE, else ~/.cache/childstat; schemas/cache.py), named by a hash of the extract's
+  files (paths, sizes, modification times), rebuilt when they change and opened read-only
+  afterwards, so questions stop decoding Parquet; the extract folder itself is never written to.
+  The folder is 0700 and every file in it 0600; opening a database prunes the folder (copies of
+  extracts gone or changed, then the least recently used beyond the max_cache_gb setting);
 - "views": views straight over the Parquet (nothing copied).
 A large extract also gets a DuckDB memory limit (LARGE_MEMORY_LIMIT, or memory_limit=) with
 spilling to the cache folder, and one thread per core.
@@ -29,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,19 @@ from queries.calendar import install_calendar
 from queries.disclosure import cell_key_secret, install_record_keys, protect, without_keys
 from queries.registry import MACRO_DIR, Param, Query, get_query, in_dependency_order, summaries
 from queries.settings import setting
+from schemas.cache import (
+    cache_folder,  # noqa: F401 - moved to schemas.cache; importable from here for existing callers
+    hold,
+    max_cache_bytes,
+    open_cache_folder,
+    private_empty_file,
+    private_folder,
+    prune,
+    record_database,
+    release,
+    remove_database,
+    tighten,
+)
 from schemas.codes import all_labels
 from schemas.contract import TABLES
 from schemas.extract import Extract, open_extract
@@ -144,6 +160,7 @@ class Engine:
         # Kept for callers that read it: True when the tables were copied (into memory or a database).
         self.materialise = self.storage != "views"
         self.database_path: Path | None = None
+        self._release: weakref.finalize | None = None  # lets go of the cached database (see _attach_database)
         large = self.storage == "database"
         self.con = duckdb.connect(":memory:")
         memory_limit = (
@@ -156,19 +173,20 @@ class Engine:
         if large:
             report = progress or _stderr_progress
             try:
-                cache = cache_folder(self.extract, cache_dir)
-                (cache / "spill").mkdir(parents=True, exist_ok=True)
-                self.con.execute(f"SET temp_directory = '{_setting_text(cache / 'spill')}'")
+                cache = open_cache_folder(self.extract, cache_dir)  # 0700, tightened if it was not
+                spill = private_folder(cache / "spill")
+                self.con.execute(f"SET temp_directory = '{_setting_text(spill)}'")
                 self.con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
                 self.con.execute("SET preserve_insertion_order = false")
-                self.database_path = ensure_database(self.extract, self.tables, cache, report)
-                self.con.execute(f"ATTACH '{_setting_text(self.database_path)}' AS store (READ_ONLY)")
+                self.database_path = self._attach_database(cache, report)
             except (OSError, ValueError, duckdb.Error) as exc:
                 if storage == "database" or os.environ.get("CHILDSTAT_STORAGE") == "database":
                     raise  # asked for explicitly: say why it cannot be had
                 # Chosen by size: answer from the Parquet instead (slower, but the same answers).
                 report(f"No query database for {self.extract.la_name} ({exc}); reading the Parquet directly")
                 large, self.storage, self.materialise, self.database_path = False, "views", False, None
+                if self._release is not None:
+                    self._release()
         for name, state in self.tables.items():
             columns = ", ".join(TABLES[name].column_names)
             if state.usable and large:
@@ -338,8 +356,31 @@ class Engine:
         finally:
             cursor.close()
 
+    def _attach_database(self, cache: Path, report: Callable[[str], None]) -> Path:
+        """Build or open the extract's database, attach it read-only, then prune the cache folder.
+
+        The database is held for this process until the engine is closed (or collected), so no
+        prune removes it meanwhile. Should another process remove it between the build and the
+        attach, it is built again, once.
+        """
+        for attempt in (1, 2):
+            path = ensure_database(self.extract, self.tables, cache, report)
+            self._release = weakref.finalize(self, release, path)
+            try:
+                self.con.execute(f"ATTACH '{_setting_text(path)}' AS store (READ_ONLY)")
+                break
+            except duckdb.IOException:
+                self._release()
+                if attempt == 2 or path.exists():
+                    raise
+        with contextlib.suppress(OSError):  # a cache that cannot be pruned still serves
+            prune(cache, keep={path}, max_bytes=max_cache_bytes())
+        return path
+
     def close(self) -> None:
         self.con.close()
+        if self._release is not None:
+            self._release()
 
 
 def choose_storage(extract: Extract, materialise: bool | None, storage: str | None) -> str:
@@ -359,16 +400,6 @@ def _setting_text(value) -> str:
     return str(value).replace("'", "''")
 
 
-def cache_folder(extract: Extract, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where cached databases go: cache_dir, else $CHILDSTAT_CACHE, else ~/.cache/childstat; never the extract."""
-    folder = Path(cache_dir or os.environ.get("CHILDSTAT_CACHE") or Path.home() / ".cache" / "childstat")
-    folder = folder.expanduser().resolve()
-    inside = extract.path.resolve()
-    if folder == inside or inside in folder.parents:
-        raise ValueError(f"the cache folder {folder} is inside the extract; the extract is never written to")
-    return folder
-
-
 def database_key(extract: Extract, tables: dict[str, TableState]) -> tuple[str, str]:
     """(one name per extract folder, one per version of its files): the cached database's file name parts."""
     folder = hashlib.sha256(str(extract.path.resolve()).encode()).hexdigest()[:12]
@@ -381,20 +412,47 @@ def database_key(extract: Extract, tables: dict[str, TableState]) -> tuple[str, 
 def ensure_database(
     extract: Extract, tables: dict[str, TableState], cache: Path, progress: Callable[[str], None]
 ) -> Path:
-    """The extract's cached database, built (with progress lines) if missing or out of date."""
+    """The extract's cached database, built (with progress lines) if missing or out of date.
+
+    Returned held for this process (schemas.cache.hold): the caller releases it when closed. The
+    database, its temporary .building file and that file's WAL are 0600 from before anything is
+    written into them; a sidecar (`<database>.json`, 0600) names the extract for later prunes.
+    """
     folder_key, version_key = database_key(extract, tables)
     path = cache / f"{folder_key}-{version_key}.duckdb"
-    if path.exists():
-        return path
-    cache.mkdir(parents=True, exist_ok=True)
+    hold(path)  # from here no prune in this process removes it
+    try:
+        if path.exists():
+            tighten(path)  # made by an older ChildStat, perhaps readable by others
+            record_database(path, extract)
+            return path
+        _build_database(extract, tables, cache, path, progress)
+    except BaseException:
+        release(path)
+        raise
+    for older in cache.glob(f"{folder_key}-*.duckdb"):  # earlier versions of this extract's files
+        if older != path:
+            with contextlib.suppress(OSError):  # still open (here or elsewhere): a later prune removes it
+                remove_database(older)
+    return path
+
+
+def _build_database(
+    extract: Extract, tables: dict[str, TableState], cache: Path, path: Path, progress: Callable[[str], None]
+) -> None:
+    private_folder(cache)
     building = cache / f"{path.name}.building-{os.getpid()}-{threading.get_ident()}"
     usable = [name for name, state in tables.items() if state.usable]
     started = time.perf_counter()
     try:
         con = duckdb.connect(str(building))
         try:
+            tighten(building)  # DuckDB made it with the umask's mode; it holds only a header yet
+            with contextlib.suppress(FileExistsError):
+                private_empty_file(f"{building}.wal")  # DuckDB logs into it until the CHECKPOINT
+            tighten(f"{building}.wal")
             con.execute(f"SET memory_limit = '{LARGE_MEMORY_LIMIT}'")
-            con.execute(f"SET temp_directory = '{_setting_text(cache / 'spill')}'")
+            con.execute(f"SET temp_directory = '{_setting_text(private_folder(cache / 'spill'))}'")
             for step, name in enumerate(usable, start=1):
                 progress(f"Preparing {extract.la_name} for fast questions: {name} ({step} of {len(usable)})")
                 columns = ", ".join(TABLES[name].column_names)
@@ -411,15 +469,11 @@ def ensure_database(
         finally:
             con.close()
         os.replace(building, path)  # atomic: a reader sees the whole database or none
+        record_database(path, extract)
     finally:
         for leftover in (building, Path(f"{building}.wal")):
             leftover.unlink(missing_ok=True)
-    for older in cache.glob(f"{folder_key}-*.duckdb"):  # earlier versions of this extract's files
-        if older != path:
-            with contextlib.suppress(OSError):  # still open elsewhere (Windows): the next build removes it
-                older.unlink(missing_ok=True)
     progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
-    return path
 
 
 def bound_params(sql: str, values: dict) -> dict:

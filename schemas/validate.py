@@ -22,7 +22,6 @@ import importlib.metadata
 import json
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,17 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from schemas.cache import (
+    REPORT_PREFIX,
+    cache_folder,
+    extract_source,
+    max_cache_bytes,
+    private_folder,
+    private_write,
+    prune,
+    tighten,
+    touch,
+)
 from schemas.contract import TABLES
 from schemas.extract import Extract, open_extract
 from schemas.rules.base import ERROR, WARNING, Failure, RuleContext
@@ -52,7 +62,7 @@ __all__ = [
 
 BATCH_ROWS = 500_000  # rows checked at a time: bounds the memory of the row checks
 MEMORY_LIMIT = "1GB"  # DuckDB's share while validating (spilling to the cache folder allowed)
-REPORT_FORMAT = 1  # bump when the cached report's JSON changes
+REPORT_FORMAT = 2  # bump when the cached report's JSON changes (2: the extract it came from, for pruning)
 CACHE_MIN_BYTES = 8 * 1024 * 1024  # a smaller extract validates in about a second: no cache file
 SCHEMAS_DIR = Path(__file__).resolve().parent
 
@@ -195,57 +205,64 @@ def cached_report(extract: Extract, *, batch_rows: int = BATCH_ROWS) -> Validati
     ~/.cache/childstat; never inside the extract), named by the extract folder and a hash of
     its files (paths, sizes, modification times, the manifest), the ignored files, and the
     validator's own code, rules and code lists; a change to any of them validates afresh. It
-    is written to a temporary file and renamed into place. An extract under CACHE_MIN_BYTES of
-    Parquet, or one whose cache folder cannot be used, is simply validated afresh.
+    holds child IDs and birth dates, so it is written 0600 (a temporary file renamed into place)
+    in the 0700 folder (schemas/cache.py), with the extract it came from; reading or saving it
+    prunes the folder (reports and databases of extracts gone or changed, then the least recently
+    used beyond the max_cache_gb setting). An extract under CACHE_MIN_BYTES of Parquet, or one
+    whose cache folder cannot be used, is simply validated afresh.
     """
     try:
         if extract.size_bytes() < CACHE_MIN_BYTES:
             return validate_extract(extract, batch_rows=batch_rows)
         path = report_cache_path(extract)
+        private_folder(path.parent)  # 0700, tightened if it was not
     except (OSError, ValueError):
         return validate_extract(extract, batch_rows=batch_rows)
     if path.exists():
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return ValidationReport.from_dict(data["report"])
+            tighten(path)
+            report = ValidationReport.from_dict(json.loads(path.read_text(encoding="utf-8"))["report"])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable or from an older format: validate again and overwrite it
+        else:
+            touch(path)  # used now: the size limit removes the least recently used first
+            _prune(path)
+            return report
     try:
-        spill = path.parent / "spill"  # as the engine's
-        spill.mkdir(parents=True, exist_ok=True)
+        spill = private_folder(path.parent / "spill")  # as the engine's
     except OSError:
         return validate_extract(extract, batch_rows=batch_rows)
     report = _validate(extract, spill, batch_rows)
     with contextlib.suppress(OSError):
-        _save_report(path, report)
+        _save_report(path, report, extract)
+        _prune(path)
     return report
 
 
 def report_cache_path(extract: Extract) -> Path:
     """Where the report of this version of the extract is cached; ValueError if inside the extract."""
-    from queries.engine import cache_folder  # the engine's cache folder, and its never-the-extract rule
-
     folder = cache_folder(extract)
     folder_key = hashlib.sha256(str(extract.path.resolve()).encode()).hexdigest()[:12]
     text = "|".join(
         [str(REPORT_FORMAT), _rules_version(), str(extract.path), extract.signature(), *extract.unknown_files]
     )
-    return folder / f"validation-{folder_key}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
+    return folder / f"{REPORT_PREFIX}{folder_key}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
 
 
-def _save_report(path: Path, report: ValidationReport) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.writing-{os.getpid()}-{threading.get_ident()}")
-    try:
-        partial.write_text(json.dumps({"format": REPORT_FORMAT, "report": report.to_dict()}), encoding="utf-8")
-        os.replace(partial, path)  # atomic: a reader sees the whole report or none
-    finally:
-        partial.unlink(missing_ok=True)
+def _save_report(path: Path, report: ValidationReport, extract: Extract) -> None:
+    saved = {"format": REPORT_FORMAT, "source": extract_source(extract), "report": report.to_dict()}
+    private_write(path, json.dumps(saved))  # 0600 from the start; atomic: a reader sees all of it or none
     folder_key = path.name.split("-")[1]
-    for older in path.parent.glob(f"validation-{folder_key}-*.json"):  # earlier versions of this extract
+    for older in path.parent.glob(f"{REPORT_PREFIX}{folder_key}-*.json"):  # earlier versions of this extract
         if older != path:
             with contextlib.suppress(OSError):
                 older.unlink(missing_ok=True)
+
+
+def _prune(report: Path) -> None:
+    """Prune the cache folder (schemas.cache.prune), keeping this report."""
+    with contextlib.suppress(OSError):  # a folder that cannot be pruned still serves
+        prune(report.parent, keep={report}, max_bytes=max_cache_bytes())
 
 
 @functools.cache

@@ -33,3 +33,12 @@ def test_every_doc_link_resolves():
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(((?!https?:)[^)#]+)\)", doc.read_text()):
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_files_childstat_writes_names_tests_that_exist():
+    deploy = (ROOT / "docs/deploy.md").read_text()
+    section = deploy.split("## 7. Files ChildStat writes", 1)[1]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(named) >= 12
+    for file, test in named:
+        assert f"def {test}(" in (ROOT / file).read_text(), f"docs/deploy.md names missing {file}::{test}"
