@@ -11,12 +11,13 @@ derived from counts, and how its counts are protected (queries/registry.py). The
   in scope is shown exactly; a comparison count never is (it is about other teams' children).
 - Every other count is protected:
   * `cell-key` (questions whose cohort can be redrawn freely, as on Patterns): the ABS/ONS cell-key
-    method. Each child has a secret record key (a keyed hash of its ID); a cell's key is the XOR of
-    the record keys of the children it counts, so it depends only on that set of children. The
+    method. Each child has a secret record key (a keyed hash of its ID); a cell's key is a hash of
+    the XOR of the record keys of the children it counts and of the children of its whole table
+    (the cohort, or the comparison group), so it depends only on those sets of children. The
     perturbation (−2 to +2, zero-mean) is read from the cell key, so the same children always give
     the same figure, however the cohort was described, and the difference of two views that differ
-    by one child is noise. Counts left at `threshold` or below after perturbation are hidden; true
-    zeros stay zero. Derived columns (percentages, intervals, lift, p, q) are then recomputed from
+    by one child is noise in every cell. Counts left at `threshold` or below after perturbation are hidden, and so
+    are true zeros (a shown zero beside a hidden count would give the one child away). Derived columns (percentages, intervals, lift, p, q) are then recomputed from
     the protected counts by the question's own `restat`.
   * `suppression` (questions with fixed breakdowns: teams, months, services): counts from 1 to
     `threshold` are hidden, with secondary suppression so a hidden count cannot be worked back from
@@ -29,6 +30,7 @@ the attacks.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -38,6 +40,9 @@ import polars as pl
 
 from queries.settings import setting
 from queries.suppress import is_small, secondary_mask, suppression_on
+from schemas.cache import private_folder, tighten
+
+log = logging.getLogger("childstat")
 
 KEY_SUFFIX = "_ckey"
 # The perturbation for each of the 256 cell keys (how many keys give each value): zero-mean, and a
@@ -71,31 +76,41 @@ def cell_key_secret(cache: Path) -> str:
     """The secret behind every record key: $CHILDSTAT_CELL_KEY, else one made once and kept (0600) in the cache.
 
     It must stay the same across restarts and server processes: a new secret would give every cell
-    new noise, and averaging answers from several secrets would remove it.
+    new noise, and averaging answers from several secrets would remove it. Where the cache folder
+    cannot be used (shared, read-only), this process makes its own and says so in the log.
     """
     given = os.environ.get("CHILDSTAT_CELL_KEY")
     if given:
         return given
     path = cache / "cell-key"
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    made = secrets.token_hex(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(made)
-    return made
+        private_folder(cache)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:  # made before (or by another process just now): everyone uses that one
+            tighten(path)
+            return path.read_text(encoding="utf-8").strip()
+        made = secrets.token_hex(32)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(made)
+        return made
+    except OSError as exc:
+        log.warning("no lasting cell-key secret (%s): set CHILDSTAT_CELL_KEY", type(exc).__name__)
+        return secrets.token_hex(32)
 
 
 def install_record_keys(con: duckdb.DuckDBPyConnection, secret: str) -> None:
-    """`record_key(id)`: a child's (or record's) secret 64-bit key; a cell's key is `bit_xor(record_key(id))`."""
+    """`record_key(id)`: a child's secret 64-bit key; `cell_key(cell_set, table_set)`: a cell's key.
+
+    A set's key is `bit_xor(record_key(child_id))` over its children (XOR, so a set's key can be taken
+    out of a larger set's, as `rest = population - cohort`). A cell's key mixes the key of the children
+    it counts with the key of the whole cohort (the table) it is part of: when one child joins the
+    cohort, every cell of the table gets fresh noise, not only the cells that child is counted in, so
+    which figures moved says nothing about the child.
+    """
     literal = secret.replace("'", "''")
     con.execute(f"CREATE OR REPLACE MACRO record_key(x) AS hash(x::VARCHAR, '{literal}')")
+    con.execute("CREATE OR REPLACE MACRO cell_key(cell_set, table_set) AS hash(cell_set::UBIGINT, table_set::UBIGINT)")
 
 
 def in_scope_rows(frame: pl.DataFrame, query, scope) -> list[bool]:
@@ -152,8 +167,10 @@ def _perturbed(frame: pl.DataFrame, values: dict, guarded: dict, threshold: int)
         keys = frame[key_column].to_list()
         shown = []
         for value, key, protect_it in zip(column_values, keys, guarded[column], strict=True):
-            if protect_it and value:  # a true zero (or a missing count) stays as it is
-                value = max(value + perturbation(key or 0), 0)
+            if protect_it and value is not None:
+                # A true zero is hidden like a small count: were zeros shown, a view with 0 beside one
+                # with a hidden count would say for certain that the one child between them is counted.
+                value = max(value + perturbation(key or 0), 0) if value else 0
                 if value <= threshold:
                     value = None
             shown.append(value)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# One fixed cell-key secret, so protected figures (and the attack tests' results) are the same on every machine.
+os.environ.setdefault("CHILDSTAT_CELL_KEY", "childstat-tests-cell-key")
 
 from queries.engine import Engine
 from schemas.extract import SAMPLE_DATA, open_extract

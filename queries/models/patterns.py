@@ -111,7 +111,7 @@ PREVALENCE_SELECT = """,
 counts AS (
     SELECT coalesce(c.factor_code, r.factor_code) AS factor_code,
            coalesce(c.n_with, 0) AS cohort_with, coalesce(r.n_with, 0) AS rest_with,
-           coalesce(c.n_key, 0) AS cohort_with_ckey, coalesce(r.n_key, 0) AS rest_with_ckey
+           coalesce(c.n_key, 0) AS cohort_with_set, coalesce(r.n_key, 0) AS rest_with_set
     FROM cohort_counts AS c
     FULL JOIN rest_counts AS r ON r.factor_code = c.factor_code
     WHERE coalesce(c.n_with, 0) + coalesce(r.n_with, 0) > 0
@@ -119,9 +119,13 @@ counts AS (
 SELECT f.factor_code, factor_label(f.factor_code) AS label, factor_subject(f.factor_code) AS subject,
        (SELECT count(*) FROM cohort) AS cohort_n, f.cohort_with,
        (SELECT n FROM rest_size) AS rest_n, f.rest_with,
-       (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort) AS cohort_n_ckey, f.cohort_with_ckey,
-       (SELECT n_key FROM rest_size) AS rest_n_ckey, f.rest_with_ckey
+       cell_key(k.cohort_set, k.cohort_set) AS cohort_n_ckey, cell_key(f.cohort_with_set, k.cohort_set) AS cohort_with_ckey,
+       cell_key(k.rest_set, k.rest_set) AS rest_n_ckey, cell_key(f.rest_with_set, k.rest_set) AS rest_with_ckey
 FROM counts AS f
+CROSS JOIN (
+    SELECT (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort) AS cohort_set,
+           (SELECT n_key FROM rest_size) AS rest_set
+) AS k
 """
 
 
@@ -303,7 +307,8 @@ SELECT p.factor_a, p.factor_b, sa.n_children AS n_a, sb.n_children AS n_b, p.n_b
        p.n_both / sa.n_children AS confidence,
        p.n_both * cs.n / (sa.n_children * sb.n_children) AS lift,
        cs.n AS cohort_n, factor_label(p.factor_a) AS label_a, factor_label(p.factor_b) AS label_b,
-       sa.n_key AS n_a_ckey, sb.n_key AS n_b_ckey, p.n_key AS n_both_ckey, cs.n_key AS cohort_n_ckey
+       cell_key(sa.n_key, cs.n_key) AS n_a_ckey, cell_key(sb.n_key, cs.n_key) AS n_b_ckey,
+       cell_key(p.n_key, cs.n_key) AS n_both_ckey, cell_key(cs.n_key, cs.n_key) AS cohort_n_ckey
 FROM pairs AS p
 JOIN singles AS sa ON sa.factor_code = p.factor_a
 JOIN singles AS sb ON sb.factor_code = p.factor_b
@@ -384,8 +389,8 @@ SELECT
     (r.n_rule / r.n_antecedent) / (sc.n_children / cs.n) AS lift,
     r.a1, r.a2, r.consequent AS consequent_code, r.n_antecedent, cs.n AS cohort_n,
     sc.n_children AS n_consequent,
-    r.rule_key AS n_children_ckey, r.antecedent_key AS n_antecedent_ckey, sc.n_key AS n_consequent_ckey,
-    cs.n_key AS cohort_n_ckey
+    cell_key(r.rule_key, cs.n_key) AS n_children_ckey, cell_key(r.antecedent_key, cs.n_key) AS n_antecedent_ckey,
+    cell_key(sc.n_key, cs.n_key) AS n_consequent_ckey, cell_key(cs.n_key, cs.n_key) AS cohort_n_ckey
 FROM rules AS r
 JOIN singles AS sc ON sc.factor_code = r.consequent
 CROSS JOIN cohort_size AS cs
