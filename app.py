@@ -11,6 +11,9 @@ extract folder, else the shipped sample_data/ is used.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import logging
 import os
 import sys
 
@@ -89,14 +92,38 @@ def sign_in_page() -> None:
 
 
 def no_access_page() -> None:
+    from pages._frame import current_access
+    from pages._hosting import REFUSALS
+
+    access = current_access()
+    reason = REFUSALS.get(access.refusal or "", REFUSALS["not_in_role_map"])
     st.title("ChildStat")
     st.warning(
-        f"You are signed in as {st.user.get('email') or 'an unknown account'}, but this account has no ChildStat "
-        "role yet. Ask your ChildStat administrator to add you.",
+        f"You are signed in as {access.email or 'an unknown account'}, but {reason}. Ask your ChildStat administrator.",
         icon=":material/person_off:",
     )
     if st.button("Sign out", icon=":material/logout:"):
         st.logout()
+
+
+def broken_config_page() -> None:
+    """All a broken configuration serves: what is wrong (no secret values), and no data."""
+    from pages._frame import hosting
+
+    st.title("ChildStat")
+    st.error(
+        "ChildStat is not available: its hosted configuration is broken, so it shows no data until "
+        "an administrator fixes it.",
+        icon=":material/gpp_bad:",
+    )
+    st.markdown("What is wrong:\n\n" + "\n".join(f"- {problem}" for problem in hosting().problems))
+    st.caption("The same is in the server log; docs/deploy.md describes each setting.")
+
+
+AUDIT_STOPPED = (
+    "ChildStat cannot write to its audit log, so it has stopped here: nothing is shown that has not "
+    "been recorded. Tell your ChildStat administrator."
+)
 
 
 def apply_data_argument(argv: list[str]) -> None:
@@ -119,20 +146,61 @@ def main() -> None:
 
 
 def _main() -> None:
-    from pages._frame import audit, current_scope, hosted, routed
+    from pages._audit import AuditWriteError
+    from pages._frame import AUDIT_FAILED_KEY
 
     apply_data_argument(sys.argv[1:])
     st.set_page_config(page_title="ChildStat", page_icon=":material/child_care:", layout="wide")
-    if hosted() and not st.user.is_logged_in:
+    try:
+        if st.session_state.pop(AUDIT_FAILED_KEY, False):  # a download's callback could not be recorded
+            raise AuditWriteError("a download could not be recorded")
+        _route()
+    except AuditWriteError:
+        logging.getLogger("childstat").error("page stopped: the audit log cannot be written")
+        st.error(AUDIT_STOPPED, icon=":material/error:")
+
+
+SIGNED_IN_KEY = "_childstat_signed_in"  # who this session's sign-in was recorded for
+REFUSED_KEY = "_childstat_refused"  # which refusal this session has recorded
+
+
+def _token_issued() -> str | None:
+    """When the identity token was issued (its `iat`), so an auditor can tell one sign-in's sessions apart."""
+    issued = st.user.get("iat")
+    if isinstance(issued, int | float) and not isinstance(issued, bool):
+        return dt.datetime.fromtimestamp(issued, dt.UTC).isoformat(timespec="seconds")
+    return None
+
+
+def _route() -> None:
+    """Broken configuration, sign-in, no access, or the user's pages: each recorded in the audit log."""
+    from pages._audit import AuditWriteError
+    from pages._frame import audit, current_access, hosting, routed
+
+    config = hosting()
+    if config.broken:
+        with contextlib.suppress(AuditWriteError):  # nothing is shown anyway; record() has logged it
+            audit("hosting_broken", problems=len(config.problems))
+        st.navigation([st.Page(broken_config_page, title="Not available", icon=":material/gpp_bad:")]).run()
+        return
+    if config.hosted and st.user.get("is_logged_in") is not True:
         st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
         return
-    scope = current_scope()
-    if scope is None:
+    access = current_access(config)
+    if access.scope is None:
+        if st.session_state.get(REFUSED_KEY) != (access.email, access.refusal):
+            audit("sign_in_refused", reason=access.refusal, issuer=access.issuer)
+            st.session_state[REFUSED_KEY] = (access.email, access.refusal)
+        audit("no_access", reason=access.refusal)
         st.navigation([st.Page(no_access_page, title="No access", icon=":material/person_off:")]).run()
         return
+    scope = access.scope
     page = st.navigation(navigation_pages(scope.role))
-    draw_frame(scope)
+    if config.hosted and st.session_state.get(SIGNED_IN_KEY) != (scope.user, access.issuer):
+        audit("sign_in", page=page.title, scope=scope, issuer=access.issuer, token_issued=_token_issued())
+        st.session_state[SIGNED_IN_KEY] = (scope.user, access.issuer)
     audit("page_view", page=page.title)
+    draw_frame(scope)
     routed(page.run)
 
 

@@ -18,11 +18,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages import _audit
+from pages import _audit, _hosting
 from pages._export import safe_csv
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
-from queries.engine import Engine, QueryError
+from queries.engine import Engine, NotAllowed, QueryError
 from queries.registry import get_query
 from queries.settings import SettingsError, setting
 from schemas.extract import Extract, ExtractError, data_dir, open_extract
@@ -173,40 +173,96 @@ def extract() -> Extract | None:
     return engine.extract if engine else None
 
 
+def hosting() -> _hosting.Hosting:
+    """The mode and the hosted configuration, or why it is broken (pages/_hosting.py)."""
+    return _hosting.hosting()
+
+
 def hosted() -> bool:
-    """A hosted instance: sign-in is configured (an [auth] section in secrets.toml)."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # noqa: BLE001 - no secrets file at all: local mode
-        return False
+    """A hosted instance: mode "hosted" (or any configuration error, which is never local mode)."""
+    config = hosting()
+    return config.hosted or config.broken
 
 
 def auth_providers() -> list[str]:
     """Named providers under [auth] ([auth.microsoft], [auth.google]…); empty for a single unnamed one."""
-    section = st.secrets.get("auth", {})
-    return [name for name, value in section.items() if hasattr(value, "items")]
+    return list(hosting().providers)
 
 
 def role_map() -> dict:
-    try:
-        return {k: dict(v) for k, v in st.secrets["childstat"]["users"].items()}
-    except (KeyError, AttributeError, FileNotFoundError):
-        return {}
+    """The role map by lower-case email (empty unless hosted and valid)."""
+    return dict(hosting().users)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: a scope, or why there is none (a REFUSALS key, "signed_out" or "broken_config")."""
+
+    scope: Scope | None
+    refusal: str | None = None
+    email: str | None = None
+    issuer: str | None = None
+
+
+def current_access(config: _hosting.Hosting | None = None) -> Access:
+    config = config or hosting()
+    if config.broken:
+        return Access(None, "broken_config")
+    if not config.hosted:
+        return Access(LOCAL_ADMIN)
+    claims = st.user.to_dict()
+    if claims.get("is_logged_in") is not True:
+        return Access(None, "signed_out")
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else None
+    refusal = _hosting.claim_refusal(claims, config)
+    if refusal:
+        return Access(None, refusal, email, issuer)
+    scope = scope_from_user(email, config.users)
+    if scope is None:
+        return Access(None, _hosting.role_refusal(email, config.users), email, issuer)
+    return Access(scope, None, email, issuer)
 
 
 def current_scope() -> Scope | None:
-    """Who is asking: LOCAL_ADMIN in local mode; a signed-in user's role; None when signed out or unknown."""
-    if not hosted():
-        return LOCAL_ADMIN
-    if not st.user.is_logged_in:
-        return None
-    return scope_from_user(st.user.get("email"), role_map())
+    """Who is asking: LOCAL_ADMIN in local mode; a signed-in user's role; None when signed out, refused,
+    or when the hosted configuration is broken."""
+    return current_access().scope
+
+
+PAGE_KEY = "_childstat_audit_page"  # the page last opened in this session, for events that do not say
+AUDIT_FAILED_KEY = "_childstat_audit_failed"  # a callback (a download) could not be recorded
+CALLBACK_EVENTS = {"download"}  # recorded from a widget callback, where raising cannot stop the page
+
+
+def scope_fields(scope: Scope) -> dict:
+    return {"role": scope.role, "team_id": scope.team_id, "worker_id": scope.worker_id}
 
 
 def audit(event: str, **fields) -> None:
-    scope = current_scope()
-    user, role = (scope.user, scope.role) if scope else ("signed out", "none")
-    _audit.record(event, user=user, role=role, hosted=hosted(), **fields)
+    """Record one event as the current user. Hosted: raises _audit.AuditWriteError if it cannot be
+    written (app.py stops the page), except from a download's callback, which marks the session so
+    the next run stops instead."""
+    config = hosting()
+    access = current_access(config)
+    if access.scope:
+        user, role = access.scope.user, access.scope.role
+    else:
+        user = access.email or ("unknown" if access.refusal == "broken_config" else "signed out")
+        role = "none"
+    if isinstance(fields.get("scope"), Scope):
+        fields["scope"] = scope_fields(fields["scope"])
+    if event == "page_view":
+        st.session_state[PAGE_KEY] = fields.get("page")
+    fields = {"page": st.session_state.get(PAGE_KEY)} | fields
+    try:
+        _audit.record(
+            event, user=user, role=role, hosted=config.hosted or config.broken, key=config.audit_key, **fields
+        )
+    except _audit.AuditWriteError:
+        if event not in CALLBACK_EVENTS:
+            raise
+        st.session_state[AUDIT_FAILED_KEY] = True
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -225,7 +281,9 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
     if scope is None:
         place.error("Sign in to see this.")
         return None
-    audit("query", query=name, filters=params)
+    audit(
+        "query", query=name, filters=params, scope=scope, enforced=enforced_filters(state.engine, name, params, scope)
+    )
     try:
         scope_key = (scope.role, scope.user, scope.worker_id, scope.team_id)
         result = _cached_run(signature, scope_key, name, tuple(sorted(params.items())))
@@ -234,6 +292,8 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
             place.caption(f"Not included because {missing}.")
         return result
     except QueryError as exc:
+        if isinstance(exc, NotAllowed):
+            audit("refused", query=name, filters=params, scope=scope, reason=str(exc))
         place.warning(str(exc), icon=":material/block:")
     except Exception as exc:  # noqa: BLE001 - shown as a plain message, never a traceback
         # Only the type: messages from the database can quote values from the extract.
@@ -243,6 +303,16 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
             "The rest of the page is unaffected; the Data quality page may say why."
         )
     return None
+
+
+def enforced_filters(engine: Engine, name: str, params: dict, scope: Scope) -> dict | None:
+    """Every parameter the question really runs with for this user (the audit log records these, not
+    only what was asked for); None when it will be refused."""
+    try:
+        query = engine.query(name)
+        return engine.resolve_params(query, engine.enforced_params(query, params, scope))
+    except QueryError:
+        return None
 
 
 def count_text(value) -> str:

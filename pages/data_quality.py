@@ -7,7 +7,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from pages._frame import loaded, page_main, quality_badge, table_data
+from pages._frame import audit, loaded, page_main, quality_badge, table_data
 from schemas.contract import TABLES
 
 PAGE = {
@@ -87,6 +87,10 @@ def render(container) -> None:
         json.dumps(report.to_dict(), default=str, indent=1),
         file_name="childstat-validation.json",
         mime="application/json",
+        key="download_validation_report",
+        on_click=audit,  # the report's example rows can hold child IDs: who downloaded it is recorded
+        args=("download",),
+        kwargs={"file": "childstat-validation.json", "extract": extract.path.name},
     )
 
 

@@ -173,10 +173,23 @@ def filter_answer(
 
 
 def scope_from_user(email: str | None, users: dict) -> Scope | None:
-    """The role map entry for a signed-in user (secrets `[childstat.users."email"]`), or None."""
-    if not email:
+    """The role map entry for a signed-in user (secrets `[childstat.users."email"]`), or None.
+
+    None too for an entry that lacks the IDs its role is scoped by (a team manager without a
+    team_id, a social worker without a worker_id and a team_id): scoping by a missing ID would
+    mean no scoping, so such an account gets no access rather than council-wide figures.
+    Addresses match whatever their case.
+    """
+    if not email or not isinstance(email, str):
         return None
     entry = users.get(email) or users.get(email.lower())
-    if not entry or entry.get("role") not in ROLES:
+    if entry is None:
+        wanted = email.casefold()
+        entry = next((v for k, v in users.items() if isinstance(k, str) and k.casefold() == wanted), None)
+    if not hasattr(entry, "get") or entry.get("role") not in ROLES:
         return None
-    return Scope(entry["role"], email, entry.get("worker_id"), entry.get("team_id"))
+    role = entry["role"]
+    needed = {"team_manager": ("team_id",), "social_worker": ("worker_id", "team_id")}.get(role, ())
+    if any(not isinstance(entry.get(k), str) or not entry.get(k).strip() for k in needed):
+        return None
+    return Scope(role, email, entry.get("worker_id"), entry.get("team_id"))

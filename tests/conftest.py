@@ -51,3 +51,10 @@ def sample_engine():
     engine = Engine(open_extract(SAMPLE_DATA))
     yield engine
     engine.close()
+
+
+@pytest.fixture(autouse=True)
+def _mode_from_the_test_only(monkeypatch):
+    """Hosted mode and the audit key come from each test, never from the shell that runs pytest."""
+    for name in ("CHILDSTAT_MODE", "CHILDSTAT_AUDIT_KEY"):
+        monkeypatch.delenv(name, raising=False)

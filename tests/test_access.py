@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._audit import child_token
 from queries.access import Scope, scope_from_user
 from queries.engine import NotAllowed
 
@@ -83,13 +84,18 @@ USERS = {
 }
 
 
-def hosted_app(data, monkeypatch, tmp_path, email: str | None) -> AppTest:
+AUDIT_KEY = "test-audit-key-0123456789abcdef"
+
+
+def hosted_app(data, monkeypatch, tmp_path, email: str | None, users: dict | None = None, **claims) -> AppTest:
+    """app.py in hosted mode (CHILDSTAT_MODE=hosted) with valid secrets, signed in as `email` (None: signed out)."""
+    monkeypatch.setenv("CHILDSTAT_MODE", "hosted")
     monkeypatch.setenv("CHILDSTAT_DATA", str(data))
     monkeypatch.setenv("CHILDSTAT_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.secrets["auth"] = AUTH
-    at.secrets["childstat"] = {"users": USERS}
-    at.user = {"is_logged_in": email is not None} | ({"email": email} if email else {})
+    at.secrets["childstat"] = {"users": USERS if users is None else users, "audit_key": AUDIT_KEY}
+    at.user = {"is_logged_in": email is not None} | ({"email": email} | claims if email else {})
     at.run()
     return at
 
@@ -148,12 +154,17 @@ def test_head_of_service_sees_aggregates_only(tiny_dir, monkeypatch, tmp_path):
 def test_audit_log_records_pages_filters_and_no_child_ids(tiny_dir, monkeypatch, tmp_path):
     at = hosted_app(tiny_dir, monkeypatch, tmp_path, "manager@tiny.gov.uk")
     at.switch_page("pages/caseload.py").run()
-    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert {"page_view", "query"} <= {e["event"] for e in lines}
+    text = (tmp_path / "audit.jsonl").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert {"sign_in", "page_view", "query"} <= {e["event"] for e in lines}
     assert all(e["user"] == "manager@tiny.gov.uk" and e["role"] == "team_manager" for e in lines)
     assert any(e["event"] == "page_view" and e["page"] == "Caseload" for e in lines)
     chronology = [e for e in lines if e["event"] == "query" and e["query"] == "child_chronology"]
-    assert chronology and all(e["filters"]["child_id"] == "[child]" for e in chronology)
+    hashed_c1 = child_token("C1", AUDIT_KEY.encode())
+    assert chronology and all(e["filters"]["child_id"] == hashed_c1 for e in chronology)
+    assert all(e["page"] == "Caseload" for e in chronology)
+    assert all(e["scope"] == {"role": "team_manager", "team_id": "T1", "worker_id": "W2"} for e in chronology)
+    assert '"C1"' not in text
     assert all(e["ts"].endswith("+00:00") for e in lines)
 
 

@@ -236,6 +236,8 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
             'client_id = "childstat-test"\n'
             'client_secret = "childstat-test-secret"\n'
             f'server_metadata_url = "http://localhost:{provider.server_port}/.well-known/openid-configuration"\n'
+            "[childstat]\n"
+            'audit_key = "a-long-random-test-audit-key"\n'
             '[childstat.users."manager@tiny.gov.uk"]\n'
             'role = "team_manager"\n'
             'team_id = "T1"\n'
@@ -245,7 +247,12 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
         audit = tmp_path / "audit.jsonl"  # never into the repository
         with (
             streamlit_server(
-                data, app_port_log, args, host="localhost", port=port, env={"CHILDSTAT_AUDIT_LOG": str(audit)}
+                data,
+                app_port_log,
+                args,
+                host="localhost",
+                port=port,
+                env={"CHILDSTAT_AUDIT_LOG": str(audit), "CHILDSTAT_MODE": "hosted"},
             ) as base,
             sync_playwright() as playwright,
         ):
@@ -283,4 +290,6 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
     assert "Traceback" not in log, log[-3000:]
     events = [json.loads(line) for line in audit.read_text().splitlines()]
     assert any(e["event"] == "page_view" and e["user"] == "manager@tiny.gov.uk" for e in events)
+    assert {e["user"] for e in events if e["event"] == "sign_in"} == {"manager@tiny.gov.uk"}  # once per session
     assert all(e["user"] in ("manager@tiny.gov.uk", "signed out") for e in events)
+    assert all(e["scope"]["team_id"] == "T1" for e in events if e["event"] == "query")
