@@ -31,19 +31,31 @@ MAX_MEMBERS = 10_000
 SAFE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 
 
+_given: dict[str, float] = {}  # limits set by `use_limits` (the Import page's child), else the settings
+
+
 class UnsafeFileError(SourceError):
     """A file refused for safety before it was opened; the message names the file and the limit."""
+
+
+def use_limits(max_uncompressed_mb: float, max_compression_ratio: float) -> None:
+    """Use these limits instead of reading the settings (the Import page's child: its parent read them)."""
+    _given.update(max_uncompressed_mb=max_uncompressed_mb, max_compression_ratio=max_compression_ratio)
+
+
+def _limit(key: str) -> float:
+    if key in _given:
+        return _given[key]
+    from queries.settings import setting  # only here: importing queries loads the statistics libraries
+
+    return setting(key)
 
 
 def check_zip(path: str | Path, max_uncompressed_mb: float | None = None, max_ratio: float | None = None) -> None:
     """Raise UnsafeFileError if the zip (an .xlsx) at `path` could unpack to more than the limits allow."""
     path = Path(path)
-    if max_uncompressed_mb is None or max_ratio is None:
-        from queries.settings import setting  # only when needed: importing queries loads the statistics libraries
-
-        max_uncompressed_mb = setting("max_uncompressed_mb") if max_uncompressed_mb is None else max_uncompressed_mb
-        max_ratio = setting("max_compression_ratio") if max_ratio is None else max_ratio
-    limit_mb, ratio = max_uncompressed_mb, max_ratio
+    limit_mb = _limit("max_uncompressed_mb") if max_uncompressed_mb is None else max_uncompressed_mb
+    ratio = _limit("max_compression_ratio") if max_ratio is None else max_ratio
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
