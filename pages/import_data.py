@@ -220,13 +220,19 @@ def render(container) -> None:
     state = loaded()
     if state.engine is None:
         container.error(f"No extract is loaded: {state.problem}. You can still import files here.")
+    # The browser refuses a larger file before sending it; import_files refuses it again on the server.
+    most = {"max_upload_size": max(1, int(setting("max_upload_mb")))}
     with container.container(border=True):
-        annex = st.file_uploader("Annex A workbook (.xlsx)", type=["xlsx"], key="import_annex_a")
+        annex = st.file_uploader("Annex A workbook (.xlsx)", type=["xlsx"], key="import_annex_a", **most)
         cin = st.file_uploader(
-            "CIN census XML (one file per year)", type=["xml"], accept_multiple_files=True, key="import_cin"
+            "CIN census XML (one file per year)", type=["xml"], accept_multiple_files=True, key="import_cin", **most
         )
         ssda = st.file_uploader(
-            "SSDA903 CSV files (header, episodes, …)", type=["csv"], accept_multiple_files=True, key="import_903"
+            "SSDA903 CSV files (header, episodes, …)",
+            type=["csv"],
+            accept_multiple_files=True,
+            key="import_903",
+            **most,
         )
         private = st.checkbox(
             "Privacy: birth dates to the 1st of the month, postcodes to the district, no names",
