@@ -15,6 +15,9 @@ to `job.json` in the work folder and starts `python -m ingest.isolated work/job.
 3. runs each import into the extract folder, writing which file it is on to `progress.json`;
 4. validates the extract and writes the reports and the validation to `result.json`.
 
+Its temporary folder (TMPDIR) is inside the work folder, so whatever it leaves when killed goes
+when the caller deletes the work folder.
+
 The parent waits at most `max_seconds` for all of it, then kills the child. A child killed by
 the time limit, or that ran out of memory (a MemoryError, a native abort, or an error while at
 its limit), gives an outcome whose `refused` says plainly which file needed more than how many
@@ -85,7 +88,9 @@ def run_limited(
     }
     job_file = work / "job.json"
     job_file.write_text(json.dumps(job), encoding="utf-8")
-    env = os.environ | CHILD_ENV
+    child_temp = work / "tmp"  # the child's temporary files (the validator's spill) go with the work folder,
+    child_temp.mkdir(exist_ok=True)  # even when it is killed before it can delete them
+    env = os.environ | CHILD_ENV | {"TMPDIR": str(child_temp)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     names = [Path(path).name for _, path in sources]
     try:
