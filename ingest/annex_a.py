@@ -23,6 +23,10 @@ with no matching List 3 referral has source 10 (Unknown) and nfa false. Annex A 
 factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
 non-breaking spaces, Excel errors (#N/A) and formulas; a formula with no saved value is
 reported, not guessed.
+
+Safety: before openpyxl opens the workbook, ingest.safe_files checks its zip directory (a file
+that would unpack to too much, or packs too tightly, is refused); openpyxl parses each part
+with defusedxml, and a part declaring a DOCTYPE or entities is refused.
 """
 
 from __future__ import annotations

@@ -39,7 +39,10 @@ from pathlib import Path
 EXIT_DONE, EXIT_OUT_OF_MEMORY, EXIT_FAILED = 0, 3, 4
 MB = 1024 * 1024
 NEAR_LIMIT_BYTES = 32 * MB  # an error this close to the memory limit is taken to be the limit's doing
-MEMORY_SIGNALS = {signal.SIGKILL, signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS}  # how native code dies of it
+# How native code dies of a failed allocation (Rust aborts; the kernel's OOM killer kills); not all exist on Windows.
+MEMORY_SIGNALS = {
+    getattr(signal, name) for name in ("SIGKILL", "SIGABRT", "SIGSEGV", "SIGBUS") if hasattr(signal, name)
+}
 CHILD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",  # each OpenBLAS thread reserves a buffer
     "ARROW_DEFAULT_MEMORY_POOL": "system",  # Arrow's own pool reserves 1 GB of address space up front
