@@ -78,6 +78,8 @@ def run_import(
         merge.write(imported, Path(out), report, private, la_name, la_code)
     except SourceError as exc:
         report.error = str(exc)
+    except MemoryError:
+        raise  # not the file's fault as such: the caller (the command line, the Import page's child) says so
     except Exception as exc:  # noqa: BLE001 - a well-formed but unexpected file gets a message, not a traceback
         log.error("import of a %s file failed: %s", kind, type(exc).__name__)  # no values: they may identify a child
         report.error = (

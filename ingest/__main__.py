@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    report = run_import(args.format, args.source, args.out, args.private, args.la_name, args.la_code)
+    try:
+        report = run_import(args.format, args.source, args.out, args.private, args.la_name, args.la_code)
+    except MemoryError:
+        print(f"error: importing {args.source} needed more memory than this machine could give", file=sys.stderr)
+        return EXIT_FAILED
     if not report.ok:
         if args.fmt == "json":
             print(json.dumps(report.to_dict(), indent=1))

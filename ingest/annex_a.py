@@ -23,6 +23,10 @@ with no matching List 3 referral has source 10 (Unknown) and nfa false. Annex A 
 factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
 non-breaking spaces, Excel errors (#N/A) and formulas; a formula with no saved value is
 reported, not guessed.
+
+Safety: before openpyxl opens the workbook, ingest.safe_files checks its zip directory (a file
+that would unpack to too much, or packs too tightly, is refused); openpyxl parses each part
+with defusedxml, and a part declaring a DOCTYPE or entities is refused.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ import re
 import zipfile
 from pathlib import Path
 
+import defusedxml
+
+from ingest import safe_files
 from ingest.orgs import Orgs
 from ingest.report import RunReport, SourceError
 from ingest.rows import Cell, Imported, Tables, sex_of
@@ -126,16 +133,37 @@ def _open(path: Path):
         raise SourceError("reading Annex A needs openpyxl: pip install openpyxl==3.1.5") from None
     if path.suffix.lower() == ".xls":
         raise SourceError(f"{path.name} is an old Excel .xls file; open it in Excel and save it as .xlsx")
+    safe_files.check_zip(path)  # before openpyxl unpacks anything: refuses a zip bomb, or a file that is no zip
     try:
         values = openpyxl.load_workbook(path, data_only=True, read_only=True)
         formulas = openpyxl.load_workbook(path, data_only=False, read_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        if _defused(exc):
+            raise _entities_refused(path) from None
         raise SourceError(
             f"{path.name} is not an Excel workbook (.xlsx) that can be read ({type(exc).__name__})"
         ) from None
     except Exception as exc:  # noqa: BLE001 - openpyxl raises its own types for broken files
+        if _defused(exc):
+            raise _entities_refused(path) from None
         raise SourceError(f"{path.name} could not be opened as an Excel workbook ({type(exc).__name__})") from None
     return values, formulas
+
+
+def _defused(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused a DOCTYPE or entity (openpyxl re-raises it as a ValueError)."""
+    while exc is not None:
+        if isinstance(exc, defusedxml.DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _entities_refused(path: Path) -> SourceError:
+    return safe_files.UnsafeFileError(
+        f"{path.name} holds XML that declares a DOCTYPE or entities, which Excel never writes; refused for safety. "
+        "Nothing was imported."
+    )
 
 
 def _rows(ws):
@@ -156,22 +184,30 @@ def read(path: str | Path, report: RunReport) -> Imported:
     path = Path(path)
     values_wb, formulas_wb = _open(path)
     try:
-        sheets = _find_lists(values_wb, report)
-        if not any(n in sheets for n in SIGNATURES):
-            found = ", ".join(repr(ws.title) for ws in values_wb.worksheets) or "none"
-            raise SourceError(
-                f"{path.name} holds none of the Annex A lists 3-8 (sheets named 'List 3' ... 'List 8', or with "
-                f"their headers). Sheets found: {found}"
-            )
-        reader = _Reader(report)
-        for number in sorted(sheets):
-            title, rows, header_at = sheets[number]
-            formula_rows = list(_rows(formulas_wb[title]))
-            reader.list_rows(number, title, rows, formula_rows, header_at)
-        return reader.finish()
+        return _read_lists(path, values_wb, formulas_wb, report)
+    except Exception as exc:
+        if _defused(exc):  # openpyxl parses each part with defusedxml when it is installed
+            raise _entities_refused(path) from None
+        raise
     finally:
         values_wb.close()
         formulas_wb.close()
+
+
+def _read_lists(path: Path, values_wb, formulas_wb, report: RunReport) -> Imported:
+    sheets = _find_lists(values_wb, report)
+    if not any(n in sheets for n in SIGNATURES):
+        found = ", ".join(repr(ws.title) for ws in values_wb.worksheets) or "none"
+        raise SourceError(
+            f"{path.name} holds none of the Annex A lists 3-8 (sheets named 'List 3' ... 'List 8', or with "
+            f"their headers). Sheets found: {found}"
+        )
+    reader = _Reader(report)
+    for number in sorted(sheets):
+        title, rows, header_at = sheets[number]
+        formula_rows = list(_rows(formulas_wb[title]))
+        reader.list_rows(number, title, rows, formula_rows, header_at)
+    return reader.finish()
 
 
 def _find_lists(wb, report: RunReport) -> dict[int, tuple[str, list[tuple], int]]:

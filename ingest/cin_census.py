@@ -7,17 +7,20 @@ written empty. Older schema years are read too: GenderCurrent (0/1/2/9) instead 
 retired factor codes 18A/19A (kept; the validator warns), DateOfInitialCPC directly under
 CINdetails (not used: it has no strategy date), optional blocks absent or empty.
 
-Safety: the stdlib ElementTree never fetches external entities or DTDs, and expat (>= 2.4)
-limits entity expansion; on top of that a file with a DOCTYPE or ENTITY declaration, which a
-CIN census never has, is refused before parsing.
+Safety: the file is parsed with defusedxml with DTDs forbidden, so a DOCTYPE, an entity
+declaration or an external reference (which a CIN census never has) stops the parse wherever
+it is in the file and whatever its encoding (UTF-8, UTF-16 with a byte-order mark, padded with
+whitespace or comments), before any element is read; nothing is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
 
 from ingest.orgs import Orgs
 from ingest.report import RunReport, SourceError
@@ -25,7 +28,6 @@ from ingest.rows import Cell, Imported, Tables, sex_of
 from schemas.codes import cin_factor_year, codes
 
 FILLS = ("children", "referrals", "assessments", "factors", "section47", "cp_plans", "cp_reviews", "cin_plans")
-DANGEROUS = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def _local(tag: str) -> str:
@@ -39,22 +41,12 @@ def _first(elem: ET.Element | None, name: str):
     return found.text if found is not None else None
 
 
-def _refuse_entities(path: Path) -> None:
-    with path.open("rb") as f:
-        chunk = f.read(64 * 1024)  # declarations can only come before the root element
-    if DANGEROUS.search(chunk):
-        raise SourceError(
-            f"{path.name} declares a DOCTYPE or entities, which a CIN census file never does; refused for safety"
-        )
-
-
 def read(path: str | Path, report: RunReport) -> Imported:
     """Read one CIN census XML file; SourceError if it is not well-formed or not a CIN census."""
     path = Path(path)
-    _refuse_entities(path)
     reader = _Reader(report)
     try:
-        for _event, elem in ET.iterparse(path, events=("end",)):
+        for _event, elem in SafeET.iterparse(path, events=("end",), forbid_dtd=True):
             elem.tag = _local(elem.tag)
             if elem.tag == "Header":
                 reader.header(elem)
@@ -62,6 +54,11 @@ def read(path: str | Path, report: RunReport) -> Imported:
                 reader.child(elem)
                 elem.clear()
             root = elem
+    except defusedxml.DefusedXmlException:
+        raise SourceError(
+            f"{path.name} declares a DOCTYPE or entities, which a CIN census file never does; refused for safety. "
+            "Nothing was imported."
+        ) from None
     except ET.ParseError as exc:
         line, col = getattr(exc, "position", (0, 0))
         raise SourceError(

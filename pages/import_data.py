@@ -1,14 +1,18 @@
 """Import: turn a council's Annex A workbook, CIN census XML or SSDA903 CSVs into an extract.
 
-The files are read into a new temporary folder, never into the loaded extract. The page shows
-each run report (rows read, mapped and dropped, values not understood), the validation summary
-of the result, a zip download, and how to open the result in ChildStat.
+Uploads larger than `max_upload_mb` are refused. The rest are written to a new private
+temporary folder (childstat-import-*) and imported there by a child process limited in memory
+and time (ingest.isolated), never into the loaded extract. The page keeps only the run reports,
+the validation summary and the extract as zip bytes (in the session); the temporary folder,
+raw uploads and produced extract alike, is deleted as soon as the import ends, whatever
+happened. Each upload and each download of the result is recorded in the audit log.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -16,7 +20,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages._frame import loaded, page_main, table_data
+from pages._frame import audit, loaded, page_main, table_data
+from queries.settings import setting
 
 log = logging.getLogger("childstat")
 
@@ -34,38 +39,62 @@ RESULT_KEY = "import_result"
 REQUESTED_KEY = "import_requested"
 
 
+MB = 1024 * 1024
+ZIP_NAME = "childstat-extract.zip"
+ORDER = {"cin-census": 0, "annex-a": 1, "ssda903": 2}
+
+
 def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la_name: str | None = None) -> dict:
-    """Import (format, file name, bytes) uploads into a new temporary extract; returns what to show.
+    """Import (format, file name, bytes) uploads into a new extract; returns what to show.
 
     CIN census files are imported first (oldest name first), then Annex A, then SSDA903 (all its
-    CSVs together), each merging into the same extract.
+    CSVs together), each merging into the same extract, in a child process limited in memory
+    and time. The result holds the reports, the validation and the extract as zip bytes; the
+    temporary folder (uploads and extract) is always deleted before this returns.
     """
-    from ingest import run_import
-    from schemas.extract import ExtractError
-    from schemas.validate import validate_path
+    from ingest import RunReport
+    from ingest.isolated import run_limited
 
-    work = Path(tempfile.mkdtemp(prefix="childstat-import-"))
-    out = work / "extract"
-    sources: list[tuple[str, Path]] = []
-    order = {"cin-census": 0, "annex-a": 1, "ssda903": 2}
-    for kind, name, data in sorted(uploads, key=lambda u: (order.get(u[0], 9), u[1])):
-        folder = work / "uploads" / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(name).name
-        target.write_bytes(data)
-        if kind != "ssda903":
-            sources.append((kind, target))
-    if any(kind == "ssda903" for kind, _, _ in uploads):
-        sources.append(("ssda903", work / "uploads" / "ssda903"))
-    reports = [run_import(kind, path, out, private=private, la_name=la_name or None) for kind, path in sources]
-    result = {"out": str(out), "reports": [r.to_dict() for r in reports], "validation": None, "zip": None}
-    if any(r.ok for r in reports):
+    limit_mb = setting("max_upload_mb")
+    too_big, accepted = [], []
+    for kind, name, data in sorted(uploads, key=lambda u: (ORDER.get(u[0], 9), u[1])):
+        name = safe_name(name)
+        if len(data) > limit_mb * MB:
+            report = RunReport(kind, name)
+            report.error = (
+                f"{name} is {len(data) / MB:,.1f} MB, more than the {limit_mb:g} MB an upload may be "
+                "(setting max_upload_mb). It was not read."
+            )
+            too_big.append(report.to_dict())
+        else:
+            accepted.append((kind, name, data))
+    result = {"reports": [], "validation": None, "validation_problem": None, "refused": None, "zip": None}
+    if accepted:
+        work = Path(tempfile.mkdtemp(prefix="childstat-import-"))  # private (0700) to this user
         try:
-            result["validation"] = validate_path(out).to_dict()
-        except ExtractError as exc:
-            result["validation_problem"] = str(exc)
-        result["zip"] = zip_folder(out)
+            out = work / "extract"
+            sources: list[tuple[str, Path]] = []
+            for kind, name, data in accepted:
+                folder = work / "uploads" / kind
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+                if kind != "ssda903":
+                    sources.append((kind, folder / name))
+            if any(kind == "ssda903" for kind, _, _ in accepted):
+                sources.append(("ssda903", work / "uploads" / "ssda903"))
+            result |= run_limited(sources, out, work, private=private, la_name=la_name or None)
+            if not result["refused"] and any(r["error"] is None for r in result["reports"]):
+                result["zip"] = zip_folder(out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)  # the raw uploads never outlive the import
+    result["reports"] = result["reports"] + too_big
     return result
+
+
+def safe_name(name: str) -> str:
+    """The file name alone, never a path (a browser sends what it likes)."""
+    base = Path(str(name).replace("\\", "/")).name.replace("\0", "")
+    return base if base not in ("", ".", "..") else "upload"
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -150,6 +179,8 @@ def show_validation(container, result: dict) -> None:
 
 def show_result(container, result: dict) -> None:
     container.subheader("Result")
+    if result.get("refused"):
+        container.error(result["refused"], icon=":material/block:")
     for report in result["reports"]:
         show_report(container, report)
     if not result.get("zip"):
@@ -158,15 +189,23 @@ def show_result(container, result: dict) -> None:
     container.download_button(
         "Download the extract (zip)",
         result["zip"],
-        file_name="childstat-extract.zip",
+        file_name=ZIP_NAME,
         mime="application/zip",
         icon=":material/download:",
+        key="import_download",
+        on_click=audit,
+        args=("download",),
+        kwargs={"file": ZIP_NAME, "size": len(result["zip"]), "format": "extract"},
     )
     container.markdown(
-        f"The extract is in `{result['out']}`. To open it in ChildStat, start the app on it "
-        "(the app never writes into an extract it has loaded):"
+        "Nothing is kept on this machine: the uploads and the extract made from them were deleted when the "
+        "import ended, and only this download remains (until you leave the page). To open it in ChildStat, "
+        "unzip it where you keep extracts and start the app on it (the app never writes into an extract it "
+        "has loaded):"
     )
-    container.code(f"CHILDSTAT_DATA={result['out']} streamlit run app.py", language="bash")
+    container.code(
+        f"unzip {ZIP_NAME} -d my_import && CHILDSTAT_DATA=my_import/extract streamlit run app.py", language="bash"
+    )
 
 
 def render(container) -> None:
@@ -174,19 +213,26 @@ def render(container) -> None:
     container.markdown(
         "Bring the files your case-management system already produces, and ChildStat turns them into an "
         "extract: the **Annex A** workbook (Lists 3–8), the **CIN census** XML (one or more years) and the "
-        "**SSDA903** CSV files. Nothing is sent anywhere; the files are read on this machine into a new folder. "
-        "See `docs/import.md` for what each format fills."
+        "**SSDA903** CSV files. Nothing is sent anywhere; the files are read on this machine in a new folder "
+        f"that is deleted afterwards. Each file may be up to {setting('max_upload_mb'):g} MB. "
+        "See `docs/import.md` for what each format fills and what is refused."
     )
     state = loaded()
     if state.engine is None:
         container.error(f"No extract is loaded: {state.problem}. You can still import files here.")
+    # The browser refuses a larger file before sending it; import_files refuses it again on the server.
+    most = {"max_upload_size": max(1, int(setting("max_upload_mb")))}
     with container.container(border=True):
-        annex = st.file_uploader("Annex A workbook (.xlsx)", type=["xlsx"], key="import_annex_a")
+        annex = st.file_uploader("Annex A workbook (.xlsx)", type=["xlsx"], key="import_annex_a", **most)
         cin = st.file_uploader(
-            "CIN census XML (one file per year)", type=["xml"], accept_multiple_files=True, key="import_cin"
+            "CIN census XML (one file per year)", type=["xml"], accept_multiple_files=True, key="import_cin", **most
         )
         ssda = st.file_uploader(
-            "SSDA903 CSV files (header, episodes, …)", type=["csv"], accept_multiple_files=True, key="import_903"
+            "SSDA903 CSV files (header, episodes, …)",
+            type=["csv"],
+            accept_multiple_files=True,
+            key="import_903",
+            **most,
         )
         private = st.checkbox(
             "Privacy: birth dates to the 1st of the month, postcodes to the district, no names",
@@ -209,6 +255,8 @@ def render(container) -> None:
         if not uploads:
             container.info("Choose at least one file to import.")
         else:
+            for kind, name, data in uploads:
+                audit("import_upload", file=safe_name(name), size=len(data), format=kind)
             try:
                 with container.spinner("Importing…"):
                     st.session_state[RESULT_KEY] = import_files(uploads, private, la_name)

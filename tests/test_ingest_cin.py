@@ -163,6 +163,70 @@ def test_entity_declarations_are_refused(tmp_path):
     assert not report.ok and "refused for safety" in report.error
 
 
+def hostile_census(padding: str) -> str:
+    """A real CIN census whose child ID is an entity, declared after `padding` (allowed before a DOCTYPE)."""
+    body = NESTED.read_text(encoding="utf-8")
+    assert body.startswith("<Message>")
+    body = body.replace("<LAchildID>DfEX0000001</LAchildID>", "<LAchildID>&who;</LAchildID>", 1)
+    assert "&who;" in body
+    return f'<?xml version="1.0"?>{padding}<!DOCTYPE Message [<!ENTITY who "EXPANDED">]>{body}'
+
+
+WHITESPACE_100K = " \n" * 51_200  # 100 KiB, past the 64 KiB an earlier check read
+COMMENTS_100K = "<!-- padding -->\n" * 6_024  # 100 KiB of comments
+
+
+@pytest.mark.parametrize("padding", [WHITESPACE_100K, COMMENTS_100K], ids=["whitespace", "comments"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_doctype_anywhere_in_any_encoding_is_refused(tmp_path, padding, encoding):
+    source = tmp_path / "padded.xml"
+    text = hostile_census(padding)
+    if encoding == "utf-16":
+        text = text.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+    source.write_bytes(text.encode(encoding))  # Python's utf-16 writes a byte-order mark
+    assert source.stat().st_size > 100 * 1024 and (encoding == "utf-8") == (source.read_bytes()[:2] == b"<?")
+    # The file is a real threat: a parser that allows DTDs puts the entity's text into the child ID.
+    import xml.etree.ElementTree as ET
+
+    assert ET.parse(source).getroot().find(".//LAchildID").text == "EXPANDED"
+    out = tmp_path / "out"
+    out.mkdir()
+    report = run_import("cin-census", source, out)
+    assert not report.ok
+    assert report.error == (
+        "padded.xml declares a DOCTYPE or entities, which a CIN census file never does; refused for safety. "
+        "Nothing was imported."
+    )
+    assert list(out.iterdir()) == []  # nothing written
+    assert report.tables["children"].read == 0  # refused before a single child was read
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<Message><Children><Child><ChildIdentifiers><LAchildID>&lol9;</LAchildID></ChildIdentifiers></Child></Children></Message>
+"""
+
+
+def test_billion_laughs_is_refused(tmp_path):
+    source = tmp_path / "laughs.xml"
+    source.write_text(BILLION_LAUGHS)
+    report = run_import("cin-census", source, tmp_path / "x")
+    assert not report.ok
+    assert report.error.startswith("laughs.xml declares a DOCTYPE or entities") and "refused for safety" in report.error
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

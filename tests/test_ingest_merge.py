@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -125,7 +128,11 @@ def test_report_never_names_a_child(tmp_path):
     assert not [i for i in ids[:200] if f" {i} " in text or f"'{i}'" in text or f'"{i}"' in text]
 
 
-def test_import_page_importer(tmp_path):
+def test_import_page_importer(tmp_path, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
     uploads = [
         ("cin-census", "fake_CIN_data.xml", FLAT.read_bytes()),
         ("annex-a", "Annex_A.xlsx", (FIXTURES / "annex_a" / "Annex_A.xlsx").read_bytes()),
@@ -137,7 +144,10 @@ def test_import_page_importer(tmp_path):
     assert reports["name.xml"]["error"] and reports["Annex_A.xlsx"]["error"] is None
     assert reports["ssda903"]["error"] is None
     assert result["validation"]["table_status"]["referrals"] in ("ok", "warnings", "errors")
-    assert result["zip"][:2] == b"PK"
-    out = Path(result["out"])
-    assert out.name == "extract" and (out / "manifest.json").exists()
-    assert not (out.parent.parent / "evil").exists()
+    with zipfile.ZipFile(io.BytesIO(result["zip"])) as zf:
+        manifest = json.loads(zf.read("extract/manifest.json"))
+        assert "extract/looked_after.parquet" in zf.namelist()
+    assert manifest["la_name"] == "Test Shire"
+    # The work folder, uploads and all, is gone; the hostile name wrote nowhere else.
+    assert list(temp.iterdir()) == []
+    assert not [p for p in tmp_path.rglob("*") if "evil" in p.name]
