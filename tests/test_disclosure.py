@@ -109,6 +109,19 @@ def test_a_question_renaming_child_id_is_caught(tiny_engine):
     assert child_ids_in(sneaky, children) == children
 
 
+def test_scoped_roles_always_get_the_extracts_as_of_and_whole_months(sample_engine):
+    query = sample_engine.query("factor_prevalence")
+    asked = {"as_of": "2024-01-01", "team_id": "T02", "from_date": "2025-02-14", "to_date": "2025-05-02"}
+    for scope in (HEAD, Scope("team_manager", "m", team_id="T10"), Scope("social_worker", "w", "W1", "T10")):
+        if scope.role == "social_worker":
+            continue  # not a question social workers may ask
+        enforced = sample_engine.resolve_params(query, sample_engine.enforced_params(query, asked, scope))
+        assert enforced["as_of"] == sample_engine.as_of
+        assert (enforced["from_date"], enforced["to_date"]) == (dt.date(2025, 2, 1), dt.date(2025, 5, 31))
+    analyst = sample_engine.resolve_params(query, sample_engine.enforced_params(query, asked, Scope("analyst", "a")))
+    assert analyst["as_of"] == dt.date(2024, 1, 1) and analyst["from_date"] == dt.date(2025, 2, 14)
+
+
 # ---- the protection itself -------------------------------------------------------------------------
 
 
