@@ -65,7 +65,7 @@ def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> 
     )
     container.plotly_chart(figure, width="stretch", key="forecast")
     if history["referrals"].null_count():
-        container.caption("Months with 1–5 referrals are not drawn, to protect children's privacy.")
+        container.caption("Months with too few referrals to show safely are not drawn, to protect children's privacy.")
 
 
 def backtest_note(container, backtest: pl.DataFrame) -> None:

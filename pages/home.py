@@ -80,7 +80,7 @@ def referral_chart(container, team_id: str | None) -> None:
     )
     container.plotly_chart(figure, width="stretch")
     if monthly["referrals"].null_count():
-        container.caption("Months with 1–5 referrals are not shown, to protect children's privacy.")
+        container.caption("Months with too few referrals to show safely are not shown, to protect children's privacy.")
 
 
 def render(container) -> None:

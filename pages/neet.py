@@ -123,7 +123,7 @@ def factors_section(container) -> bool:
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")
-    box.caption(f"'{symbol}': 1–5 young people, hidden with everything computed from it.")
+    box.caption(f"'{symbol}': too few young people to show safely, hidden with everything worked out from it.")
     return True
 
 
@@ -275,8 +275,8 @@ def fairness_section(container) -> None:
     container.caption(
         "On the test years at the same threshold, with 95% Wilson intervals. Groups are not in the model. A fair tool "
         "has similar rates in every group: where intervals do not overlap, look at why before relying on it. "
-        f"'{symbol}': a group of 1–5 young people (hidden whole, with the next smallest group's size so it cannot be "
-        "worked back), or a rate resting on 1–5 young people."
+        f"'{symbol}': a group too small to show safely (hidden whole, with the next smallest group's size so it cannot be "
+        "worked back), or a rate resting on too few young people."
     )
 
 

@@ -176,7 +176,7 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         pl.col("factor_code").alias("Code"),
     )
     show_table(container, table, "factor_prevalence")
-    container.caption(f"'{symbol}': 1–5 children, hidden with everything computed from it.")
+    container.caption(f"'{symbol}': too few children to show safely, hidden with everything worked out from it.")
 
 
 def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> None:
@@ -274,7 +274,7 @@ def render(container) -> None:
     dot_plot(container, shown, top)
     left_out = shown.filter(pl.col("lift").is_null()).height
     if left_out:
-        container.caption(f"{left_out} factors with 1–5 children in a group are left out of the chart.")
+        container.caption(f"{left_out} factors with too few children in a group to show safely are left out of the chart.")
     container.markdown("#### Every factor")
     prevalence_table(container, shown)
     container.markdown("#### Which factors go together in this cohort")

@@ -302,7 +302,7 @@ def exits_chart(container, shown: pl.DataFrame) -> None:
     container.plotly_chart(figure, width="stretch", key="exits")
     left_out = shown.height - plotted.height
     if left_out:
-        container.caption(f"{left_out} services with 1–5 episodes in a group are left out.")
+        container.caption(f"{left_out} services with too few episodes in a group to show safely are left out.")
 
 
 def placements_section(container, as_of: dt.date) -> None:
@@ -372,7 +372,7 @@ def render(container) -> None:
             container.markdown("#### Cost and success by service")
             outcomes_table(container, shown)
             container.caption(
-                f"'{symbol()}': 1–5, hidden with everything worked out from it. Cost of an episode: the recorded "
+                f"'{symbol()}': too few to show safely, hidden with everything worked out from it. Cost of an episode: the recorded "
                 "cost, else the unit cost (per family: once for siblings at the same time; per week: for the "
                 "weeks it ran, to the extract date when still running; per session: once). Cost per success: "
                 "the cost of the judged episodes ÷ their successes; its interval resamples families, because "

@@ -189,7 +189,7 @@ def scope_from_user(email: str | None, users: dict) -> Scope | None:
     if not hasattr(entry, "get") or entry.get("role") not in ROLES:
         return None
     role = entry["role"]
-    needed = {"team_manager": ("team_id",), "social_worker": ("worker_id", "team_id")}.get(role, ())
+    needed = ROLE_NEEDS.get(role, ())
     if any(not isinstance(entry.get(k), str) or not entry.get(k).strip() for k in needed):
         return None
     return Scope(role, email, entry.get("worker_id"), entry.get("team_id"))

@@ -284,6 +284,13 @@ def test_real_sign_in_against_a_mock_openid_provider(tmp_path):
                 full_page_screenshot(page, SCREENSHOTS / "signed_in_manager.png")
                 assert "Assessment North" in shown
                 assert not page.locator('[data-testid="stException"]').count()
+                # Patterns as the manager: their team exact, everyone else protected, and the page says so.
+                page.goto(f"{base}/patterns", wait_until="domcontentloaded")
+                wait_for_run(page, "Patterns")
+                shown = page.locator('[data-testid="stMain"]').inner_text()
+                full_page_screenshot(page, SCREENSHOTS / "signed_in_manager_patterns.png")
+                assert "Figures about your team's children are exact" in shown
+                assert not page.locator('[data-testid="stException"]').count()
             finally:
                 browser.close()
     log = app_port_log.read_text(errors="replace")

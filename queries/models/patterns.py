@@ -35,6 +35,13 @@ COHORT_PARAMS = [
 COHORT_QUERIES = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
 
 COHORT_TABLES = ["children", "referrals", "teams", "factors"]
+# Who may ask the cohort questions, and how their counts are protected: cohorts can be redrawn freely,
+# so counts outside the user's scope get the cell-key method (queries/disclosure.py).
+COHORT_ACCESS = {
+    "access": "aggregate",
+    "roles": ("analyst", "head_of_service", "team_manager"),
+    "protection": "cell-key",
+}
 COHORT_OPTIONAL = ["factor_codes", "cp_plans"]
 
 # The cohort's children, and each one's factors recorded on or before as_of (child_factor_first is a
@@ -211,12 +218,10 @@ PREVALENCE_DERIVED = {
 
 @python_query(
     "factor_prevalence",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **COHORT_ACCESS,
     counts=[["cohort_n", "cohort_with"]],
     comparison_counts=["rest_n", "rest_with"],
     derived=PREVALENCE_DERIVED,
-    protection="cell-key",
     restat=add_prevalence_statistics,
     title="Factors shared by a cohort",
     description="For each recorded factor (CIN assessment factors and declared local codes): how many children "
@@ -320,11 +325,9 @@ ORDER BY p.n_both DESC, p.factor_a, p.factor_b
 
 @python_query(
     "factor_cooccurrence",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **COHORT_ACCESS,
     counts=[["cohort_n", "n_a", "n_b", "n_both"]],
     derived=COOCCURRENCE_DERIVED,
-    protection="cell-key",
     restat=cooccurrence_statistics,
     title="Factors that go together",
     description="Within the cohort, for every ordered pair of factors A and B: children with A, with B and with "
@@ -404,11 +407,9 @@ LIMIT $max_rules
 
 @python_query(
     "factor_rules",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **COHORT_ACCESS,
     counts=[["cohort_n", "n_children", "n_antecedent", "n_consequent"]],
     derived=RULES_DERIVED,
-    protection="cell-key",
     restat=rule_statistics,
     title="Association rules between factors",
     description="Within the cohort, rules 'children with A (and B) also had C' for up to three factors: the "
