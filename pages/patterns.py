@@ -184,7 +184,7 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
     if pairs is None or pairs.is_empty():
         container.info("No two factors were recorded for the same child in this cohort.")
         return
-    commonest = prevalence.sort("cohort_with", descending=True).head(12)
+    commonest = prevalence.drop_nulls("cohort_with").sort("cohort_with", descending=True).head(12)
     codes = commonest["factor_code"].to_list()
     names = dict(zip(commonest["factor_code"], commonest["label"], strict=True))
     pairs = pairs.filter(pl.col("factor_a").is_in(codes) & pl.col("factor_b").is_in(codes))
