@@ -1,4 +1,4 @@
-"""Services: what commissioned services cost, how often they worked, and against similar children without them."""
+"""Services: what commissioned services cost, how often there was no new referral, and what they added against similar children."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ PAGE = {
     "roles": ["head_of_service", "analyst", "admin"],
     "order": 40,
     "description": "For a head of service: per commissioned service, what was spent, for how many children, how "
-    "often it worked (no new referral within a year of the case closing) and what each success cost, against "
-    "similar children who did not get it; spend by month and commissioning type; placement costs.",
+    "often there was no new referral within a year of the case closing, and what each additional child with no "
+    "new referral cost against similar children who did not get it; spend by month and commissioning type; "
+    "placement costs.",
 }
 
 COMMISSIONING_WORDS = {
@@ -70,12 +71,13 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
         money(shown, "total_cost").alias("Total cost"),
         money(shown, "cost_per_child").alias("Cost per child"),
         whole(shown, "assessable").alias("Episodes judged"),
-        whole(shown, "successes").alias("Successes"),
+        whole(shown, "successes").alias("No new referral within a year"),
         percent(shown, "success_rate").alias("Success rate"),
         span(shown, "ci_low", "ci_high", percent).alias("Success rate, 95% interval"),
-        money(shown, "cost_per_success").alias("Cost per success"),
+        money(shown, "cost_per_success").alias("Cost per success (incl. those who would have done well anyway)"),
         span(shown, "cost_per_success_low", "cost_per_success_high", money).alias("Cost per success, 95% interval"),
         whole(shown, "not_yet_assessable").alias("Too recent to judge"),
+        whole(shown, "cannot_be_judged").alias("Cannot be judged (turned 18, moved, died)"),
         whole(shown, "ongoing").alias("Still running"),
     )
     show_table(container, table, "service_outcomes")
@@ -146,8 +148,10 @@ def headline_sentences(shown: pl.DataFrame) -> list[str]:
         f"Highest success rate: **{best['service_name']}**, {best['success_rate']:.0%} "
         f"(95% interval {best['ci_low']:.0%} to {best['ci_high']:.0%}); lowest: **{worst['service_name']}**, "
         f"{worst['success_rate']:.0%} ({worst['ci_low']:.0%} to {worst['ci_high']:.0%}).",
-        f"Each success cost about **£{cheapest['cost_per_success']:,.0f}** with {cheapest['service_name']} and "
-        f"**£{dearest['cost_per_success']:,.0f}** with {dearest['service_name']}.",
+        f"Cost per child with no new referral within a year: about **£{cheapest['cost_per_success']:,.0f}** with "
+        f"{cheapest['service_name']} and **£{dearest['cost_per_success']:,.0f}** with {dearest['service_name']}. "
+        "This counts children who would have had no new referral anyway; what a service *added* is in the "
+        "comparison below.",
     ]
 
 
@@ -168,7 +172,11 @@ def comparison_section(container) -> None:
         whole(shown, "comparison_referrals").alias("Similar cases without it"),
         percent(shown, "comparison_success_rate").alias("Success without it"),
         points(shown, "difference").alias("Difference, points"),
-        span(shown, "difference_low", "difference_high", points).alias("Difference, 95% interval"),
+        span(shown, "difference_low", "difference_high", points).alias("Difference, interval"),
+        money(shown, "cost_per_additional_success").alias("Cost per additional child with no new referral"),
+        span(shown, "cost_per_additional_success_low", "cost_per_additional_success_high", money).alias(
+            "Cost per additional child, interval"
+        ),
         pl.col("verdict").alias("What the data say"),
     )
     show_table(
@@ -204,16 +212,31 @@ def comparison_section(container) -> None:
         figure.update_layout(
             height=120 + 34 * plotted.height,
             margin=dict(l=10, r=10, t=20, b=10),
-            xaxis=dict(title="Difference in success rate, percentage points (95% interval)"),
+            xaxis=dict(title="Difference in children with no new referral within a year, points (interval)"),
         )
         container.plotly_chart(figure, width="stretch", key="comparison_forest")
+    level = shown["interval_level"].drop_nulls()
+    compared = shown["services_compared"].drop_nulls()
+    intervals = (
+        f"Intervals are {level[0]:.1%} ones, not 95%: {compared[0]} services are compared at once, so each is "
+        "widened (Bonferroni) until all of them together hold 95% of the time — otherwise about one service in "
+        "twenty would look better or worse by chance alone. "
+        if level.len() and compared.len() and compared[0] > 1
+        else ""
+    )
     container.caption(
-        "Success with the service: on its matched episodes. Similar cases: closed child in need, child protection or "
-        "care cases where this service was not used, "
-        "with the same primary need, age band at referral, number of recorded factors (0–1, 2–3, 4 or more) and "
-        "kind of team. Their success rate is weighted to this service's mix of such cases. Not a trial: children "
-        "were not given services at random, and the things that were not matched (how serious the case was, "
-        "what else the family got) can still explain a difference. Green: better; red: worse; grey: cannot tell."
+        "Success: no new referral within a year of the case closing (children who turned 18, moved to another "
+        "council or died within that year are left out: a new referral could not be recorded). Similar cases: "
+        "closed child in need, child protection or care cases where this service was not used, with the same "
+        "primary need, age band at referral, number of factors recorded by the referral's assessment (0–1, 2–3, "
+        "4 or more: what was known when the work started) and kind of team. Their rate is weighted to this "
+        "service's mix of such cases. Cost per additional child: the service's cost per matched episode ÷ the "
+        "difference, shown only when the difference is clearly above zero. Intervals resample families, because "
+        "brothers and sisters share an outcome. "
+        + intervals
+        + "Not a trial: children were not given services at random, and the things that were not matched (how "
+        "serious the case was, what else the family got) can still explain a difference. Green: better; red: "
+        "worse; grey: cannot tell."
     )
 
 
@@ -356,9 +379,10 @@ def render(container) -> None:
         return
     as_of = engine.as_of
     container.markdown(
-        f"What the council spent on commissioned services, for how many children, and how often they worked, "
-        f"as at **{as_of:%-d %B %Y}**. A service *worked* for a child when there was no new referral in the year "
-        f"after their case closed; an episode can only be judged once the case has been closed for a year."
+        f"What the council spent on commissioned services, for how many children, and how often there was no new "
+        f"referral within a year of the case closing, as at **{as_of:%-d %B %Y}**. An episode can only be judged "
+        f"once the case has been closed for a year, and not when the child turned 18, moved away or died in that "
+        f"year. What a service added is judged against similar children who did not get it."
     )
     outcomes = run("service_outcomes", container)
     if outcomes is not None:
@@ -376,8 +400,10 @@ def render(container) -> None:
                 "cost, else the unit cost (per family: once for siblings at the same time; per week: for the "
                 "weeks it ran, to the extract date when still running; per session: once). Cost per success: "
                 "the cost of the judged episodes ÷ their successes; its interval resamples families, because "
-                "brothers and sisters share an outcome. Too recent to judge: the case is still open, closed less "
-                "than a year ago, or not recorded."
+                "brothers and sisters share an outcome. Cost per success counts every child with no new referral, "
+                "including those who would have had none without the service (about three in four similar "
+                "children); the comparison below gives the cost of each additional one. Too recent to judge: the "
+                "case is still open, closed less than a year ago, or not recorded."
             )
             container.markdown("#### Cost per child against success")
             cost_success_chart(container, shown)

@@ -14,7 +14,7 @@ import pytest
 
 from helpers import referral, rows_frame
 from queries.models.services import bootstrap_ratio_interval, verdict_text
-from queries.stats import newcombe_difference_interval, wilson_interval
+from queries.stats import newcombe_difference_interval
 
 AS_OF = dt.date(2026, 3, 31)
 
@@ -123,7 +123,9 @@ def test_costs_success_and_assessability_by_hand(make_engine):
     # E1 (no new referral) and E4 (re-referral on day 366) succeed; E3 (day 365) fails.
     assert sessions["successes"] == 2
     assert sessions["success_rate"] == pytest.approx(2 / 3)
-    assert (sessions["ci_low"], sessions["ci_high"]) == pytest.approx(wilson_interval(2, 3))
+    # The interval resamples the three families: all three failures has chance (1/3)³ = 3.7% (above the 2.5% tail)
+    # and all three successes (2/3)³ = 30%, so the 95% percentile interval is exactly 0 to 1.
+    assert (sessions["ci_low"], sessions["ci_high"]) == (0.0, 1.0)
     assert sessions["cost_per_success"] == pytest.approx((80 + 500 + 80) / 2)
     assert (sessions["completed"], sessions["disengaged"], sessions["other_exit"], sessions["ongoing"]) == (2, 1, 1, 0)
 
@@ -221,14 +223,16 @@ def comparison_scenario(tables):
     stratum B (need N2, T1): SX episode S3 success; comparison P5, P6 success, P7 failure;
     stratum C (N1, team T2 child protection): SX episode S4 success, nobody to compare with: unmatched;
     S5 (stratum A) had SX on a case with no plan: not the compared kind, unmatched;
-    P8 (stratum A but 2 factors, band 2-3; code 21 on P1 does not count) matches no SX episode.
+    P8 (stratum A but 2 factors recorded by its assessment, band 2-3; code 21 on P1 does not count) matches no SX
+    episode; P9 (success) had the same 2 factors recorded only at its closure, after the work started: band 0-1,
+    so it is compared in stratum A.
     """
     cases = {  # referral: (need, team, success, plan)
         "S1": ("N1", "T1", True, True), "S2": ("N1", "T1", False, True), "S3": ("N2", "T1", True, True),
         "S4": ("N1", "T2", True, True), "S5": ("N1", "T1", True, False),
         "P1": ("N1", "T1", True, True), "P2": ("N1", "T1", True, True), "P3": ("N1", "T1", False, True),
         "P4": ("N1", "T1", False, True), "P5": ("N2", "T1", True, True), "P6": ("N2", "T1", True, True),
-        "P7": ("N2", "T1", False, True), "P8": ("N1", "T1", True, True),
+        "P7": ("N2", "T1", False, True), "P8": ("N1", "T1", True, True), "P9": ("N1", "T1", True, True),
     }  # fmt: skip
     refs, plans = [], []
     for rid, (need, team, success, plan) in cases.items():
@@ -247,8 +251,15 @@ def comparison_scenario(tables):
         "factors",
         [{"child_id": "KP8", "referral_id": "P8", "factor_code": c, "recorded_date": "2023-03-01",
           "source": "assessment"} for c in ("3B", "4B")]
+        + [{"child_id": "KP9", "referral_id": "P9", "factor_code": c, "recorded_date": "2024-01-05",
+            "source": "case_file"} for c in ("3B", "4B")]
         + [{"child_id": "KP1", "referral_id": "P1", "factor_code": "21", "recorded_date": "2023-03-01",
             "source": "assessment"}],
+    )  # fmt: skip
+    tables["assessments"] = rows_frame(
+        "assessments",
+        [{"assessment_id": f"A{rid}", "referral_id": rid, "child_id": f"K{rid}", "start_date": "2023-01-12",
+          "authorised_date": "2023-03-01", "worker_id": "W1", "in_need": True} for rid in ("P8", "P9")],
     )  # fmt: skip
     tables["services"] = rows_frame(
         "services",
@@ -270,19 +281,21 @@ def test_comparison_by_hand(make_engine):
     sx = by_service(result)["SX"]
     assert (sx["assessable"], sx["matched"], sx["unmatched"], sx["strata_matched"]) == (5, 3, 2, 2)
     assert sx["service_success_rate"] == pytest.approx(2 / 3)
-    assert sx["comparison_referrals"] == 7  # P1-P7; P8 is in a stratum no SX episode is in
-    # Standardised to SX's mix (2 in A, 1 in B): 2/3 × 2/4 + 1/3 × 2/3 = 5/9; crude 4/7.
-    assert sx["comparison_success_rate"] == pytest.approx(5 / 9)
-    assert sx["comparison_crude_rate"] == pytest.approx(4 / 7)
-    # Kish effective n: 1 / ((2/3)²/4 + (1/3)²/3) = 27/4.
-    assert sx["comparison_effective_n"] == pytest.approx(27 / 4)
-    diff, low, high = newcombe_difference_interval(2, 3, 5 / 9 * 27 / 4, 27 / 4)
-    assert (sx["difference"], sx["difference_low"], sx["difference_high"]) == pytest.approx((diff, low, high))
-    assert sx["difference"] == pytest.approx(2 / 3 - 5 / 9)
+    assert sx["comparison_referrals"] == 8  # P1-P7 and P9; P8 is in a stratum no SX episode is in
+    # Standardised to SX's mix (2 in A, 1 in B): 2/3 × 3/5 + 1/3 × 2/3 = 28/45; crude 5/8.
+    assert sx["comparison_success_rate"] == pytest.approx(28 / 45)
+    assert sx["comparison_crude_rate"] == pytest.approx(5 / 8)
+    # Kish effective n: 1 / ((2/3)²/5 + (1/3)²/3) = 135/17.
+    assert sx["comparison_effective_n"] == pytest.approx(135 / 17)
+    assert sx["difference"] == pytest.approx(2 / 3 - 28 / 45)
+    assert sx["difference_low"] < sx["difference"] < sx["difference_high"]
     assert sx["verdict"].startswith("Cannot tell: too few episodes")
+    assert sx["cost_per_matched_episode"] == 80.0 and sx["cost_per_additional_success"] is None
+    # No service has 10 matched episodes: nothing to correct for, 95% intervals.
+    assert (sx["services_compared"], sx["interval_level"]) == (0, 0.95)
     # SY's episode (P4) is compared with every other case of its stratum, SX users included.
     sy = by_service(result)["SY"]
-    assert (sy["matched"], sy["comparison_referrals"]) == (1, 5)  # P1, P2, P3, S1, S2 … and S5 has no plan
+    assert (sy["matched"], sy["comparison_referrals"]) == (1, 6)  # P1, P2, P3, P9, S1, S2 … and S5 has no plan
 
 
 def test_newcombe_published_example():
@@ -305,26 +318,55 @@ def test_verdict_words():
 
 # --- the planted service differences of the sample -------------------------------------------------------------------
 
-# sample_data/README.md: generating success rate and the measured (rate, assessable episodes).
+# sample_data/README.md: generating success rate of each service.
 PLANTED = {
-    "SV01": (0.80, 0.81, 330), "SV02": (0.76, 0.79, 154), "SV03": (0.72, 0.77, 105), "SV04": (0.70, 0.73, 354),
-    "SV05": (0.66, 0.69, 254), "SV06": (0.62, 0.73, 204), "SV07": (0.58, 0.58, 133), "SV08": (0.64, 0.75, 98),
-    "SV09": (0.52, 0.50, 58), "SV10": (0.60, 0.70, 114),
+    "SV01": 0.80, "SV02": 0.76, "SV03": 0.72, "SV04": 0.70, "SV05": 0.66, "SV06": 0.62, "SV07": 0.58, "SV08": 0.64,
+    "SV09": 0.52, "SV10": 0.60,
 }  # fmt: skip
+
+# The definition straight from the extract's tables: assessable when the referral closed at least 365 days before
+# as_of and the child neither died (RC2), moved to another council (RC5) or adult services (RC6), nor turned 18
+# within 365 days of the closure; a success when no referral is dated 1 to 365 days after the closure.
+REFERENCE_OUTCOMES_SQL = """
+SELECT se.service_id, count(*) AS assessable,
+       count(*) FILTER (WHERE NOT EXISTS (
+           SELECT 1 FROM referrals AS x WHERE x.child_id = r.child_id
+             AND x.referral_date > r.closure_date AND x.referral_date <= r.closure_date + 365)) AS successes
+FROM service_episodes AS se
+JOIN referrals AS r ON r.referral_id = se.referral_id
+JOIN children AS c ON c.child_id = se.child_id
+WHERE se.start_date <= $as_of AND r.closure_date <= $as_of - 365
+  AND r.closure_reason NOT IN ('RC2', 'RC5', 'RC6') AND c.birth_date + INTERVAL 18 YEAR > r.closure_date + 365
+GROUP BY ALL
+"""
+
+
+def reference_outcomes(folder) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    for table in ("service_episodes", "referrals", "children"):
+        con.sql(f"CREATE VIEW {table} AS SELECT * FROM '{folder}/{table}.parquet'")
+    frame = con.sql(REFERENCE_OUTCOMES_SQL, params={"as_of": AS_OF}).pl()
+    return {r["service_id"]: (r["assessable"], r["successes"]) for r in frame.iter_rows(named=True)}
 
 
 def test_planted_service_differences_are_recovered(sample_engine):
+    from schemas.extract import SAMPLE_DATA
+
     rows = by_service(sample_engine.run("service_outcomes"))
     assert set(rows) == set(PLANTED)
-    for service_id, (_generating, measured, assessable) in PLANTED.items():
+    reference = reference_outcomes(SAMPLE_DATA)
+    for service_id, (assessable, successes) in reference.items():
         row = rows[service_id]
-        assert row["assessable"] == assessable, service_id
-        assert row["success_rate"] == pytest.approx(measured, abs=0.006), service_id
-        assert row["ci_low"] < measured < row["ci_high"]
+        assert (row["assessable"], row["successes"]) == (assessable, successes), service_id
+        assert row["ci_low"] < row["success_rate"] < row["ci_high"]
         assert row["cost_per_success_low"] < row["cost_per_success"] < row["cost_per_success_high"]
-    # The generating rate falls inside the Wilson interval for most services (chance and the
-    # generator's 18th-birthday closures move a few), and the ordering that matters is clear:
-    inside = [s for s, (g, _m, _n) in PLANTED.items() if rows[s]["ci_low"] <= g <= rows[s]["ci_high"]]
+        # Ageing out and moving away are set aside, not counted as "not yet".
+        assert row["cannot_be_judged"] > 0
+    # The generating rate falls inside the family-bootstrap interval for most services, and the ordering that
+    # matters is clear:
+    inside = [s for s, g in PLANTED.items() if rows[s]["ci_low"] <= g <= rows[s]["ci_high"]]
     assert len(inside) >= 7, inside
     fgc, mst, residential = rows["SV01"], rows["SV02"], rows["SV09"]
     # The cheapest family-level service is among the best; the dearest is the worst.
@@ -335,7 +377,7 @@ def test_planted_service_differences_are_recovered(sample_engine):
     # Who got what was costed: every episode counted, none judged twice.
     assert sum(r["episodes"] for r in rows.values()) == 2388
     for row in rows.values():
-        assert row["assessable"] + row["not_yet_assessable"] == row["episodes"]
+        assert row["assessable"] + row["not_yet_assessable"] + row["cannot_be_judged"] == row["episodes"]
         assert row["completed"] + row["disengaged"] + row["other_exit"] + row["ongoing"] == row["episodes"]
 
 
@@ -349,10 +391,16 @@ def test_planted_comparison_on_the_sample(sample_engine):
     # The residential assessment (0.52) is clearly worse than similar children's usual path.
     assert rows["SV09"]["difference_high"] < 0 and rows["SV09"]["verdict"].startswith("Worse")
     assert rows["SV07"]["difference_high"] < 0
-    # FGC (0.80) is at least as good; MST's interval includes no difference.
-    assert rows["SV01"]["difference_low"] > -0.01
-    assert rows["SV02"]["difference_low"] < 0 < rows["SV02"]["difference_high"]
-    assert rows["SV02"]["verdict"].startswith("The data cannot tell")
+    # Ten services compared at once: every interval is a Bonferroni 99.5% one.
+    assert all(r["services_compared"] == 10 and r["interval_level"] == pytest.approx(0.995) for r in rows.values())
+    # FGC (0.80 on a ~0.75 baseline) and MST: +5 points at most, which ten services at once cannot tell from none,
+    # so no cost per additional success is given.
+    for service_id in ("SV01", "SV02"):
+        row = rows[service_id]
+        assert row["difference_low"] < 0 < row["difference_high"], service_id
+        assert row["verdict"].startswith("The data cannot tell") and row["cost_per_additional_success"] is None
+    # A service that did worse bought no additional successes.
+    assert rows["SV09"]["cost_per_additional_success"] is None
 
 
 def test_placement_costs_on_the_sample(sample_engine):
@@ -392,3 +440,136 @@ def test_bootstrap_agrees_with_resampling_every_family(families):
 def test_bootstrap_of_identical_families_is_the_point_in_the_normal_limit():
     low, high = bootstrap_ratio_interval(np.full(6000, 300.0), np.ones(6000), "SVX")
     assert low == pytest.approx(300.0) and high == pytest.approx(300.0)
+
+
+# --- what the service added, and at what cost -------------------------------------------------------------------
+
+
+def planted_effect_scenario(tables):
+    """A planted effect of exactly +10 points on a 75% baseline, all in one stratum, each child a family of one.
+
+    SX (£500 a session, one session each) was used on 200 closed CIN cases, 170 of them with no new referral
+    within a year (85%); 400 cases of the same kind without it, 300 with none (75%). SY1-SY4 were used on 20 of
+    SX's cases each, so five services are compared at once.
+    """
+    refs, plans, children, episodes = [], [], [], []
+    for i in range(600):
+        rid, kid = f"R{i}", f"K{i}"
+        success = (i < 170) if i < 200 else (i < 500)
+        refs.append(referral(rid, kid, "2023-01-10", closed="2024-01-10"))
+        if not success:
+            refs.append(referral(f"{rid}x", kid, "2024-06-01", nfa=True))
+        plans.append({"cin_plan_id": f"N{i}", "child_id": kid, "referral_id": rid, "start_date": "2023-02-01",
+                      "end_date": "2024-01-10"})  # fmt: skip
+        children.append(child(kid, None))
+        if i < 200:
+            episodes.append(episode(f"E{i}", "SX", kid, rid, "2023-03-01", "2023-06-01"))
+        if i % 10 < 4 and i < 200:
+            episodes.append(episode(f"F{i}", f"SY{i % 10 + 1}", kid, rid, "2023-03-01", "2023-06-01"))
+    tables["children"] = rows_frame("children", children)
+    tables["referrals"] = rows_frame("referrals", refs)
+    tables["cin_plans"] = rows_frame("cin_plans", plans)
+    tables["cp_plans"] = tables["cp_plans"].clear()
+    tables["looked_after"] = tables["looked_after"].clear()
+    tables["factors"] = tables["factors"].clear()
+    tables["assessments"] = tables["assessments"].clear()
+    tables["services"] = rows_frame(
+        "services",
+        [SERVICES[2] | {"service_id": "SX", "service_name": "X", "unit_cost": 500.0}]
+        + [SERVICES[2] | {"service_id": f"SY{k}", "service_name": f"Y{k}"} for k in range(1, 5)],
+    )
+    tables["service_episodes"] = rows_frame("service_episodes", episodes)
+    return tables
+
+
+def test_cost_per_additional_success_on_a_planted_effect(make_engine):
+    engine = make_engine(planted_effect_scenario)
+    sx = by_service(engine.run("service_comparison"))["SX"]
+    assert (sx["matched"], sx["matched_successes"], sx["comparison_referrals"]) == (200, 170, 400)
+    assert (sx["service_success_rate"], sx["comparison_success_rate"]) == pytest.approx((0.85, 0.75))
+    assert sx["difference"] == pytest.approx(0.10)
+    # Five services compared: Bonferroni, each interval at 1 − 0.05/5 = 99%.
+    assert (sx["services_compared"], sx["interval_level"]) == (5, pytest.approx(0.99))
+    # Families of one: resampling families is resampling children, so the 99% interval is close to
+    # Newcombe's for two independent proportions: 170/200 − 300/400, 99% ≈ 0.014 to 0.183 (Wald 0.014 to 0.186).
+    _diff, low, high = newcombe_difference_interval(170, 200, 300, 400, confidence=0.99)
+    assert sx["difference_low"] == pytest.approx(low, abs=0.015)
+    assert sx["difference_high"] == pytest.approx(high, abs=0.015)
+    assert sx["difference_low"] > 0 and sx["verdict"].startswith("Better than similar children")
+    # Cost per additional success = cost per child ÷ the difference = £500 ÷ 0.10.
+    assert sx["cost_per_matched_episode"] == 500.0
+    assert sx["cost_per_additional_success"] == pytest.approx(5000.0)
+    # Every episode costs £500, so its interval is £500 ÷ the difference's limits (the same resamples).
+    assert sx["cost_per_additional_success_low"] == pytest.approx(500 / sx["difference_high"], rel=0.03)
+    assert sx["cost_per_additional_success_high"] == pytest.approx(500 / sx["difference_low"], rel=0.15)
+    assert "Each extra child with no new referral cost about £5,000" in sx["verdict"]
+    # Cost per success counts those who would have had no new referral anyway: £500 ÷ 0.85, far below £5,000.
+    outcome = by_service(engine.run("service_outcomes"))["SX"]
+    assert outcome["cost_per_success"] == pytest.approx(500 / 0.85)
+
+
+def test_no_cost_per_additional_success_when_the_difference_may_be_zero(make_engine):
+    def weaker(tables):
+        tables = planted_effect_scenario(tables)
+        # 155 of SX's 200 succeed (77.5%): +2.5 points, whose interval includes zero.
+        fail = {f"K{i}" for i in range(155, 170)}
+        extra = [referral(f"R{k[1:]}x", k, "2024-06-01", nfa=True) for k in sorted(fail)]
+        tables["referrals"] = pl.concat([tables["referrals"], rows_frame("referrals", extra)])
+        return tables
+
+    sx = by_service(make_engine(weaker).run("service_comparison"))["SX"]
+    assert sx["difference"] == pytest.approx(0.025)
+    assert sx["difference_low"] < 0 < sx["difference_high"]
+    assert sx["cost_per_additional_success"] is None
+    assert sx["cost_per_additional_success_low"] is None and sx["cost_per_additional_success_high"] is None
+    assert sx["verdict"].startswith("The data cannot tell") and "cannot be told either" in sx["verdict"]
+
+
+def test_siblings_widen_the_difference_interval(make_engine):
+    def siblings(tables):
+        tables = planted_effect_scenario(tables)
+        # SX's children in pairs of one family, each pair sharing its outcome: half as many independent families.
+        return tables | {
+            "children": tables["children"].with_columns(
+                family_id=pl.when(pl.col("child_id").str.slice(1).cast(pl.Int64) < 200)
+                .then("FAM" + (pl.col("child_id").str.slice(1).cast(pl.Int64) // 2).cast(pl.String))
+                .otherwise(pl.col("family_id"))
+            )
+        }
+
+    alone = by_service(make_engine(planted_effect_scenario).run("service_comparison"))["SX"]
+    paired = by_service(make_engine(siblings).run("service_comparison"))["SX"]
+    assert paired["difference"] == pytest.approx(alone["difference"])
+    # Pairs of identical outcomes: the service side's variance doubles (its share is about 58% of the total).
+    width_alone = alone["difference_high"] - alone["difference_low"]
+    width_paired = paired["difference_high"] - paired["difference_low"]
+    assert width_paired > 1.15 * width_alone
+
+
+def test_ageing_out_and_moving_away_cannot_be_judged(make_engine):
+    def leaving(tables):
+        tables = planted_effect_scenario(tables)
+        # K0 turns 18 on 1 Dec 2024, within a year of its case closing (10 Jan 2024); K1's case closed as moved to
+        # another council (RC5); K2's as transferred to adult services (RC6); K3 turns 18 on 11 Jan 2025, a day late.
+        born = {"K0": "2006-12-01", "K3": "2007-01-11"}
+        reasons = {"R1": "RC5", "R2": "RC6"}
+        return tables | {
+            "children": tables["children"].with_columns(
+                birth_date=pl.col("child_id")
+                .replace_strict(born, default=None)
+                .str.to_date()
+                .fill_null(pl.col("birth_date"))
+            ),
+            "referrals": tables["referrals"].with_columns(
+                closure_reason=pl.col("referral_id").replace_strict(reasons, default=pl.col("closure_reason"))
+            ),
+        }
+
+    engine = make_engine(leaving)
+    sx = by_service(engine.run("service_outcomes"))["SX"]
+    # K0, K1, K2 are set aside (all three successes): 197 judged, 167 with no new referral.
+    assert (sx["assessable"], sx["successes"], sx["cannot_be_judged"], sx["not_yet_assessable"]) == (197, 167, 3, 0)
+    comparison = by_service(engine.run("service_comparison"))["SX"]
+    # K3 is judged, but was 15 at referral (age band 10-15) with nobody of that age to compare with: unmatched.
+    assert (comparison["assessable"], comparison["matched"], comparison["matched_successes"]) == (197, 196, 166)
+    assert comparison["unmatched"] == 1

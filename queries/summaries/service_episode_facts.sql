@@ -2,6 +2,9 @@
 -- description: One row per service episode: its family (family_key: the child's family_id, else the
 --   child alone; family_no numbers the families), its referral's closure date, whether the child
 --   had another referral dated 1 to 365 days after that closure (rereferred_within_365),
+--   cannot_be_judged (a new referral within a year of that closure could not be recorded here: the
+--   child died (closure reason RC2), moved to another council (RC5) or to adult services (RC6), or
+--   turned 18 within 365 days of the closure),
 --   first_for_child (the child's first episode of the service, by start date: counting these among
 --   the episodes started by a date counts the children) and booking_no (its family booking: episodes
 --   of one service for one family, in start order, each starting on or before the latest end of the
@@ -11,7 +14,9 @@
 --   the commissioned-services questions.
 -- tables: service_episodes, children, referrals
 WITH episodes AS (
-    SELECT se.*, coalesce('F:' || c.family_id, 'C:' || se.child_id) AS family_key, r.closure_date AS referral_closure_date
+    SELECT se.*, coalesce('F:' || c.family_id, 'C:' || se.child_id) AS family_key, r.closure_date AS referral_closure_date,
+           coalesce(r.closure_reason IN ('RC2', 'RC5', 'RC6'), false)
+               OR coalesce(c.birth_date + INTERVAL 18 YEAR <= r.closure_date + 365, false) AS cannot_be_judged
     FROM service_episodes AS se
     LEFT JOIN children AS c ON c.child_id = se.child_id
     LEFT JOIN referrals AS r ON r.referral_id = se.referral_id AND r.closure_date IS NOT NULL
