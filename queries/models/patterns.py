@@ -7,6 +7,7 @@ exact test and Benjamini-Hochberg q-values over every factor shown.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from queries.engine import BadParameter, bound_params
@@ -32,7 +33,9 @@ COHORT_PARAMS = [
 ]
 
 # The questions that refuse to run without at least one cohort filter (tests and benchmarks give a team).
-COHORT_QUERIES = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
+COHORT_QUERIES = {
+    "factor_prevalence", "factor_cooccurrence", "factor_rules", "factor_cohort_sizes", "factor_replication",
+}  # fmt: skip
 
 COHORT_TABLES = ["children", "referrals", "teams", "factors"]
 # Who may ask the cohort questions, and how their counts are protected: cohorts can be redrawn freely,
@@ -181,6 +184,9 @@ def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
             known["rest_with"].to_numpy(),
             (known["rest_n"] - known["rest_with"]).to_numpy(),
         )
+        # Against an empty group (no children in the cohort or the comparison) there is nothing to test.
+        both = ((known["cohort_n"] > 0) & (known["rest_n"] > 0)).to_numpy()
+        p_values = np.where(both, p_values, np.nan)
         with_stats = known.with_columns(
             cohort_pct=pl.when(pl.col("cohort_n") > 0).then(100 * pl.col("cohort_with") / pl.col("cohort_n")),
             cohort_ci_low=pl.Series(100 * cohort_low),
@@ -193,6 +199,7 @@ def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
         ).with_columns(
             lift=pl.when(pl.col("rest_pct") > 0).then(pl.col("cohort_pct") / pl.col("rest_pct")),
         )
+        with_stats = with_stats.with_columns(pl.col(STAT_FLOATS).fill_nan(None))
     with_stats = with_stats.select(columns)
     if not unknown.is_empty():
         blank = unknown.with_columns(
@@ -208,6 +215,7 @@ PREVALENCE_COLUMNS = [
 ]  # fmt: skip
 COUNT_COLUMNS = ("cohort_n", "cohort_with", "rest_n", "rest_with")
 STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label", "subject")]
+STAT_FLOATS = [c for c in STAT_COLUMNS if c not in COUNT_COLUMNS]
 # What rests on which count, for the engine's disclosure control (queries/disclosure.py).
 PREVALENCE_DERIVED = {
     **{c: ("cohort_with", "cohort_n") for c in ("cohort_pct", "cohort_ci_low", "cohort_ci_high")},
@@ -472,3 +480,43 @@ LIMIT $max_rules
 )
 def factor_rules(cursor, **params) -> pl.DataFrame:
     return cursor.sql(RULES_SQL, params=bound_params(RULES_SQL, cohort_values(params))).pl()
+
+
+def sizes_sql(params: dict) -> str:
+    """The cohort's and the comparison group's sizes, whether or not any child has a recorded factor."""
+    counts = prevalence_sql(params).split(PREVALENCE_SELECT)[0]
+    return (
+        counts
+        + """
+SELECT (SELECT count(*) FROM cohort) AS cohort_n, (SELECT n FROM rest_size) AS rest_n,
+       cell_key(k.cohort_set, k.cohort_set) AS cohort_n_ckey, cell_key(k.rest_set, k.rest_set) AS rest_n_ckey
+FROM (
+    SELECT (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort) AS cohort_set,
+           (SELECT n_key FROM rest_size) AS rest_set
+) AS k
+"""
+    )
+
+
+def sizes_as_protected(sizes: pl.DataFrame) -> pl.DataFrame:
+    """Nothing is worked out from the two sizes: the protected counts are the answer."""
+    return sizes
+
+
+@python_query(
+    "factor_cohort_sizes",
+    **COHORT_ACCESS,
+    counts=[["cohort_n"]],
+    comparison_counts=["rest_n"],
+    restat=sizes_as_protected,
+    title="How many children are in a cohort and its comparison group",
+    description="The number of children in the cohort and in the comparison group (as factor_prevalence counts "
+    "them), also when none of them has a recorded factor: so a page can say a cohort or a period has no children "
+    "rather than that no factor stands out.",
+    tables=COHORT_TABLES,
+    optional_tables=COHORT_OPTIONAL,
+    params=COHORT_PARAMS,
+)
+def factor_cohort_sizes(cursor, **params) -> pl.DataFrame:
+    sql = sizes_sql(params)
+    return cursor.sql(sql, params=bound_params(sql, cohort_values(params))).pl()
