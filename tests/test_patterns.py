@@ -1,10 +1,14 @@
 """Pattern discovery: factor prevalence, co-occurrence and rules, pinned on tiny extracts and the sample."""
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
 from helpers import rows_frame
 from queries.engine import BadParameter
+from queries.models.pattern_replication import count_columns, replication_summary
+from queries.models.patterns import plain_findings
 from queries.stats import fisher_exact_p_values
 
 
@@ -211,3 +215,90 @@ def test_one_sided_fisher_matches_scipy():
     assert fisher_exact_p_values(a, b, c, d) == pytest.approx(two_sided, rel=1e-7)  # the default is unchanged
     with pytest.raises(ValueError, match="alternative"):
         fisher_exact_p_values(a, b, c, d, alternative="less")
+
+
+def replication_cohort(scale: int = 1) -> dict:
+    """T1 (the cohort) and T2 (everyone else), ten children each before July 2025 and ten each after.
+
+    Earlier: 1B in 8 of T1's and 1 of T2's; 2B in 5 and 5; 3B in 7 and 1.
+    Later: 1B in 7 and 2; 2B in 4 and 6; 3B in 2 and 2. `scale` multiplies every count.
+    """
+    plan = {
+        ("2025-0{}-15", "T1"): {"1B": 8, "2B": 5, "3B": 7},
+        ("2025-0{}-15", "T2"): {"1B": 1, "2B": 5, "3B": 1},
+        ("2025-1{}-15", "T1"): {"1B": 7, "2B": 4, "3B": 2},
+        ("2025-1{}-15", "T2"): {"1B": 2, "2B": 6, "3B": 2},
+    }
+    children = {}
+    for block, ((dates, team), counts) in enumerate(plan.items()):
+        for i in range(10 * scale):
+            month = 1 + i % 6 if dates.startswith("2025-0") else i % 3  # Jan-Jun, or Oct-Dec
+            factors = [code for code, n in counts.items() if i < n * scale]
+            children[f"K{block}{i}"] = (dates.format(month), team, factors)
+    return children
+
+
+# scipy.stats.fisher_exact, typed in. Earlier half (two-sided): 1B [[8, 2], [1, 9]], 2B [[5, 5], [5, 5]],
+# 3B [[7, 3], [1, 9]]; statsmodels multipletests(method="fdr_bh") over the three.
+EARLIER_P = {"1B": 0.005477494641581329, "2B": 1.0, "3B": 0.019766611097880447}
+EARLIER_Q = {"1B": 0.016432483924743987, "2B": 1.0, "3B": 0.029649916646820672}
+# Later half, alternative="greater": 1B [[7, 3], [2, 8]], 2B [[4, 6], [6, 4]], 3B [[2, 8], [2, 8]].
+LATER_P = {"1B": 0.03488925934746368, "2B": 0.9105522960012125, "3B": 0.7089783281733746}
+
+
+def test_findings_are_checked_on_the_later_referrals(make_engine):
+    engine = make_engine(cohort_of(replication_cohort()))
+    for split in ({"split_date": "2025-08-20"}, {}):  # August, or the default: the month after the median's
+        result = by_code(engine.run("factor_replication", team_id="T1", **split))
+        for code, row in result.items():
+            assert row["split_date"] == (dt.date(2025, 8, 1) if split else dt.date(2025, 7, 1))
+            assert row["discovery_p"] == pytest.approx(EARLIER_P[code], rel=1e-6)
+            assert row["discovery_q"] == pytest.approx(EARLIER_Q[code], rel=1e-6)
+            assert row["confirmation_p"] == pytest.approx(LATER_P[code], rel=1e-6)
+            assert (row["discovery_cohort_n"], row["discovery_rest_n"]) == (10, 10)
+        assert result["1B"]["finding"] and result["1B"]["verdict"] == "held up"
+        assert result["3B"]["finding"] and result["3B"]["verdict"] == "did not hold up"
+        assert not result["2B"]["finding"] and result["2B"]["verdict"] == "not a finding in the earlier referrals"
+        assert result["3B"]["confirmation_lift"] == pytest.approx(1.0)
+    answer = engine.run("factor_replication", team_id="T1")
+    assert replication_summary(answer) == "1 of the 2 findings in the earlier referrals held up in the later ones."
+
+
+def test_an_empty_half_or_group_is_not_tested(make_engine):
+    engine = make_engine(cohort_of(replication_cohort()))
+    # Splitting after every referral leaves the later half empty: nothing to confirm, no p, no verdict.
+    late = by_code(engine.run("factor_replication", team_id="T1", split_date="2026-01-01"))["1B"]
+    assert (late["confirmation_cohort_n"], late["confirmation_rest_n"]) == (0, 0)
+    assert late["confirmation_p"] is None and late["confirmation_cohort_pct"] is None
+    assert late["finding"] and late["verdict"] is None
+    # A comparison group of no children: sizes say so; no p, q or NaN on the main table.
+    sizes = engine.run("factor_cohort_sizes", team_id="T1", compare_team_id="T3").row(0, named=True)
+    assert (sizes["cohort_n"], sizes["rest_n"]) == (20, 0)
+    alone = engine.run("factor_prevalence", team_id="T1", compare_team_id="T3")
+    assert alone["p_value"].null_count() == alone.height and alone["q_value"].null_count() == alone.height
+    assert alone["rest_ci_low"].null_count() == alone.height and not alone["rest_pct"].is_nan().any()
+    assert plain_findings(alone) == []
+    # A period with no referrals: a cohort of no children, and no factors to list.
+    empty = engine.run("factor_cohort_sizes", team_id="T1", from_date="2024-01-01", to_date="2024-12-31")
+    assert empty.row(0) == (0, 0)
+    assert engine.run("factor_prevalence", team_id="T1", from_date="2024-01-01", to_date="2024-12-31").is_empty()
+
+
+def test_replication_for_a_head_of_service_rests_on_the_protected_counts(make_engine):
+    from scipy.stats import fisher_exact
+
+    from queries.access import Scope
+
+    engine = make_engine(cohort_of(replication_cohort(scale=4)))
+    shown = engine.run("factor_replication", scope=Scope("head_of_service", "h"), team_id="T1", split_date="2025-07-01")
+    assert not [c for c in shown.columns if c.endswith("_ckey")]
+    assert shown["discovery_p"].drop_nulls().len() and shown["discovery_p"].null_count()  # some shown, some hidden
+    for row in shown.iter_rows(named=True):
+        for half, alternative in (("discovery", "two-sided"), ("confirmation", "greater")):
+            n, with_, rest_n, rest_with = (row[c] for c in count_columns(half))
+            assert all(v is None or v > 5 for v in (n, with_, rest_n, rest_with))  # small counts hidden
+            if None in (n, with_, rest_n, rest_with):
+                assert row[f"{half}_p"] is None and row["verdict"] is None
+            else:
+                table = [[with_, n - with_], [rest_with, rest_n - rest_with]]
+                assert row[f"{half}_p"] == pytest.approx(fisher_exact(table, alternative=alternative).pvalue)

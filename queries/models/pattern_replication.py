@@ -2,8 +2,9 @@
 
 The population of factor_prevalence (children with a non-NFA referral on or before as_of, in the
 period if one is given) is split by each child's first such referral: before the split date (the
-1st of a month: the one chosen, else the month of the median first referral) is the *discovery*
-half, from it on the *confirmation* half, so no child is in both. In each half the cohort's children
+1st of a month: of the month chosen, else of the month after the one the median first referral
+falls in, so the earlier half holds at least half the children) is the *discovery* half, from it on
+the *confirmation* half, so no child is in both. In each half the cohort's children
 are compared with the comparison group's as on the main table. A *finding* in the discovery half is a
 factor more common in the cohort with BH q < 0.05 over the half's factors; it *holds up* when it is
 more common in the cohort in the confirmation half too, with a one-sided Fisher p < 0.05 there.
@@ -52,7 +53,7 @@ WITH population AS (
 ),
 split AS (
     SELECT coalesce(date_trunc('month', $split_date::DATE),
-                    date_trunc('month', quantile_disc(entry_date, 0.5)))::DATE AS split_date
+                    date_trunc('month', quantile_disc(entry_date, 0.5)) + INTERVAL 1 MONTH)::DATE AS split_date
     FROM population
 ),
 cohort AS (
@@ -181,11 +182,7 @@ def replication_summary(replication: pl.DataFrame) -> str | None:
 
 
 HALF_DERIVED = {
-    **{
-        f"{half}_{column}": count_columns(half)
-        for half in HALVES
-        for column in ("lift", "p", "q")
-    },
+    **{f"{half}_{column}": count_columns(half) for half in HALVES for column in ("lift", "p", "q")},
     **{f"{h}_cohort_pct": (f"{h}_cohort_with", f"{h}_cohort_n") for h in HALVES},
     **{f"{h}_rest_pct": (f"{h}_rest_with", f"{h}_rest_n") for h in HALVES},
 }
@@ -205,7 +202,7 @@ REPLICATION_DERIVED = {
     restat=replication_statistics,
     title="Do the cohort's factor findings hold up on later referrals?",
     description="The cohort's population split by each child's first non-NFA referral (in the period) at the "
-    "1st of a month: the split month chosen, else the month of the median first referral. On the earlier "
+    "1st of a month: of the split month chosen, else of the month after the median first referral's. On the earlier "
     "children (discovery) as on the main table: cohort and comparison percentages, lift, Fisher p and BH q. On "
     "the later children (confirmation): the same with a one-sided Fisher p. Verdict: a finding (q < 0.05, more "
     "common in the cohort) held up when it is more common in the later cohort too with p < 0.05.",
@@ -214,7 +211,7 @@ REPLICATION_DERIVED = {
     params=[
         *COHORT_PARAMS,
         "split_date date = null ; the confirmation half starts on the 1st of this date's month"
-        " (default: the month of the median first referral)",
+        " (default: the month after the median first referral's)",
     ],
 )
 def factor_replication(cursor, **params) -> pl.DataFrame:
