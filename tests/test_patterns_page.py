@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_patterns import PAIR_COHORT, cohort_of
 
-from helpers import open_app_page
+from helpers import open_app_page, table_with
 from queries.access import Scope
 from queries.engine import Engine
 from schemas.extract import SAMPLE_DATA, open_extract
@@ -23,6 +23,12 @@ def test_planted_finding_visible_at_a_glance(monkeypatch):
     summary = at.success[0].value
     assert "Parent or carer has a personality disorder" in summary
     assert "Parent or carer was abused as a child" in summary
+    assert any("exploratory findings" in m.value for m in at.markdown)
+    # The planted pattern is in every year of the sample, so it holds up on the later referrals.
+    checked = table_with(at, "Held up?")
+    verdicts = dict(zip(checked["Factor"], checked["Held up?"], strict=True))
+    assert verdicts["Parent or carer has a personality disorder"] == "held up"
+    assert any("findings in the earlier referrals held up" in m.value for m in at.markdown)
 
 
 def test_small_counts_are_protected_in_the_table_for_a_head_of_service(monkeypatch):
