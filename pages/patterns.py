@@ -10,6 +10,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
+from queries.models.pattern_replication import replication_summary
 from queries.models.patterns import plain_findings
 from queries.settings import setting
 from schemas.codes import labels
@@ -24,6 +25,7 @@ PAGE = {
     "Fisher p and false-discovery q-values; which factors go together; and a plain-words summary.",
 }
 
+Q_THRESHOLD = 0.05
 SUBJECT_WORDS = {"parent": "About a parent or carer", "household": "About the household", "child": "About the child"}
 AGE_BANDS = ["unborn", "under 1", "1-4", "5-9", "10-15", "16+"]
 ETHNICITY_GROUPS = ["White", "Mixed", "Asian", "Black", "Other", "Not known"]
@@ -180,34 +182,61 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
 
 
 def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> None:
-    pairs = run("factor_cooccurrence", container, **filters)
-    if pairs is None or pairs.is_empty():
-        container.info("No two factors were recorded for the same child in this cohort.")
-        return
+    """The commonest factors' pairs, coloured by lift only where the pair survives Fisher's test and BH."""
     commonest = prevalence.drop_nulls("cohort_with").sort("cohort_with", descending=True).head(12)
     codes = commonest["factor_code"].to_list()
     names = dict(zip(commonest["factor_code"], commonest["label"], strict=True))
-    pairs = pairs.filter(pl.col("factor_a").is_in(codes) & pl.col("factor_b").is_in(codes))
-    lookup = {(a, b): (lift, n) for a, b, lift, n in pairs.select("factor_a", "factor_b", "lift", "n_both").rows()}
-    z = [[lookup.get((a, b), (None, None))[0] for b in codes] for a in codes]
-    counts = [[count_text(lookup[(a, b)][1]) if (a, b) in lookup else "0" for b in codes] for a in codes]
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[names[c] for c in codes],
-            y=[names[c] for c in codes],
-            customdata=counts,
-            colorscale="RdBu_r",
-            zmid=1,
-            colorbar=dict(title="Lift"),
-            hovertemplate="%{y} and %{x}: lift %{z:.2f}, %{customdata} children<extra></extra>",
+    pairs = run("factor_cooccurrence", container, **filters, factor_codes=",".join(codes))
+    if pairs is None or pairs.is_empty():
+        container.info("No two factors were recorded for the children of this cohort.")
+        return
+    cells = {(r["factor_a"], r["factor_b"]): r for r in pairs.iter_rows(named=True)}
+
+    def grid(value):
+        return [[value(cells.get((a, b))) for b in codes] for a in codes]
+
+    def surviving(row) -> bool:
+        return row is not None and row["q_value"] is not None and row["q_value"] < Q_THRESHOLD
+
+    hover = grid(
+        lambda r: (
+            "–"
+            if r is None
+            else f"{count_text(r['n_both'])} children with both; lift {number_text(r['lift'], '.2f')}, "
+            f"p {number_text(r['p_value'], '.2g')}, q {number_text(r['q_value'], '.2g')}"
         )
+    )
+    labels = [names[c] for c in codes]
+    figure = go.Figure(
+        [
+            go.Heatmap(
+                z=grid(lambda r: None if surviving(r) else 0),
+                x=labels,
+                y=labels,
+                customdata=hover,
+                colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]],
+                showscale=False,
+                hovertemplate="%{y} and %{x}: %{customdata} (not beyond chance)<extra></extra>",
+            ),
+            go.Heatmap(
+                z=grid(lambda r: r["lift"] if surviving(r) else None),
+                x=labels,
+                y=labels,
+                customdata=hover,
+                colorscale="RdBu_r",
+                zmid=1,
+                colorbar=dict(title="Lift"),
+                hovertemplate="%{y} and %{x}: %{customdata}<extra></extra>",
+            ),
+        ]
     )
     figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
     container.plotly_chart(figure, width="stretch", key="cooccurrence")
     container.caption(
-        "Lift above 1 (red): recorded together more often than chance; below 1 (blue): less often. "
-        "Pairs with too few children to show are left blank."
+        "Each pair is tested within the cohort (Fisher's exact test on the children with both, with one only, with "
+        "neither; the false discovery rate is controlled over every pair of these factors). "
+        "Only pairs with q below 0.05 are coloured: red, recorded together more often than chance would give; "
+        "blue, less often. Grey: no clear difference from chance, or too few children to show safely."
     )
 
 
@@ -231,6 +260,73 @@ def rules_table(container, filters: dict) -> None:
     )
 
 
+def replication_section(container, filters: dict, as_of: dt.date) -> None:
+    """The analyst's check: findings on the earlier referrals, confirmed (or not) on the later ones."""
+    container.markdown("#### Do the findings hold up on later referrals?")
+    container.markdown(
+        "A finding made by looking at many factors should be checked on children it was not found in. "
+        "ChildStat splits this cohort's children (and the comparison group) by the date of their first "
+        "referral: it looks for findings in the earlier children, then checks each on the later ones."
+    )
+    months = [None, *month_starts(as_of, 60)]
+    split = container.selectbox(
+        "Later children: first referred from",
+        months,
+        format_func=lambda m: "the middle (half the children each side)" if m is None else f"the start of {m:%B %Y}",
+        key="replication_split",
+    )
+    asked = {**filters, **({"split_date": split} if split else {})}
+    replication = run("factor_replication", container, **asked)
+    if replication is None:
+        return
+    if replication.is_empty():
+        container.info("No factors are recorded for the children of this cohort to check.")
+        return
+    first = replication.row(0, named=True)
+    starts = f"{first['split_date']:%B %Y}"
+    for half, words in (("discovery", f"before {starts}"), ("confirmation", f"from {starts} on")):
+        sizes = [first[f"{half}_cohort_n"], first[f"{half}_rest_n"]]
+        if 0 in sizes:
+            group = "this cohort" if sizes[0] == 0 else "the comparison group"
+            container.info(f"No child of {group} was first referred {words}: choose another month to split at.")
+            return
+        if None in sizes:
+            container.info(f"Too few children were first referred {words} to show safely: choose another month.")
+            return
+    summary = replication_summary(replication)
+    if summary is None:
+        container.info(
+            f"No factor was clearly more common in this cohort among the children first referred before {starts}."
+        )
+        return
+    container.markdown(f"**{summary}** Split at the start of {starts}.")
+    symbol = setting("symbol")
+    findings = replication.filter(pl.col("finding").fill_null(False))
+
+    def number(column: str, fmt: str) -> pl.Series:
+        return formatted(findings[column], lambda v: format(v, fmt), null=symbol)
+
+    show_table(
+        container,
+        findings.select(
+            pl.col("label").alias("Factor"),
+            number("discovery_cohort_pct", ".0f").alias(f"Before {starts}: cohort %"),
+            number("discovery_rest_pct", ".0f").alias("comparison %"),
+            number("discovery_q", ".2g").alias("q"),
+            number("confirmation_cohort_pct", ".0f").alias(f"From {starts}: cohort %"),
+            number("confirmation_rest_pct", ".0f").alias("comparison % "),
+            number("confirmation_p", ".2g").alias("p (one-sided)"),
+            pl.col("verdict").fill_null(symbol).alias("Held up?"),
+        ),
+        "factor_replication",
+    )
+    container.caption(
+        "Held up: more common in the later cohort too, with a one-sided Fisher p below 0.05. A finding that did "
+        "not hold up may still be real (the later group may be small), but treat it as a lead to look into, not a "
+        f"pattern. '{symbol}': too few children to show safely."
+    )
+
+
 def render(container) -> None:
     container.title("Patterns")
     engine = opened_engine(container)
@@ -238,51 +334,75 @@ def render(container) -> None:
         return
     container.markdown(
         "Which recorded factors do the children of a cohort share, compared with other children? "
-        "Choose the cohort; ChildStat counts every factor recorded for its children up to the extract date."
+        "Choose the cohort; ChildStat counts every factor recorded for its children up to the extract date. "
+        "**These are exploratory findings**: leads to look into with the team, not conclusions."
     )
     teams = run("team_list", container)
     if teams is None or teams.is_empty():
         return
     with container.expander("Cohort", expanded=True, icon=":material/filter_alt:"):
         filters = cohort_builder(st, teams, engine.as_of)
+    sizes = run("factor_cohort_sizes", container, **filters)
+    if sizes is None:
+        return
+    sizes = sizes.row(0, named=True)
+    container.markdown(
+        f"**Cohort: {count_text(sizes['cohort_n'])} children. "
+        f"Comparison group: {count_text(sizes['rest_n'])} children.**"
+    )
+    in_period = " with a referral in this period" if "from_date" in filters else ""
+    if sizes["cohort_n"] == 0:
+        container.warning(f"No child{in_period} matches this cohort. Choose another period or a wider cohort.")
+        return
+    if sizes["cohort_n"] is None or sizes["rest_n"] is None:
+        container.warning("This cohort is too small to show safely. Choose a wider cohort.")
+        return
     prevalence = run("factor_prevalence", container, **filters)
     if prevalence is None:
         return
     if prevalence.is_empty():
         container.info("No factors are recorded for the children of this cohort.")
         return
-    sizes = prevalence.row(0, named=True)
-    container.markdown(
-        f"**Cohort: {count_text(sizes['cohort_n'])} children. "
-        f"Comparison group: {count_text(sizes['rest_n'])} children.**"
-    )
-    if sizes["cohort_n"] is None or sizes["rest_n"] is None:
-        container.warning("This cohort is too small to show safely. Choose a wider cohort.")
-        return
     shown = prevalence
-    findings = plain_findings(shown.drop_nulls(["lift", "q_value", "cohort_with", "rest_with"]))
-    if findings:
-        container.success("  \n".join(findings), icon=":material/lightbulb:")
+    if sizes["rest_n"] == 0:
+        container.warning(
+            f"The comparison group has no children{in_period}, so nothing can be compared: choose another group "
+            "to compare with, or a longer period."
+        )
     else:
-        container.info("No factor is clearly more common in this cohort than in the comparison group (q < 0.05).")
+        findings = plain_findings(shown.drop_nulls(["lift", "q_value", "cohort_with", "rest_with"]))
+        if findings:
+            container.success("  \n".join(findings), icon=":material/lightbulb:")
+        else:
+            container.info("No factor is clearly more common in this cohort than in the comparison group (q < 0.05).")
     container.caption(
-        "Percentages carry 95% Wilson intervals. Lift = cohort % ÷ comparison %. p: Fisher's exact test; q: the "
-        "false discovery rate (Benjamini–Hochberg) over every factor, so a q below 0.05 is unlikely to be chance "
-        "even after looking at many factors. An association is not a cause."
+        "Exploratory. Percentages carry 95% Wilson intervals. Lift = cohort % ÷ comparison %. p: Fisher's exact "
+        "test. q: the false discovery rate (Benjamini–Hochberg) over this cohort's factors: of the factors with q "
+        "below 0.05, on average at most 1 in 20 is expected to be chance. It does not allow for the other cohorts you "
+        "try (try twenty and some findings will be chance), and q is not the probability that a finding is chance. "
+        "Check a finding on later referrals (below) before acting on it. An association is not a cause."
     )
-    top = container.slider("Factors in the chart", 5, 40, 20, key="top_factors")
-    dot_plot(container, shown, top)
+    if sizes["rest_n"]:
+        top = container.slider("Factors in the chart", 5, 40, 20, key="top_factors")
+        dot_plot(container, shown, top)
     left_out = shown.filter(pl.col("lift").is_null()).height
-    if left_out:
+    if left_out and sizes["rest_n"]:
         container.caption(
             f"{left_out} factors with too few children in a group to show safely are left out of the chart."
         )
     container.markdown("#### Every factor")
     prevalence_table(container, shown)
+    if sizes["rest_n"]:
+        replication_section(container, filters, engine.as_of)
     container.markdown("#### Which factors go together in this cohort")
     cooccurrence_heatmap(container, filters, prevalence)
     container.markdown("#### Rules of up to three factors")
     rules_table(container, filters)
+
+
+def number_text(value, fmt: str) -> str:
+    """A statistic for a hover text: the setting's symbol when it rests on a hidden count."""
+    return setting("symbol") if value is None else format(value, fmt)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
 """The Patterns page: the planted finding at a glance on the sample; small numbers never shown."""
 
+import datetime as dt
+import json
 from pathlib import Path
 
-from helpers import open_app_page
+import pytest
+from test_patterns import PAIR_COHORT, cohort_of
+
+from helpers import open_app_page, table_with
 from queries.access import Scope
-from schemas.extract import SAMPLE_DATA
+from queries.engine import Engine
+from schemas.extract import SAMPLE_DATA, open_extract
+from tiny_extract import tiny_tables, write_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = Scope("head_of_service", "head@example.gov.uk")
@@ -16,6 +23,12 @@ def test_planted_finding_visible_at_a_glance(monkeypatch):
     summary = at.success[0].value
     assert "Parent or carer has a personality disorder" in summary
     assert "Parent or carer was abused as a child" in summary
+    assert any("exploratory findings" in m.value for m in at.markdown)
+    # The planted pattern is in every year of the sample, so it holds up on the later referrals.
+    checked = table_with(at, "Held up?")
+    verdicts = dict(zip(checked["Factor"], checked["Held up?"], strict=True))
+    assert verdicts["Parent or carer has a personality disorder"] == "held up"
+    assert any("findings in the earlier referrals held up" in m.value for m in at.markdown)
 
 
 def test_small_counts_are_protected_in_the_table_for_a_head_of_service(monkeypatch):
@@ -32,3 +45,43 @@ def test_tiny_cohort_is_too_small_to_show(tiny_dir, monkeypatch):
     assert not at.exception
     assert any("too small to show safely" in w.value for w in at.warning)
     assert not at.dataframe  # nothing child-level or small leaks into a table
+
+
+def test_pairs_are_coloured_only_when_they_survive_and_an_empty_comparison_is_said(tmp_path, monkeypatch):
+    """The hand-made cohort of test_patterns.py (all of T1, so nobody to compare with): of its six pairs, 1B-2B
+    (q 0.0055), 1B-3B and 2B-3B (q 0.028) are coloured; 3B-4B (lift 1.67, q 0.52) is not."""
+    folder = write_extract(tmp_path / "pairs", cohort_of(PAIR_COHORT)(tiny_tables()))
+    at = open_app_page("patterns", folder, monkeypatch)
+    assert not at.exception
+    assert any("comparison group has no children" in w.value for w in at.warning)
+    assert not any("No factor is clearly more common" in i.value for i in at.info)
+    assert "nan" not in " ".join(m.value for m in at.markdown).lower()
+    chart = next(c for c in at.get("plotly_chart") if "Lift" in c.proto.spec)
+    grey, coloured = json.loads(chart.proto.spec)["data"]
+    code = factor_codes_by_label(folder)
+    rows = [code[label] for label in coloured["y"]]
+    z = {(a, b): coloured["z"][i][j] for i, a in enumerate(rows) for j, b in enumerate(rows)}
+    shown = {tuple(sorted(pair)) for pair, lift in z.items() if lift is not None}
+    assert shown == {("1B", "2B"), ("1B", "3B"), ("2B", "3B")}
+    assert len(rows) == 4 and z[("1B", "2B")] == pytest.approx(8 * 20 / (9 * 9)) and z[("1B", "3B")] == 0
+    assert all(v == 0 for row in grey["z"] for v in row if v is not None)  # the rest is grey, not coloured
+
+
+def factor_codes_by_label(folder) -> dict[str, str]:
+    engine = Engine(open_extract(folder))
+    try:
+        pairs = engine.run("factor_cooccurrence", team_id="T1")
+    finally:
+        engine.close()
+    return dict(zip(pairs["label_a"], pairs["factor_a"], strict=True))
+
+
+def test_a_period_with_no_referrals_says_so(tmp_path, monkeypatch):
+    folder = write_extract(tmp_path / "pairs", cohort_of(PAIR_COHORT)(tiny_tables()))
+    at = open_app_page("patterns", folder, monkeypatch)
+    at.checkbox(key="cohort_period").check().run()
+    at.selectbox(key="cohort_from").set_value(dt.date(2024, 1, 1))
+    at.selectbox(key="cohort_to").set_value(dt.date(2024, 12, 1)).run()
+    assert not at.exception
+    assert any("No child with a referral in this period matches this cohort" in w.value for w in at.warning)
+    assert not at.dataframe

@@ -7,6 +7,7 @@ exact test and Benjamini-Hochberg q-values over every factor shown.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from queries.engine import BadParameter, bound_params
@@ -32,7 +33,9 @@ COHORT_PARAMS = [
 ]
 
 # The questions that refuse to run without at least one cohort filter (tests and benchmarks give a team).
-COHORT_QUERIES = {"factor_prevalence", "factor_cooccurrence", "factor_rules"}
+COHORT_QUERIES = {
+    "factor_prevalence", "factor_cooccurrence", "factor_rules", "factor_cohort_sizes", "factor_replication",
+}  # fmt: skip
 
 COHORT_TABLES = ["children", "referrals", "teams", "factors"]
 # Who may ask the cohort questions, and how their counts are protected: cohorts can be redrawn freely,
@@ -181,6 +184,9 @@ def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
             known["rest_with"].to_numpy(),
             (known["rest_n"] - known["rest_with"]).to_numpy(),
         )
+        # Against an empty group (no children in the cohort or the comparison) there is nothing to test.
+        both = ((known["cohort_n"] > 0) & (known["rest_n"] > 0)).to_numpy()
+        p_values = np.where(both, p_values, np.nan)
         with_stats = known.with_columns(
             cohort_pct=pl.when(pl.col("cohort_n") > 0).then(100 * pl.col("cohort_with") / pl.col("cohort_n")),
             cohort_ci_low=pl.Series(100 * cohort_low),
@@ -193,6 +199,7 @@ def add_prevalence_statistics(counts: pl.DataFrame) -> pl.DataFrame:
         ).with_columns(
             lift=pl.when(pl.col("rest_pct") > 0).then(pl.col("cohort_pct") / pl.col("rest_pct")),
         )
+        with_stats = with_stats.with_columns(pl.col(STAT_FLOATS).fill_nan(None))
     with_stats = with_stats.select(columns)
     if not unknown.is_empty():
         blank = unknown.with_columns(
@@ -208,6 +215,7 @@ PREVALENCE_COLUMNS = [
 ]  # fmt: skip
 COUNT_COLUMNS = ("cohort_n", "cohort_with", "rest_n", "rest_with")
 STAT_COLUMNS = [c for c in PREVALENCE_COLUMNS if c not in ("factor_code", "label", "subject")]
+STAT_FLOATS = [c for c in STAT_COLUMNS if c not in COUNT_COLUMNS]
 # What rests on which count, for the engine's disclosure control (queries/disclosure.py).
 PREVALENCE_DERIVED = {
     **{c: ("cohort_with", "cohort_n") for c in ("cohort_pct", "cohort_ci_low", "cohort_ci_high")},
@@ -261,17 +269,49 @@ def plain_findings(prevalence: pl.DataFrame, top: int = 3, q_threshold: float = 
 
 
 def cooccurrence_statistics(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Confidence and lift from (protected) counts: the engine's `restat` for factor_cooccurrence."""
-    n_both = capped("n_both", "n_a", "n_b")
-    return pairs.with_columns(n_both=n_both).with_columns(
+    """Confidence, lift, Fisher p and BH q from (protected) counts: factor_cooccurrence's statistics and `restat`.
+
+    Each pair's 2x2 table within the cohort: with A and B, A not B, B not A, neither. p is Fisher's
+    exact test (two-sided); q is Benjamini-Hochberg over the unordered pairs returned whose counts are
+    all shown (A-B and B-A are one test, with one p and one q). Perturbed counts of different sets can
+    disagree (A and B together more than A alone); each count is capped at its totals and a cell of the
+    table below 0 is taken as 0.
+    """
+    pairs = pairs.with_columns(n_a=capped("n_a", "cohort_n"), n_b=capped("n_b", "cohort_n"))
+    pairs = pairs.with_columns(n_both=capped("n_both", "n_a", "n_b")).with_columns(
         confidence=pl.when(pl.col("n_a") > 0).then(pl.col("n_both") / pl.col("n_a")),
         lift=pl.when((pl.col("n_a") > 0) & (pl.col("n_b") > 0)).then(
             pl.col("n_both") * pl.col("cohort_n") / (pl.col("n_a") * pl.col("n_b"))
         ),
     )
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in ("n_a", "n_b", "n_both", "cohort_n"))
+    numbered = pairs.with_row_index("_row")
+    known = numbered.filter(complete)
+    cells = [
+        known["n_both"],
+        known["n_a"] - known["n_both"],
+        known["n_b"] - known["n_both"],
+        known["cohort_n"] - known["n_a"] - known["n_b"] + known["n_both"],
+    ]
+    p_values = fisher_exact_p_values(*(c.clip(lower_bound=0).to_numpy() for c in cells))
+    known = known.select("_row", "factor_a", "factor_b", p_value=pl.Series(p_values, dtype=pl.Float64))
+    once = known.filter(pl.col("factor_a") < pl.col("factor_b"))
+    q_of = once.select(
+        first=pl.col("factor_a"), second=pl.col("factor_b"), q_value=pl.Series(benjamini_hochberg(once["p_value"]))
+    )
+    known = known.with_columns(
+        first=pl.min_horizontal("factor_a", "factor_b"), second=pl.max_horizontal("factor_a", "factor_b")
+    ).join(q_of, on=["first", "second"], how="left")
+    out = numbered.drop([c for c in ("p_value", "q_value") if c in numbered.columns]).join(
+        known.select("_row", "p_value", "q_value"), on="_row", how="left"
+    )
+    return out.sort("_row").drop("_row")
 
 
-COOCCURRENCE_DERIVED = {"confidence": ("n_both", "n_a"), "lift": ("n_both", "n_a", "n_b", "cohort_n")}
+COOCCURRENCE_DERIVED = {
+    "confidence": ("n_both", "n_a"),
+    **{c: ("n_both", "n_a", "n_b", "cohort_n") for c in ("lift", "p_value", "q_value")},
+}
 
 
 def rule_statistics(rules: pl.DataFrame) -> pl.DataFrame:
@@ -299,18 +339,28 @@ COOCCURRENCE_SQL = (
 cohort_size AS (SELECT count(*) AS n, coalesce(bit_xor(record_key(child_id)), 0) AS n_key FROM cohort),
 singles AS (
     SELECT factor_code, count(*) AS n_children, bit_xor(record_key(child_id)) AS n_key
-    FROM cohort_factors GROUP BY factor_code
+    FROM cohort_factors
+    WHERE $factor_codes IS NULL
+       OR list_contains(string_split(replace($factor_codes, ' ', ''), ','), factor_code)
+    GROUP BY factor_code
 ),
-pairs AS (
+chosen AS (SELECT * FROM cohort_factors WHERE factor_code IN (SELECT factor_code FROM singles)),
+together AS (
     SELECT a.factor_code AS factor_a, b.factor_code AS factor_b, count(*) AS n_both,
            bit_xor(record_key(a.child_id)) AS n_key
-    FROM cohort_factors AS a
-    JOIN cohort_factors AS b ON b.child_id = a.child_id AND b.factor_code <> a.factor_code
+    FROM chosen AS a
+    JOIN chosen AS b ON b.child_id = a.child_id AND b.factor_code <> a.factor_code
     GROUP BY ALL
+),
+pairs AS (
+    -- Every pair of the chosen factors, recorded together or not: each is one test.
+    SELECT sa.factor_code AS factor_a, sb.factor_code AS factor_b, coalesce(t.n_both, 0) AS n_both,
+           coalesce(t.n_key, 0) AS n_key
+    FROM singles AS sa
+    JOIN singles AS sb ON sb.factor_code <> sa.factor_code
+    LEFT JOIN together AS t ON t.factor_a = sa.factor_code AND t.factor_b = sb.factor_code
 )
 SELECT p.factor_a, p.factor_b, sa.n_children AS n_a, sb.n_children AS n_b, p.n_both,
-       p.n_both / sa.n_children AS confidence,
-       p.n_both * cs.n / (sa.n_children * sb.n_children) AS lift,
        cs.n AS cohort_n, factor_label(p.factor_a) AS label_a, factor_label(p.factor_b) AS label_b,
        cell_key(sa.n_key, cs.n_key) AS n_a_ckey, cell_key(sb.n_key, cs.n_key) AS n_b_ckey,
        cell_key(p.n_key, cs.n_key) AS n_both_ckey, cell_key(cs.n_key, cs.n_key) AS cohort_n_ckey
@@ -330,15 +380,20 @@ ORDER BY p.n_both DESC, p.factor_a, p.factor_b
     derived=COOCCURRENCE_DERIVED,
     restat=cooccurrence_statistics,
     title="Factors that go together",
-    description="Within the cohort, for every ordered pair of factors A and B: children with A, with B and with "
-    "both; the confidence P(B | A) and the lift P(A and B) / (P(A) P(B)), where a lift above 1 means the two "
-    "are recorded together more often than chance.",
+    description="Within the cohort, for every ordered pair of factors A and B (of those chosen, or all): children "
+    "with A, with B and with both; the confidence P(B | A), the lift P(A and B) / (P(A) P(B)), where a lift above "
+    "1 means the two are recorded together more often than chance would give, Fisher's exact p for the pair's "
+    "2x2 table (with both, A only, B only, neither) and the Benjamini-Hochberg q over the pairs returned.",
     tables=COHORT_TABLES,
     optional_tables=COHORT_OPTIONAL,
-    params=COHORT_PARAMS,
+    params=[
+        *COHORT_PARAMS,
+        "factor_codes str = null ; only pairs of these factors (codes separated by commas); q is over these pairs",
+    ],
 )
 def factor_cooccurrence(cursor, **params) -> pl.DataFrame:
-    return cursor.sql(COOCCURRENCE_SQL, params=bound_params(COOCCURRENCE_SQL, cohort_values(params))).pl()
+    pairs = cursor.sql(COOCCURRENCE_SQL, params=bound_params(COOCCURRENCE_SQL, cohort_values(params))).pl()
+    return cooccurrence_statistics(pairs)
 
 
 RULES_SQL = (
@@ -425,3 +480,43 @@ LIMIT $max_rules
 )
 def factor_rules(cursor, **params) -> pl.DataFrame:
     return cursor.sql(RULES_SQL, params=bound_params(RULES_SQL, cohort_values(params))).pl()
+
+
+def sizes_sql(params: dict) -> str:
+    """The cohort's and the comparison group's sizes, whether or not any child has a recorded factor."""
+    counts = prevalence_sql(params).split(PREVALENCE_SELECT)[0]
+    return (
+        counts
+        + """
+SELECT (SELECT count(*) FROM cohort) AS cohort_n, (SELECT n FROM rest_size) AS rest_n,
+       cell_key(k.cohort_set, k.cohort_set) AS cohort_n_ckey, cell_key(k.rest_set, k.rest_set) AS rest_n_ckey
+FROM (
+    SELECT (SELECT coalesce(bit_xor(record_key(child_id)), 0) FROM cohort) AS cohort_set,
+           (SELECT n_key FROM rest_size) AS rest_set
+) AS k
+"""
+    )
+
+
+def sizes_as_protected(sizes: pl.DataFrame) -> pl.DataFrame:
+    """Nothing is worked out from the two sizes: the protected counts are the answer."""
+    return sizes
+
+
+@python_query(
+    "factor_cohort_sizes",
+    **COHORT_ACCESS,
+    counts=[["cohort_n"]],
+    comparison_counts=["rest_n"],
+    restat=sizes_as_protected,
+    title="How many children are in a cohort and its comparison group",
+    description="The number of children in the cohort and in the comparison group (as factor_prevalence counts "
+    "them), also when none of them has a recorded factor: so a page can say a cohort or a period has no children "
+    "rather than that no factor stands out.",
+    tables=COHORT_TABLES,
+    optional_tables=COHORT_OPTIONAL,
+    params=COHORT_PARAMS,
+)
+def factor_cohort_sizes(cursor, **params) -> pl.DataFrame:
+    sql = sizes_sql(params)
+    return cursor.sql(sql, params=bound_params(sql, cohort_values(params))).pl()

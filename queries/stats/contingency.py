@@ -20,8 +20,12 @@ def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
     return float(stats.fisher_exact(table.astype(np.int64), alternative="two-sided").pvalue)
 
 
-def fisher_exact_p_values(a, b, c, d) -> np.ndarray:
-    """Two-sided Fisher exact p-values for many 2x2 tables given as four equal-length count arrays.
+def fisher_exact_p_values(a, b, c, d, alternative: str = "two-sided") -> np.ndarray:
+    """Fisher exact p-values for many 2x2 tables given as four equal-length count arrays.
+
+    `alternative` "two-sided" (the default) or "greater": the one-sided test that a[i] is at least as
+    large as observed, i.e. the odds ratio a*d / (b*c) above 1 (scipy.stats.fisher_exact's
+    alternative="greater": the hypergeometric upper tail P(X >= a)).
 
     Row i is the table [[a[i], b[i]], [c[i], d[i]]]. Identical tables are computed once. Each
     p-value is scipy.stats.fisher_exact's, computed directly: the sum of scipy's hypergeometric
@@ -34,8 +38,11 @@ def fisher_exact_p_values(a, b, c, d) -> np.ndarray:
     tables = np.column_stack(cells) if cells[0].size else np.empty((0, 4))
     if np.any(tables < 0) or np.any(tables != np.round(tables)):
         raise ValueError("2x2 counts must be non-negative integers")
+    tests = {"two-sided": _fisher_two_sided, "greater": _fisher_greater}
+    if alternative not in tests:
+        raise ValueError(f"alternative must be one of {sorted(tests)}, got {alternative!r}")
     unique_tables, inverse = np.unique(tables.astype(np.int64), axis=0, return_inverse=True)
-    unique_p = np.array([_fisher_two_sided(*row) for row in unique_tables])
+    unique_p = np.array([tests[alternative](*row) for row in unique_tables])
     return unique_p[inverse.reshape(-1)] if unique_p.size else np.empty(0)
 
 
@@ -49,3 +56,11 @@ def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
     # scipy's two-sided test: tables whose probability is at most the observed one's times (1 + 1e-7)
     as_likely = log_pmf <= observed + np.log1p(1e-7)
     return float(min(1.0, np.exp(log_pmf[as_likely]).sum()))
+
+
+def _fisher_greater(a: int, b: int, c: int, d: int) -> float:
+    """One-sided p: the probability, given the margins, of a table with at least `a` in its first cell."""
+    row, col, total = a + b, a + c, a + b + c + d
+    if total == 0:
+        return 1.0
+    return float(min(1.0, stats.hypergeom.sf(a - 1, total, col, row)))
