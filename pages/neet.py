@@ -15,8 +15,8 @@ PAGE = {
     "roles": ["team_manager", "analyst", "admin"],
     "order": 30,
     "description": "For managers and analysts: which school and social care factors predict a young person "
-    "becoming NEET at 16-18 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
-    "whether it works as well for every group, and the young people aged 14-16 to talk about early.",
+    "NEET or not known at 16-17 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
+    "whether it works as well for every group, and the young people in Year 11 to talk about early.",
 }
 
 SOURCE_COLOURS = {"education": "#1f6f8b", "social care": "#b35c00"}
@@ -30,6 +30,12 @@ def metric_values(performance: pl.DataFrame) -> dict:
 def about_text(performance: pl.DataFrame, metric: str) -> str:
     row = performance.filter(pl.col("metric") == metric)
     return row["about"][0] if row.height else ""
+
+
+def years(values: dict, prefix: str) -> str:
+    """'2025' or '2023–2025': the outcome years of the training or test young people."""
+    first, last = values[f"{prefix}from_year"], values[f"{prefix}to_year"]
+    return f"{first:.0f}" if first == last else f"{first:.0f}–{last:.0f}"
 
 
 def pct(value, digits: int = 0) -> str:
@@ -103,9 +109,10 @@ def factors_section(container) -> bool:
         container.markdown("**Linked with lower odds:** " + " ".join(lowered["words"].to_list()))
     forest_plot(container, shown)
     container.caption(
-        "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the first "
-        "known status at 16–18 (NEET or not; 'unknown' left out); school factors are from the latest school year up "
-        "to Year 11 before it, social care history up to it. A factor with an interval crossing 1 may be chance. "
+        "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the DfE's "
+        "headline measure: NEET or activity not known at any status recorded at academic age 16–17 (Year 12 to the "
+        "end of February of Year 13). Every factor is as it stood at the end of Year 10, when the list is used: the "
+        "Year 10 school record and social care history up to then. A factor with an interval crossing 1 may be chance. "
         "An association is not a cause: the model finds who is at risk, not why."
     )
     symbol = setting("symbol")
@@ -178,10 +185,10 @@ def performance_section(container) -> dict:
         container.info(about_text(performance, "model_fitted"), icon=":material/info:")
         return values
     container.markdown(
-        f"Trained on young people whose outcome was recorded in {values['train_from_year']:.0f}–"
-        f"{values['train_to_year']:.0f} ({count_text(int(values['train_n']))} young people), tested on "
-        f"{values['test_from_year']:.0f}–{values['test_to_year']:.0f} ({count_text(int(values['n']))}, of whom "
-        f"{count_text(int(values['positives']))} became NEET). The RONI score is judged on the same young people."
+        f"Trained on young people whose outcome was complete in {years(values, 'train_')} "
+        f"({count_text(int(values['train_n']))} young people), tested on later young people, complete in "
+        f"{years(values, 'test_')} ({count_text(int(values['n']))}, of whom {count_text(int(values['positives']))} "
+        "were NEET or not known). The RONI score is judged on the same young people, from the same Year 10 records."
     )
     columns = container.columns(4)
     columns[0].metric(
@@ -295,8 +302,9 @@ def risk_list_section(container, values: dict) -> None:
     else:
         accuracy = "There are too few known outcomes to fit or test a model here, so only the RONI score is shown."
     container.warning(
-        "**What this list is.** Young people aged 14–16 with no known NEET/EET status yet, ordered by the risk a "
-        "logistic model gives them from their latest school year and social care history (the factors above). "
+        "**What this list is.** Young people past the end of Year 10 who have not reached Year 12, ordered by the "
+        "risk a logistic model gives them from their Year 10 school record and social care history up to the end of "
+        "Year 10 (the factors above), the moment the model was trained and tested for. "
         f"{accuracy} Many young people on this list will not become NEET, and some not on it will. It is a prompt "
         "for a conversation with the young person, their school and their worker, not a decision about them: use "
         "what you know about the young person first.",
@@ -318,7 +326,7 @@ def risk_list_section(container, values: dict) -> None:
     if risk_list is None:
         return
     if risk_list.is_empty():
-        container.info("No young person aged 14–16 without a known outcome has a school record here.")
+        container.info("No young person between the end of Year 10 and Year 12 has a school record here.")
         return
     flagged = risk_list.filter(pl.col("flagged").fill_null(False)).height
     container.markdown(
@@ -360,10 +368,10 @@ def render(container) -> None:
     if engine is None:
         return
     container.markdown(
-        "Which young people are likely to become NEET (not in education, employment or training) at 16–18, so the "
+        "Which young people are likely to be NEET (not in education, employment or training) or not known at 16–17, so the "
         "team can work with them earlier? This page fits an interpretable model to the young people whose outcome "
         "is known, shows how accurate it is and for whom, compares it with the RONI score councils already use, and "
-        "lists the young people aged 14–16 to talk about. Models built from council data often predict poorly (What "
+        "lists the young people in Year 11 to talk about. Models built from council data often predict poorly (What "
         "Works for Children's Social Care, 2020), so read the accuracy before the list, and leave decisions to people."
     )
     if not factors_section(container):

@@ -58,9 +58,11 @@ from queries.registry import get_query, python_query
 
 TABLES = ["children", "education", "neet_status", "referrals"]
 OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
-AS_OF = "as_of date = as_of ; statuses, school records and history after this date are ignored"
+AS_OF = "as_of date = as_of ; statuses and records after this date are ignored"
+FEATURES_YEAR = "features_year int = 10 ; features frozen at the end of this school year (9 or 10)"
 HOLDOUT_PARAMS = [
     AS_OF,
+    FEATURES_YEAR,
     "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)",
     "threshold float = null ; flag young people at or above this probability; default: flag the same share as"
     " RONI 4+ does in the training years",
@@ -80,10 +82,11 @@ FAIRNESS_DERIVED = {c: ("n",) for c in ("positives", "negatives", "flagged", "tr
 MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for all of England
 
 
-def young_people(cursor, as_of) -> pl.DataFrame:
+def young_people(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The neet_features table, one row per young person, with the RONI score: the row-level form the questions
     no longer read (they read known_cells and pending_people), kept as what tests compare the cells with."""
-    return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
+    params = {"as_of": as_of, "features_year": features_year}
+    return with_roni(cursor.sql(get_query("neet_features").sql, params=params).pl())
 
 
 def features_sql() -> str:
@@ -100,21 +103,22 @@ def known_cells_sql() -> str:
     fairness group: n young people, of whom neet became NEET. In a fixed order, so sums over them are too."""
     features = ", ".join(f"coalesce({name}, false) AS {name}" for name in FEATURE_NAMES)
     return (
-        f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet\n"
+        f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet,\n"
+        f"count(*) FILTER (WHERE neet_only) AS neet_only\n"
         f"FROM ({features_sql()}) AS people\nWHERE cohort = 'known'\nGROUP BY ALL\nORDER BY ALL"
     )
 
 
-def known_cells(cursor, as_of) -> pl.DataFrame:
+def known_cells(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The cells of young people with an outcome (known_cells_sql), with their RONI score."""
-    cells = cursor.sql(known_cells_sql(), params={"as_of": as_of}).pl()
+    cells = cursor.sql(known_cells_sql(), params={"as_of": as_of, "features_year": features_year}).pl()
     return cells.with_columns(roni_score=roni_from_features())
 
 
-def pending_people(cursor, as_of) -> pl.DataFrame:
+def pending_people(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The young people still to come (cohort 'pending'), one row each, with the RONI score."""
     sql = f"SELECT * FROM ({features_sql()}) AS people WHERE cohort = 'pending'"
-    return with_roni(cursor.sql(sql, params={"as_of": as_of}).pl())
+    return with_roni(cursor.sql(sql, params={"as_of": as_of, "features_year": features_year}).pl())
 
 
 def per_person(cells: pl.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
@@ -193,19 +197,27 @@ _MODELS = KeptAnswers(MAX_CACHED)
 _CACHE = KeptAnswers(MAX_CACHED)
 
 
-def model(cursor, as_of) -> NeetModel:
-    """The cached cells and full model for this extract and as_of."""
-    return _MODELS.get_or_build((engine_instance(cursor), as_of), lambda: NeetModel(known=known_cells(cursor, as_of)))
+def model(cursor, as_of, features_year: int = 10) -> NeetModel:
+    """The cached cells and full model for this extract, as_of and freeze year."""
+    if features_year not in (9, 10):
+        raise BadParameter("neet: features_year must be 9 or 10 (features frozen at the end of Year 9 or Year 10)")
+    return _MODELS.get_or_build(
+        (engine_instance(cursor), as_of, features_year),
+        lambda: NeetModel(known=known_cells(cursor, as_of, features_year)),
+    )
 
 
-def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
+def analysis(
+    cursor, as_of, test_years: int = 2, threshold: float | None = None, features_year: int = 10
+) -> NeetAnalysis:
     """The cached analysis for this extract, as_of and parameters."""
     if test_years < 1:
         raise BadParameter("neet: test_years must be at least 1")
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet: threshold must be a probability between 0 and 1")
-    key = (engine_instance(cursor), as_of, test_years, threshold)
-    return _CACHE.get_or_build(key, lambda: analyse(model(cursor, as_of), test_years, threshold))
+    fitted = model(cursor, as_of, features_year)
+    key = (engine_instance(cursor), as_of, test_years, threshold, features_year)
+    return _CACHE.get_or_build(key, lambda: analyse(fitted, test_years, threshold))
 
 
 def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:
@@ -291,10 +303,10 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     "the factor. A factor too rare to estimate has no odds ratio.",
     tables=TABLES,
     optional_tables=OPTIONAL,
-    params=[AS_OF],
+    params=[AS_OF, FEATURES_YEAR],
 )
-def neet_risk_factors(cursor, as_of) -> pl.DataFrame:
-    return model(cursor, as_of).answer("neet_risk_factors", risk_factors)
+def neet_risk_factors(cursor, as_of, features_year=10) -> pl.DataFrame:
+    return model(cursor, as_of, features_year).answer("neet_risk_factors", risk_factors)
 
 
 def risk_factors(fitted: NeetModel) -> pl.DataFrame:
@@ -380,8 +392,8 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_model_performance(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_model_performance", performance)
+def neet_model_performance(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_model_performance", performance)
 
 
 def performance(result: NeetAnalysis) -> pl.DataFrame:
@@ -402,8 +414,8 @@ def performance(result: NeetAnalysis) -> pl.DataFrame:
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_calibration(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_calibration", calibration)
+def neet_calibration(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_calibration", calibration)
 
 
 def calibration(result: NeetAnalysis) -> pl.DataFrame:
@@ -437,8 +449,8 @@ FAIRNESS_SCHEMA = {
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_fairness(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_fairness", fairness)
+def neet_fairness(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_fairness", fairness)
 
 
 def fairness(result: NeetAnalysis) -> pl.DataFrame:
@@ -515,15 +527,16 @@ def with_drivers(people: pl.DataFrame, fit: LogitFit, top: int = 3) -> pl.DataFr
     optional_tables=OPTIONAL,
     params=[
         AS_OF,
+        FEATURES_YEAR,
         "team_id str = null ; only young people whose latest referral is held by this team",
         "threshold float = null ; flag at or above this probability; default: the share RONI 4+ flags",
     ],
 )
-def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
+def neet_risk_list(cursor, as_of, features_year=10, team_id=None, threshold=None) -> pl.DataFrame:
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet_risk_list: threshold must be a probability between 0 and 1")
-    fitted = model(cursor, as_of)
-    scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of)))
+    fitted = model(cursor, as_of, features_year)
+    scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of, features_year)))
     if team_id is not None:
         scored = scored.filter(pl.col("team_id") == team_id)
     if fitted.full is None:
