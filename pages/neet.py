@@ -241,9 +241,13 @@ def performance_section(container) -> dict:
     show_table(container, pl.DataFrame(rows), "neet_model_vs_roni")
     calibration_plot(container)
     container.caption(
-        f"Calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the model's risks are too "
-        f"spread out, a sign of overfitting) and calibration-in-the-large {values['calibration_in_the_large']:+.2f} "
-        f"(0 is ideal). {values['events_per_parameter']:.0f} NEET young people per model coefficient in training."
+        f"On the test years: calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the "
+        f"risks are too spread out, a sign of overfitting) and calibration intercept "
+        f"{values['calibration_intercept']:+.2f} (0 is ideal; above 0 means risks are too low on average). The risk % "
+        f"comes from a ridge (penalised) model, recalibrated on "
+        f"{about_text(performance, 'recalibration_intercept').split('fitted on ', 1)[-1]}. "
+        f"{values['events_per_parameter']:.0f} NEET or not known young people per model coefficient in training "
+        "(10 or more is the usual rule of thumb)."
     )
     box = container.expander("Every figure", icon=":material/table:")
     show_table(box, performance.with_columns(pl.col("value").round(4)), "neet_model_performance")

@@ -17,14 +17,19 @@ from queries.engine import BadParameter, Engine
 from queries.models.neet import OPTIONAL, analysis, known_cells, model, per_person, young_people
 from queries.models.neet_model import (
     FEATURE_NAMES,
+    calibration_slope,
     calibration_table,
     covariate_patterns,
     delong_difference,
     estimable,
     fit_logit,
     fit_neet_model,
+    fit_ridge,
+    fit_risk_model,
+    fold_counts,
     rates_at_threshold,
     rates_from_counts,
+    recalibration_intercept,
     roni_from_features,
     score_summary,
     with_roni,
@@ -68,6 +73,55 @@ def test_fit_logit_agrees_with_statsmodels_glm(sample_engine):
         assert fit.pvalues == pytest.approx(glm.pvalues, rel=1e-8, abs=1e-300)
         assert fit.conf_low == pytest.approx(interval[:, 0], rel=1e-9, abs=1e-12)
         assert fit.conf_high == pytest.approx(interval[:, 1], rel=1e-9, abs=1e-12)
+
+
+def test_ridge_fit_against_statsmodels_fit_regularized():
+    """Spector & Mazzeo with a ridge penalty: statsmodels GLM(...).fit_regularized(alpha=[0, .05, .05, .05], L1_wt=0)
+    gives const -7.16955732, GPA 0.93800206, TUCE 0.13940629, PSI 0.92803454 (to its stopping rule, about 1e-6;
+    its alpha is per observation: 32 x
+    0.05 = 1.6 on the summed log-likelihood). Penalty 0 is the maximum-likelihood fit."""
+    data = sm.datasets.spector.load_pandas()
+    x, y = data.exog.to_numpy(), data.endog.to_numpy()
+    fit = fit_ridge(x, y, np.ones(len(y)), ["GPA", "TUCE", "PSI"], penalty=32 * 0.05)
+    assert fit.params == pytest.approx([-7.16955732, 0.93800206, 0.13940629, 0.92803454], abs=1e-5)
+    unpenalised = fit_ridge(x, y, np.ones(len(y)), ["GPA", "TUCE", "PSI"], penalty=0.0)
+    assert unpenalised.params == pytest.approx([-13.021347, 2.826113, 0.095158, 2.378688], abs=1e-5)
+
+
+def test_calibration_slope_and_intercept_against_statsmodels():
+    """14 hand-made predictions and outcomes; statsmodels: slope 1.10959346 (logit y ~ 1 + logit p), intercept
+    0.26079502 with logit p as an offset (calibration-in-the-large)."""
+    p = np.array([0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.15, 0.35, 0.55, 0.75])
+    y = np.array([0, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1], dtype=bool)
+    slope, intercept = calibration_slope(p, y)
+    assert (round(slope, 6), round(intercept, 6)) == (1.109593, 0.260795)
+    # Weights are counts: each case twice is the same fit.
+    assert calibration_slope(p, y, np.full(14, 2.0)) == pytest.approx((slope, intercept), rel=1e-8)
+    assert recalibration_intercept(p, y, np.ones(14), 1.0) == pytest.approx(intercept, rel=1e-8)
+
+
+def test_folds_deal_each_cell_in_turn():
+    folds = fold_counts([3, 7, 0, 12])
+    assert folds.tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 2, 2], [0, 0, 0, 0, 0], [3, 3, 2, 2, 2]]
+
+
+def test_recalibration_on_an_earlier_cohort_corrects_drift():
+    """Two cohorts with the same drivers but a NEET rate that doubles in the later one: recalibrated on the later
+    cohort, the model's average risk is the later cohort's rate, not the average of both."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for year, base in ((2024, -2.0), (2025, -1.0)):
+        x = rng.random((3000, 2)) < 0.3
+        p = 1 / (1 + np.exp(-(base + 1.0 * x[:, 0])))
+        rows.append(pl.DataFrame({"attendance_below_85": x[:, 0], "fsm": x[:, 1], "outcome_year": [year] * 3000,
+                                  "neet": rng.random(3000) < p}))  # fmt: skip
+    people = pl.concat(rows).with_columns([pl.lit(False).alias(f) for f in FEATURE_NAMES
+                                           if f not in ("attendance_below_85", "fsm")])  # fmt: skip
+    risk = fit_risk_model(people)
+    later = people.filter(outcome_year=2025)
+    assert "2025" in risk.recalibrated_on and risk.recalibration[0] > 0.5  # the rate went up
+    assert risk.predict(later).mean() == pytest.approx(later["neet"].mean(), abs=0.01)
+    assert risk.fit.names == ["const", "attendance_below_85", "fsm"]
 
 
 def test_hanley_mcneil_example_through_the_performance_code():
@@ -462,6 +516,10 @@ def test_holdout_respects_time_and_compares_with_roni(sample_results):
     assert values["auc_ci_low"] < values["auc"] < values["auc_ci_high"]
     assert 0.6 < values["auc"] < 0.8 and values["auc"] > values["roni_auc"]
     assert values["train_n"] + values["n"] == values["known_n"]
+    # The penalised, recalibrated model: calibration on the holdout is reported, and is not far off.
+    assert 0.5 < values["calibration_slope"] < 1.5 and abs(values["calibration_intercept"]) < 0.5
+    assert values["calibration_intercept"] == values["calibration_in_the_large"]
+    assert values["penalty"] >= 0 and values["recalibration_slope"] > 0
     # The threshold flags about the share RONI 4+ flags (fixed on the training years).
     assert values["flag_share"] == pytest.approx(values["roni_flag_share"], abs=0.05)
     calibration = sample_results["neet_calibration"]

@@ -42,11 +42,14 @@ from queries.models.neet_model import (
     ODDS_SCHEMA,
     RONI_FLAG,
     LogitFit,
+    RiskModel,
     calibration_slope,
     calibration_table,
     delong_difference,
     fit_neet_model,
+    fit_risk_model,
     odds_ratio_table,
+    per_outcome,
     rates_at_threshold,
     rates_from_counts,
     roni_band,
@@ -129,14 +132,6 @@ def per_person(cells: pl.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
     return (*values, np.repeat([True, False], [int(neet.sum()), int((n - neet).sum())]))
 
 
-def per_outcome(cells: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A cells' column twice, for its young people who became NEET and for those who did not: (values, outcomes,
-    how many young people each row stands for)."""
-    values, n, neet = cells[column].to_numpy(), cells["n"].to_numpy(), cells["neet"].to_numpy()
-    outcomes = np.repeat([True, False], cells.height)
-    return np.concatenate([values, values]), outcomes, np.concatenate([neet, n - neet])
-
-
 @dataclass(kw_only=True)
 class Answers:
     """Each question's answer from these results, computed on first asking."""
@@ -175,6 +170,11 @@ class NeetModel(Answers):
         return self.answer("full", lambda m: fit_neet_model(m.known))
 
     @property
+    def risk_model(self) -> RiskModel | None:
+        """The penalised, recalibrated model the risk list's probabilities come from (None when too few)."""
+        return self.answer("risk_model", lambda m: fit_risk_model(m.known))
+
+    @property
     def full_threshold(self) -> float | None:
         """The risk list's default threshold: flags as many young people with an outcome as RONI 4+ does."""
         return self.answer("full_threshold", default_threshold)
@@ -185,7 +185,8 @@ class NeetAnalysis(Answers):
     """Everything the NEET questions show, computed once per extract, as_of and parameters."""
 
     known: pl.DataFrame  # cells of young people with an outcome, with roni_score
-    train_fit: LogitFit | None = None
+    train_fit: LogitFit | None = None  # the ridge fit of the risk model trained on the earlier years
+    risk: RiskModel | None = None  # that risk model: what the test years are judged on
     train_years: list[int] = field(default_factory=list)
     test_years: list[int] = field(default_factory=list)
     test: pl.DataFrame | None = None  # cells of the held-out young people with p_model, p_roni, flags
@@ -235,11 +236,11 @@ def neet_rate(cells: pl.DataFrame) -> float:
 
 def default_threshold(fitted: NeetModel) -> float | None:
     """The probability that flags as many young people with an outcome as RONI 4+ does (by the full model)."""
-    if fitted.full is None:
+    if fitted.risk_model is None:
         return None
     # Without a usable RONI share (nobody or everybody scores 4+), flag risks above the average NEET rate.
     p, roni, _ = per_person(
-        fitted.known.with_columns(p=pl.Series(fitted.full.predict(fitted.known))), "p", "roni_score"
+        fitted.known.with_columns(p=pl.Series(fitted.risk_model.predict(fitted.known))), "p", "roni_score"
     )
     return flag_threshold(p, roni) or neet_rate(fitted.known)
 
@@ -258,18 +259,17 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     result.train_years = [y for y in years if y not in result.test_years]
     train = known.filter(pl.col("outcome_year").is_in(result.train_years))
     test = known.filter(pl.col("outcome_year").is_in(result.test_years))
-    result.train_fit = fit_neet_model(train)
-    if result.train_fit is None:
+    result.risk = fit_risk_model(train)
+    if result.risk is None:
         result.note = "Too few young people with a known outcome in the earlier years to train the model."
         return result
-    p_train, roni_train, _ = per_person(
-        train.with_columns(p=pl.Series(result.train_fit.predict(train))), "p", "roni_score"
-    )
+    result.train_fit = result.risk.fit
+    p_train, roni_train, _ = per_person(train.with_columns(p=pl.Series(result.risk.predict(train))), "p", "roni_score")
     result.threshold = threshold or flag_threshold(p_train, roni_train) or neet_rate(train)
     # RONI as a probability (for its Brier score): the NEET rate at each RONI score in the training years.
     roni_rates = train.group_by("roni_score").agg(p_roni=pl.col("neet").sum() / pl.col("n").sum())
     result.test = (
-        test.with_columns(p_model=pl.Series(result.train_fit.predict(test)))
+        test.with_columns(p_model=pl.Series(result.risk.predict(test)))
         .join(roni_rates, on="roni_score", how="left")
         .with_columns(
             pl.col("p_roni").fill_null(neet_rate(train)),
@@ -327,7 +327,7 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     p_model, roni, p_roni, flag_model, flag_roni, y = per_person(
         result.test, "p_model", "roni_score", "p_roni", "flag_model", "flag_roni"
     )
-    fit = result.train_fit
+    fit = result.risk.fit
     rows += [
         ("train_from_year", float(min(result.train_years)), "training: outcome records from this year"),
         ("train_to_year", float(max(result.train_years)), "training: to this year"),
@@ -345,8 +345,14 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     slope, large = calibration_slope(*per_outcome(result.test, "p_model"))
     rows += [
         ("calibration_slope", slope, "calibration slope (1 = spread of risks right; below 1 = too extreme)"),
-        ("calibration_in_the_large", large, "calibration-in-the-large (0 = right on average; above 0 = "
-         "predicted too low)"),
+        ("calibration_intercept", large, "calibration intercept (calibration-in-the-large: logit of the outcome on "
+         "the predicted logit as an offset; 0 = right on average, above 0 = predicted too low)"),
+        ("calibration_in_the_large", large, "the calibration intercept, under its other name"),
+        ("penalty", result.risk.penalty, "ridge penalty (lambda on the log-likelihood), chosen by 5-fold "
+         "cross-validation in the training years"),
+        ("recalibration_intercept", result.risk.recalibration[0], "recalibration: intercept, fitted on "
+         + result.risk.recalibrated_on),
+        ("recalibration_slope", result.risk.recalibration[1], "recalibration: slope on the ridge model's logit"),
     ]  # fmt: skip
     rows += score_summary("roni_", roni, p_roni, y)
     diff, _se, low, high, p = delong_difference(p_model, roni, y)
@@ -539,7 +545,7 @@ def neet_risk_list(cursor, as_of, features_year=10, team_id=None, threshold=None
     scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of, features_year)))
     if team_id is not None:
         scored = scored.filter(pl.col("team_id") == team_id)
-    if fitted.full is None:
+    if fitted.risk_model is None:
         flagged = pl.lit(None, pl.Boolean)
     else:
         flagged = pl.col("risk") >= (threshold or fitted.full_threshold)
@@ -548,11 +554,11 @@ def neet_risk_list(cursor, as_of, features_year=10, team_id=None, threshold=None
 
 def score_pending(fitted: NeetModel, pending: pl.DataFrame) -> pl.DataFrame:
     """The young people still to come, scored by the full model, highest risk first (the risk list but flagged)."""
-    if fitted.full is None:
+    if fitted.full is None or fitted.risk_model is None:
         scored = pending.with_columns(risk=pl.lit(None, pl.Float64), top_factors=pl.lit(""))
     else:
         scored = with_drivers(pending, fitted.full).with_columns(
-            risk=pl.Series(fitted.full.predict(pending), dtype=pl.Float64)
+            risk=pl.Series(fitted.risk_model.predict(pending), dtype=pl.Float64)
         )
     return (
         scored.with_columns(
