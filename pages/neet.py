@@ -96,11 +96,12 @@ def factors_section(container) -> bool:
     if factors.is_empty():
         return False
     shown = factors
-    clear = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
-    lowered = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") < 1))
+    # A finding is q < 0.05: Benjamini-Hochberg across the factors, as on Patterns.
+    clear = shown.filter((pl.col("q_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
+    lowered = shown.filter((pl.col("q_value") < 0.05) & (pl.col("odds_ratio") < 1))
     if clear.height:
         container.success("  \n".join(clear["words"].head(5).to_list()), icon=":material/lightbulb:")
-    unclear = shown.filter(pl.col("p_value") >= 0.05)["label"].to_list()
+    unclear = shown.filter(pl.col("q_value") >= 0.05)["label"].to_list()
     if unclear:
         container.markdown(
             "**Not clearly linked** once the other factors are taken into account: " + "; ".join(unclear) + "."
@@ -112,7 +113,8 @@ def factors_section(container) -> bool:
         "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the DfE's "
         "headline measure: NEET or activity not known at any status recorded at academic age 16–17 (Year 12 to the "
         "end of February of Year 13). Every factor is as it stood at the end of Year 10, when the list is used: the "
-        "Year 10 school record and social care history up to then. A factor with an interval crossing 1 may be chance. "
+        "Year 10 school record and social care history up to then. A factor is 'clearly linked' when its q-value "
+        "(Benjamini–Hochberg across the factors, as on Patterns) is below 0.05; otherwise it may be chance. "
         "An association is not a cause: the model finds who is at risk, not why."
     )
     symbol = setting("symbol")
@@ -127,6 +129,7 @@ def factors_section(container) -> bool:
         .fill_null(symbol)
         .alias("95% interval"),
         formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
+        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q (false discovery)"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")

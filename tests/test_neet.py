@@ -14,9 +14,10 @@ import statsmodels.api as sm
 
 from helpers import rows_frame
 from queries.engine import BadParameter, Engine
-from queries.models.neet import OPTIONAL, analysis, known_cells, model, per_person, young_people
+from queries.models.neet import OPTIONAL, analysis, clear_risk_factors, known_cells, model, per_person, young_people
 from queries.models.neet_model import (
     FEATURE_NAMES,
+    LogitFit,
     calibration_slope,
     calibration_table,
     covariate_patterns,
@@ -27,6 +28,7 @@ from queries.models.neet_model import (
     fit_ridge,
     fit_risk_model,
     fold_counts,
+    odds_ratio_table,
     rates_at_threshold,
     rates_from_counts,
     recalibration_intercept,
@@ -122,6 +124,23 @@ def test_recalibration_on_an_earlier_cohort_corrects_drift():
     assert "2025" in risk.recalibrated_on and risk.recalibration[0] > 0.5  # the rate went up
     assert risk.predict(later).mean() == pytest.approx(later["neet"].mean(), abs=0.01)
     assert risk.fit.names == ["const", "attendance_below_85", "fsm"]
+
+
+def test_odds_ratios_are_findings_only_after_benjamini_hochberg():
+    """p-values 0.001, 0.03, 0.5, 0.6 across four factors: BH q-values 0.004, 0.06, 0.6, 0.6 (statsmodels
+    multipletests fdr_bh). The factor with p = 0.03 is not a finding, in the table's words or the list's drivers."""
+    names = ["attendance_below_85", "fsm", "eal", "young_carer"]
+    p_values = np.array([0.5, 0.001, 0.03, 0.5, 0.6])  # 'const' first
+    params = np.array([-1.0, 1.2, -0.4, 0.1, -0.1])
+    fit = LogitFit(names=["const", *names], params=params, bse=np.ones(5), pvalues=p_values, conf_low=params - 1,
+                   conf_high=params + 1, n=100.0, positives=30.0, patterns=4, dropped=[])  # fmt: skip
+    cells = pl.DataFrame({name: [True, False] for name in FEATURE_NAMES} | {"n": [50, 50], "neet": [20, 10]})
+    table = {r["factor"]: r for r in odds_ratio_table(fit, cells).iter_rows(named=True)}
+    assert [round(table[n]["q_value"], 6) for n in names] == [0.004, 0.06, 0.6, 0.6]
+    assert table["fsm"]["p_value"] == 0.03 and "not clearly" in table["fsm"]["words"]
+    assert "had about 3.3× the odds" in table["attendance_below_85"]["words"]
+    assert table["ehcp"]["q_value"] is None  # not in the model
+    assert clear_risk_factors(fit) == ["attendance_below_85"]
 
 
 def test_hanley_mcneil_example_through_the_performance_code():
@@ -481,9 +500,9 @@ def test_planted_drivers_come_out_on_top(sample_results):
                "fsm"}  # fmt: skip
     # Frozen at the end of Year 10 (before most of the care the story plants) and with 'not known' in the outcome,
     # the drivers are weaker than at the outcome: FSM no longer stands out on two cohorts.
-    clear = factors.filter((pl.col("p_value") < 0.01) & (pl.col("ci_low") > 1))
+    clear = factors.filter((pl.col("q_value") < 0.05) & (pl.col("ci_low") > 1))
     assert {"attendance_below_85", "suspended_2_plus", "looked_after"} <= set(clear["factor"]) <= planted
-    top = factors.filter(pl.col("p_value") < 0.05).sort("odds_ratio", descending=True)["factor"].head(3)
+    top = factors.filter(pl.col("q_value") < 0.05).sort("odds_ratio", descending=True)["factor"].head(3)
     assert set(top) == {"attendance_below_85", "suspended_2_plus", "looked_after"}
     by_factor = {r["factor"]: r for r in factors.iter_rows(named=True)}
     for noise in ("eal", "young_carer"):

@@ -45,6 +45,7 @@ from queries.models.neet_model import (
     RiskModel,
     calibration_slope,
     calibration_table,
+    clear_factors,
     delong_difference,
     fit_neet_model,
     fit_risk_model,
@@ -291,7 +292,7 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     derived={
         **{
             c: ["n", "neet_with"]
-            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with", "coefficient", "words")
+            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "pct_neet_with", "coefficient", "words")
         },
         "pct_neet_without": ["n_without", "neet_without"],
     },
@@ -299,7 +300,8 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     description="Odds ratios with 95% intervals and p-values from a logistic model of becoming NEET (first known "
     "status at 16-18) on school features (attendance bands, suspensions, permanent exclusion, SEN, FSM, EAL, "
     "alternative provision, young carer, young parent, YOT) and social care history (CIN plan, CP plan, looked "
-    "after, referrals, parental factors), fitted on every young person with a known outcome. n: young people with "
+    "after, referrals, parental factors), fitted on every young person with a known outcome; q_value: "
+    "Benjamini-Hochberg across the factors (a finding is q < 0.05). n: young people with "
     "the factor. A factor too rare to estimate has no odds ratio.",
     tables=TABLES,
     optional_tables=OPTIONAL,
@@ -488,7 +490,7 @@ RISK_LIST_SCHEMA = {
 
 
 def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
-    """For each young person, the model's clear risk factors they have (odds ratio > 1, p < 0.05), largest first."""
+    """For each young person, the model's clear risk factors they have (odds ratio > 1, q < 0.05), largest first."""
     clear = clear_risk_factors(fit)
     if not clear:
         return pl.lit("")
@@ -500,9 +502,9 @@ def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
 
 
 def clear_risk_factors(fit: LogitFit) -> list[str]:
-    """The model's features with an odds ratio above 1 and p < 0.05, largest first."""
+    """The model's features with an odds ratio above 1 and q < 0.05 (Benjamini-Hochberg), largest first."""
     return sorted(
-        (name for name in fit.names[1:] if fit.coef(name) > 0 and fit.pvalues[fit.names.index(name)] < 0.05),
+        (name for name in clear_factors(fit) if fit.coef(name) > 0),
         key=fit.coef,
         reverse=True,
     )

@@ -26,7 +26,7 @@ import polars as pl
 from scipy import stats
 from scipy.special import expit
 
-from queries.stats import auc_with_ci, brier_score, wilson_intervals
+from queries.stats import auc_with_ci, benjamini_hochberg, brier_score, wilson_intervals
 
 # ---- the features --------------------------------------------------------------------------------------------
 
@@ -266,8 +266,13 @@ def odds_ratio_table(fit: LogitFit, people: pl.DataFrame) -> pl.DataFrame:
                 "p_value": float(fit.pvalues[i]),
                 "coefficient": float(fit.params[i]),
             }
-        row["words"] = odds_ratio_words(feature, row["odds_ratio"], row["ci_low"], row["ci_high"], row["p_value"])
         rows.append(row)
+    # Benjamini-Hochberg across the factors estimated, as Patterns does: a finding is q < 0.05, not p < 0.05.
+    q_values = benjamini_hochberg([np.nan if r["p_value"] is None else r["p_value"] for r in rows])
+    for row, q in zip(rows, q_values, strict=True):
+        row["q_value"] = None if np.isnan(q) else float(q)
+        row["words"] = odds_ratio_words(feature_by(row["factor"]), row["odds_ratio"], row["ci_low"], row["ci_high"],
+                                        row["q_value"])  # fmt: skip
     table = pl.DataFrame(rows, schema=ODDS_SCHEMA)
     return table.sort(["odds_ratio", "factor"], descending=[True, False], nulls_last=True)
 
@@ -276,16 +281,27 @@ ODDS_SCHEMA = {
     "factor": pl.String, "odds_ratio": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
     "p_value": pl.Float64, "n": pl.Int64, "label": pl.String, "words": pl.String, "source": pl.String,
     "neet_with": pl.Int64, "pct_neet_with": pl.Float64, "n_without": pl.Int64, "neet_without": pl.Int64,
-    "pct_neet_without": pl.Float64, "coefficient": pl.Float64,
+    "pct_neet_without": pl.Float64, "coefficient": pl.Float64, "q_value": pl.Float64,
 }  # fmt: skip
 
 
-def odds_ratio_words(feature: Feature, odds_ratio, low, high, p_value) -> str:
+def feature_by(column: str) -> Feature:
+    return BY_NAME[column]
+
+
+def clear_factors(fit: LogitFit) -> dict[str, float]:
+    """The fitted features whose coefficient is clearly not zero after Benjamini-Hochberg across the features
+    (q < 0.05), with their q-values."""
+    q_values = benjamini_hochberg(fit.pvalues[1:]) if len(fit.names) > 1 else []
+    return {name: float(q) for name, q in zip(fit.names[1:], q_values, strict=True) if q < 0.05}
+
+
+def odds_ratio_words(feature: Feature, odds_ratio, low, high, q_value) -> str:
     """'Young people who had ever been looked after had about 3.0× the odds of becoming NEET …'."""
     if odds_ratio is None:
         return f"Young people who {feature.who}: too few to estimate."
     interval = f"95% interval {_ratio(low)}–{_ratio(high)}"
-    if p_value >= 0.05:
+    if q_value >= 0.05:  # after Benjamini-Hochberg across the factors
         return (
             f"Young people who {feature.who} were not clearly more or less likely to become NEET than "
             f"{feature.reference} (odds ratio {_ratio(odds_ratio)}, {interval})."
