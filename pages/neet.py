@@ -242,6 +242,14 @@ def performance_section(container) -> dict:
         "RONI 4+ flagged in the training years), on the test years, with 95% intervals:"
     )
     show_table(container, pl.DataFrame(rows), "neet_model_vs_roni")
+    best = max(("the model", values["net_benefit"]), ("RONI 4+", values["roni_net_benefit"]),
+               ("talking to everyone", values["all_net_benefit"]), key=lambda pair: pair[1])  # fmt: skip
+    container.markdown(
+        f"**Net benefit** at this threshold (Vickers & Elkin 2006: young people who became NEET or not known found, "
+        f"less those flagged who did not, weighted by the threshold's odds; per 100 young people): the model "
+        f"{100 * values['net_benefit']:.1f}, RONI 4+ {100 * values['roni_net_benefit']:.1f}, talking to everyone "
+        f"{100 * values['all_net_benefit']:.1f}, no one 0. At this threshold {best[0]} is of most use."
+    )
     calibration_plot(container)
     container.caption(
         f"On the test years: calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the "

@@ -28,6 +28,7 @@ from queries.models.neet_model import (
     fit_ridge,
     fit_risk_model,
     fold_counts,
+    net_benefit,
     odds_ratio_table,
     rates_at_threshold,
     rates_from_counts,
@@ -141,6 +142,16 @@ def test_odds_ratios_are_findings_only_after_benjamini_hochberg():
     assert "had about 3.3× the odds" in table["attendance_below_85"]["words"]
     assert table["ehcp"]["q_value"] is None  # not in the model
     assert clear_risk_factors(fit) == ["attendance_below_85"]
+
+
+def test_net_benefit_by_hand():
+    """Vickers & Elkin (2006): 100 young people, 20 true and 30 false positives at pt = 0.2: 0.20 - 0.30 x 0.25 =
+    0.125. Everyone flagged, 25 of 100 positive, at pt = 0.2: 0.25 - 0.75 x 0.25 = 0.0625. Nobody: 0."""
+    labels = np.r_[np.ones(25), np.zeros(75)].astype(bool)
+    flags = np.r_[np.ones(20), np.zeros(5), np.ones(30), np.zeros(45)].astype(bool)
+    assert net_benefit(flags, labels, 0.2) == pytest.approx(0.125)
+    assert net_benefit(np.ones(100, bool), labels, 0.2) == pytest.approx(0.0625)
+    assert net_benefit(np.zeros(100, bool), labels, 0.2) == 0
 
 
 def test_hanley_mcneil_example_through_the_performance_code():
@@ -539,6 +550,16 @@ def test_holdout_respects_time_and_compares_with_roni(sample_results):
     assert 0.5 < values["calibration_slope"] < 1.5 and abs(values["calibration_intercept"]) < 0.5
     assert values["calibration_intercept"] == values["calibration_in_the_large"]
     assert values["penalty"] >= 0 and values["recalibration_slope"] > 0
+    # Net benefit at the list's threshold, from the same flags as the rates.
+    odds = values["threshold"] / (1 - values["threshold"])
+    for prefix in ("", "roni_"):
+        tp, fp = (
+            values[f"{prefix}tpr"] * values["positives"],
+            values[f"{prefix}fpr"] * (values["n"] - values["positives"]),
+        )
+        assert values[f"{prefix}net_benefit"] == pytest.approx((tp - fp * odds) / values["n"])
+    assert values["all_net_benefit"] == pytest.approx(values["base_rate"] - (1 - values["base_rate"]) * odds)
+    assert values["outcomes_per_coefficient"] == values["events_per_parameter"]
     # The threshold flags about the share RONI 4+ flags (fixed on the training years).
     assert values["flag_share"] == pytest.approx(values["roni_flag_share"], abs=0.05)
     calibration = sample_results["neet_calibration"]

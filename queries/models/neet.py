@@ -49,6 +49,7 @@ from queries.models.neet_model import (
     delong_difference,
     fit_neet_model,
     fit_risk_model,
+    net_benefit,
     odds_ratio_table,
     per_outcome,
     rates_at_threshold,
@@ -366,6 +367,18 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
         ("threshold", result.threshold, "the model flags young people whose predicted probability is at least this"),
         ("roni_threshold", float(RONI_FLAG), "RONI flags young people scoring at least this (substantial support)"),
     ]
+    pt = result.threshold
+    rows += [
+        ("net_benefit", net_benefit(flag_model, y, pt), "net benefit at the threshold (Vickers & Elkin 2006): "
+         "NEET young people found per young person, less those flagged who were not, weighted by the threshold's "
+         "odds; above the others = more use than them"),
+        ("roni_net_benefit", net_benefit(flag_roni, y, pt), "net benefit of talking to those RONI 4+ flags, at the "
+         "same threshold"),
+        ("all_net_benefit", net_benefit(np.ones(y.size, bool), y, pt), "net benefit of talking to everyone, at the "
+         "same threshold (talking to no one is 0)"),
+        ("outcomes_per_coefficient", fit.positives / len(fit.names), "NEET or not known young people in training "
+         "per model coefficient (the constant included; 10 or more is the usual rule of thumb)"),
+    ]  # fmt: skip
     for prefix, flags in (("", flag_model), ("roni_", flag_roni)):
         rates = rates_at_threshold(flags, y)
         who = "RONI 4+" if prefix else "the model"

@@ -663,3 +663,12 @@ def recalibration_intercept(probabilities, labels, weights, slope: float) -> flo
     offset = slope * np.log(p / (1 - p))
     fit = sm.GLM(y, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=offset, freq_weights=w).fit()
     return float(fit.params[0])
+
+
+def net_benefit(flagged, labels, threshold: float) -> float:
+    """Net benefit of acting on `flagged` at risk threshold pt (Vickers & Elkin 2006, Med Decis Making 26:565):
+    TP/n - FP/n * pt / (1 - pt), true positives counted as a benefit and false positives weighted by the odds of
+    the threshold. Flag everyone for "talk to everyone"; nobody is 0."""
+    flag, outcome = np.asarray(flagged, dtype=bool), np.asarray(labels, dtype=bool)
+    n = outcome.size
+    return float((flag & outcome).sum() / n - (flag & ~outcome).sum() / n * threshold / (1 - threshold))
