@@ -274,9 +274,7 @@ def render(container) -> None:
     dot_plot(container, shown, top)
     left_out = shown.filter(pl.col("lift").is_null()).height
     if left_out:
-        container.caption(
-            f"{left_out} factors with too few children in a group to show safely are left out of the chart."
-        )
+        container.caption(f"{left_out} factors with too few children in a group to show safely are left out of the chart.")
     container.markdown("#### Every factor")
     prevalence_table(container, shown)
     container.markdown("#### Which factors go together in this cohort")
