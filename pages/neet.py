@@ -15,8 +15,8 @@ PAGE = {
     "roles": ["team_manager", "analyst", "admin"],
     "order": 30,
     "description": "For managers and analysts: which school and social care factors predict a young person "
-    "becoming NEET at 16-18 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
-    "whether it works as well for every group, and the young people aged 14-16 to talk about early.",
+    "NEET or not known at 16-17 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
+    "whether it works as well for every group, and the young people in Year 11 to talk about early.",
 }
 
 SOURCE_COLOURS = {"education": "#1f6f8b", "social care": "#b35c00"}
@@ -30,6 +30,12 @@ def metric_values(performance: pl.DataFrame) -> dict:
 def about_text(performance: pl.DataFrame, metric: str) -> str:
     row = performance.filter(pl.col("metric") == metric)
     return row["about"][0] if row.height else ""
+
+
+def years(values: dict, prefix: str) -> str:
+    """'2025' or '2023–2025': the outcome years of the training or test young people."""
+    first, last = values[f"{prefix}from_year"], values[f"{prefix}to_year"]
+    return f"{first:.0f}" if first == last else f"{first:.0f}–{last:.0f}"
 
 
 def pct(value, digits: int = 0) -> str:
@@ -90,11 +96,12 @@ def factors_section(container) -> bool:
     if factors.is_empty():
         return False
     shown = factors
-    clear = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
-    lowered = shown.filter((pl.col("p_value") < 0.05) & (pl.col("odds_ratio") < 1))
+    # A finding is q < 0.05: Benjamini-Hochberg across the factors, as on Patterns.
+    clear = shown.filter((pl.col("q_value") < 0.05) & (pl.col("odds_ratio") > 1)).sort("odds_ratio", descending=True)
+    lowered = shown.filter((pl.col("q_value") < 0.05) & (pl.col("odds_ratio") < 1))
     if clear.height:
         container.success("  \n".join(clear["words"].head(5).to_list()), icon=":material/lightbulb:")
-    unclear = shown.filter(pl.col("p_value") >= 0.05)["label"].to_list()
+    unclear = shown.filter(pl.col("q_value") >= 0.05)["label"].to_list()
     if unclear:
         container.markdown(
             "**Not clearly linked** once the other factors are taken into account: " + "; ".join(unclear) + "."
@@ -103,9 +110,11 @@ def factors_section(container) -> bool:
         container.markdown("**Linked with lower odds:** " + " ".join(lowered["words"].to_list()))
     forest_plot(container, shown)
     container.caption(
-        "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the first "
-        "known status at 16–18 (NEET or not; 'unknown' left out); school factors are from the latest school year up "
-        "to Year 11 before it, social care history up to it. A factor with an interval crossing 1 may be chance. "
+        "Odds ratios from one logistic model, each factor adjusted for all the others. The outcome is the DfE's "
+        "headline measure: NEET or activity not known at any status recorded at academic age 16–17 (Year 12 to the "
+        "end of February of Year 13). Every factor is as it stood at the end of Year 10, when the list is used: the "
+        "Year 10 school record and social care history up to then. A factor is 'clearly linked' when its q-value "
+        "(Benjamini–Hochberg across the factors, as on Patterns) is below 0.05; otherwise it may be chance. "
         "An association is not a cause: the model finds who is at risk, not why."
     )
     symbol = setting("symbol")
@@ -120,6 +129,7 @@ def factors_section(container) -> bool:
         .fill_null(symbol)
         .alias("95% interval"),
         formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
+        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q (false discovery)"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")
@@ -178,10 +188,10 @@ def performance_section(container) -> dict:
         container.info(about_text(performance, "model_fitted"), icon=":material/info:")
         return values
     container.markdown(
-        f"Trained on young people whose outcome was recorded in {values['train_from_year']:.0f}–"
-        f"{values['train_to_year']:.0f} ({count_text(int(values['train_n']))} young people), tested on "
-        f"{values['test_from_year']:.0f}–{values['test_to_year']:.0f} ({count_text(int(values['n']))}, of whom "
-        f"{count_text(int(values['positives']))} became NEET). The RONI score is judged on the same young people."
+        f"Trained on young people whose outcome was complete in {years(values, 'train_')} "
+        f"({count_text(int(values['train_n']))} young people), tested on later young people, complete in "
+        f"{years(values, 'test_')} ({count_text(int(values['n']))}, of whom {count_text(int(values['positives']))} "
+        "were NEET or not known). The RONI score is judged on the same young people, from the same Year 10 records."
     )
     columns = container.columns(4)
     columns[0].metric(
@@ -232,11 +242,23 @@ def performance_section(container) -> dict:
         "RONI 4+ flagged in the training years), on the test years, with 95% intervals:"
     )
     show_table(container, pl.DataFrame(rows), "neet_model_vs_roni")
+    best = max(("the model", values["net_benefit"]), ("RONI 4+", values["roni_net_benefit"]),
+               ("talking to everyone", values["all_net_benefit"]), key=lambda pair: pair[1])  # fmt: skip
+    container.markdown(
+        f"**Net benefit** at this threshold (Vickers & Elkin 2006: young people who became NEET or not known found, "
+        f"less those flagged who did not, weighted by the threshold's odds; per 100 young people): the model "
+        f"{100 * values['net_benefit']:.1f}, RONI 4+ {100 * values['roni_net_benefit']:.1f}, talking to everyone "
+        f"{100 * values['all_net_benefit']:.1f}, no one 0. At this threshold {best[0]} is of most use."
+    )
     calibration_plot(container)
     container.caption(
-        f"Calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the model's risks are too "
-        f"spread out, a sign of overfitting) and calibration-in-the-large {values['calibration_in_the_large']:+.2f} "
-        f"(0 is ideal). {values['events_per_parameter']:.0f} NEET young people per model coefficient in training."
+        f"On the test years: calibration slope {values['calibration_slope']:.2f} (1 is ideal; below 1 means the "
+        f"risks are too spread out, a sign of overfitting) and calibration intercept "
+        f"{values['calibration_intercept']:+.2f} (0 is ideal; above 0 means risks are too low on average). The risk % "
+        f"comes from a ridge (penalised) model, recalibrated on "
+        f"{about_text(performance, 'recalibration_intercept').split('fitted on ', 1)[-1]}. "
+        f"{values['events_per_parameter']:.0f} NEET or not known young people per model coefficient in training "
+        "(10 or more is the usual rule of thumb)."
     )
     box = container.expander("Every figure", icon=":material/table:")
     show_table(box, performance.with_columns(pl.col("value").round(4)), "neet_model_performance")
@@ -295,8 +317,9 @@ def risk_list_section(container, values: dict) -> None:
     else:
         accuracy = "There are too few known outcomes to fit or test a model here, so only the RONI score is shown."
     container.warning(
-        "**What this list is.** Young people aged 14–16 with no known NEET/EET status yet, ordered by the risk a "
-        "logistic model gives them from their latest school year and social care history (the factors above). "
+        "**What this list is.** Young people past the end of Year 10 who have not reached Year 12, ordered by the "
+        "risk a logistic model gives them from their Year 10 school record and social care history up to the end of "
+        "Year 10 (the factors above), the moment the model was trained and tested for. "
         f"{accuracy} Many young people on this list will not become NEET, and some not on it will. It is a prompt "
         "for a conversation with the young person, their school and their worker, not a decision about them: use "
         "what you know about the young person first.",
@@ -318,7 +341,7 @@ def risk_list_section(container, values: dict) -> None:
     if risk_list is None:
         return
     if risk_list.is_empty():
-        container.info("No young person aged 14–16 without a known outcome has a school record here.")
+        container.info("No young person between the end of Year 10 and Year 12 has a school record here.")
         return
     flagged = risk_list.filter(pl.col("flagged").fill_null(False)).height
     container.markdown(
@@ -360,10 +383,10 @@ def render(container) -> None:
     if engine is None:
         return
     container.markdown(
-        "Which young people are likely to become NEET (not in education, employment or training) at 16–18, so the "
+        "Which young people are likely to be NEET (not in education, employment or training) or not known at 16–17, so the "
         "team can work with them earlier? This page fits an interpretable model to the young people whose outcome "
         "is known, shows how accurate it is and for whom, compares it with the RONI score councils already use, and "
-        "lists the young people aged 14–16 to talk about. Models built from council data often predict poorly (What "
+        "lists the young people in Year 11 to talk about. Models built from council data often predict poorly (What "
         "Works for Children's Social Care, 2020), so read the accuracy before the list, and leave decisions to people."
     )
     if not factors_section(container):

@@ -42,11 +42,16 @@ from queries.models.neet_model import (
     ODDS_SCHEMA,
     RONI_FLAG,
     LogitFit,
+    RiskModel,
     calibration_slope,
     calibration_table,
+    clear_factors,
     delong_difference,
     fit_neet_model,
+    fit_risk_model,
+    net_benefit,
     odds_ratio_table,
+    per_outcome,
     rates_at_threshold,
     rates_from_counts,
     roni_band,
@@ -58,9 +63,11 @@ from queries.registry import get_query, python_query
 
 TABLES = ["children", "education", "neet_status", "referrals"]
 OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
-AS_OF = "as_of date = as_of ; statuses, school records and history after this date are ignored"
+AS_OF = "as_of date = as_of ; statuses and records after this date are ignored"
+FEATURES_YEAR = "features_year int = 10 ; features frozen at the end of this school year (9 or 10)"
 HOLDOUT_PARAMS = [
     AS_OF,
+    FEATURES_YEAR,
     "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)",
     "threshold float = null ; flag young people at or above this probability; default: flag the same share as"
     " RONI 4+ does in the training years",
@@ -80,10 +87,11 @@ FAIRNESS_DERIVED = {c: ("n",) for c in ("positives", "negatives", "flagged", "tr
 MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for all of England
 
 
-def young_people(cursor, as_of) -> pl.DataFrame:
+def young_people(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The neet_features table, one row per young person, with the RONI score: the row-level form the questions
     no longer read (they read known_cells and pending_people), kept as what tests compare the cells with."""
-    return with_roni(cursor.sql(get_query("neet_features").sql, params={"as_of": as_of}).pl())
+    params = {"as_of": as_of, "features_year": features_year}
+    return with_roni(cursor.sql(get_query("neet_features").sql, params=params).pl())
 
 
 def features_sql() -> str:
@@ -100,21 +108,22 @@ def known_cells_sql() -> str:
     fairness group: n young people, of whom neet became NEET. In a fixed order, so sums over them are too."""
     features = ", ".join(f"coalesce({name}, false) AS {name}" for name in FEATURE_NAMES)
     return (
-        f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet\n"
+        f"SELECT {features}, outcome_year, {', '.join(GROUPS)}, count(*) AS n, count(*) FILTER (WHERE neet) AS neet,\n"
+        f"count(*) FILTER (WHERE neet_only) AS neet_only\n"
         f"FROM ({features_sql()}) AS people\nWHERE cohort = 'known'\nGROUP BY ALL\nORDER BY ALL"
     )
 
 
-def known_cells(cursor, as_of) -> pl.DataFrame:
+def known_cells(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The cells of young people with an outcome (known_cells_sql), with their RONI score."""
-    cells = cursor.sql(known_cells_sql(), params={"as_of": as_of}).pl()
+    cells = cursor.sql(known_cells_sql(), params={"as_of": as_of, "features_year": features_year}).pl()
     return cells.with_columns(roni_score=roni_from_features())
 
 
-def pending_people(cursor, as_of) -> pl.DataFrame:
+def pending_people(cursor, as_of, features_year: int = 10) -> pl.DataFrame:
     """The young people still to come (cohort 'pending'), one row each, with the RONI score."""
     sql = f"SELECT * FROM ({features_sql()}) AS people WHERE cohort = 'pending'"
-    return with_roni(cursor.sql(sql, params={"as_of": as_of}).pl())
+    return with_roni(cursor.sql(sql, params={"as_of": as_of, "features_year": features_year}).pl())
 
 
 def per_person(cells: pl.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
@@ -123,14 +132,6 @@ def per_person(cells: pl.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
     values = [np.concatenate([np.repeat(cells[c].to_numpy(), neet), np.repeat(cells[c].to_numpy(), n - neet)])
               for c in columns]  # fmt: skip
     return (*values, np.repeat([True, False], [int(neet.sum()), int((n - neet).sum())]))
-
-
-def per_outcome(cells: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A cells' column twice, for its young people who became NEET and for those who did not: (values, outcomes,
-    how many young people each row stands for)."""
-    values, n, neet = cells[column].to_numpy(), cells["n"].to_numpy(), cells["neet"].to_numpy()
-    outcomes = np.repeat([True, False], cells.height)
-    return np.concatenate([values, values]), outcomes, np.concatenate([neet, n - neet])
 
 
 @dataclass(kw_only=True)
@@ -171,6 +172,11 @@ class NeetModel(Answers):
         return self.answer("full", lambda m: fit_neet_model(m.known))
 
     @property
+    def risk_model(self) -> RiskModel | None:
+        """The penalised, recalibrated model the risk list's probabilities come from (None when too few)."""
+        return self.answer("risk_model", lambda m: fit_risk_model(m.known))
+
+    @property
     def full_threshold(self) -> float | None:
         """The risk list's default threshold: flags as many young people with an outcome as RONI 4+ does."""
         return self.answer("full_threshold", default_threshold)
@@ -181,7 +187,8 @@ class NeetAnalysis(Answers):
     """Everything the NEET questions show, computed once per extract, as_of and parameters."""
 
     known: pl.DataFrame  # cells of young people with an outcome, with roni_score
-    train_fit: LogitFit | None = None
+    train_fit: LogitFit | None = None  # the ridge fit of the risk model trained on the earlier years
+    risk: RiskModel | None = None  # that risk model: what the test years are judged on
     train_years: list[int] = field(default_factory=list)
     test_years: list[int] = field(default_factory=list)
     test: pl.DataFrame | None = None  # cells of the held-out young people with p_model, p_roni, flags
@@ -193,19 +200,27 @@ _MODELS = KeptAnswers(MAX_CACHED)
 _CACHE = KeptAnswers(MAX_CACHED)
 
 
-def model(cursor, as_of) -> NeetModel:
-    """The cached cells and full model for this extract and as_of."""
-    return _MODELS.get_or_build((engine_instance(cursor), as_of), lambda: NeetModel(known=known_cells(cursor, as_of)))
+def model(cursor, as_of, features_year: int = 10) -> NeetModel:
+    """The cached cells and full model for this extract, as_of and freeze year."""
+    if features_year not in (9, 10):
+        raise BadParameter("neet: features_year must be 9 or 10 (features frozen at the end of Year 9 or Year 10)")
+    return _MODELS.get_or_build(
+        (engine_instance(cursor), as_of, features_year),
+        lambda: NeetModel(known=known_cells(cursor, as_of, features_year)),
+    )
 
 
-def analysis(cursor, as_of, test_years: int = 2, threshold: float | None = None) -> NeetAnalysis:
+def analysis(
+    cursor, as_of, test_years: int = 2, threshold: float | None = None, features_year: int = 10
+) -> NeetAnalysis:
     """The cached analysis for this extract, as_of and parameters."""
     if test_years < 1:
         raise BadParameter("neet: test_years must be at least 1")
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet: threshold must be a probability between 0 and 1")
-    key = (engine_instance(cursor), as_of, test_years, threshold)
-    return _CACHE.get_or_build(key, lambda: analyse(model(cursor, as_of), test_years, threshold))
+    fitted = model(cursor, as_of, features_year)
+    key = (engine_instance(cursor), as_of, test_years, threshold, features_year)
+    return _CACHE.get_or_build(key, lambda: analyse(fitted, test_years, threshold))
 
 
 def flag_threshold(probabilities: np.ndarray, roni: np.ndarray) -> float | None:
@@ -223,11 +238,11 @@ def neet_rate(cells: pl.DataFrame) -> float:
 
 def default_threshold(fitted: NeetModel) -> float | None:
     """The probability that flags as many young people with an outcome as RONI 4+ does (by the full model)."""
-    if fitted.full is None:
+    if fitted.risk_model is None:
         return None
     # Without a usable RONI share (nobody or everybody scores 4+), flag risks above the average NEET rate.
     p, roni, _ = per_person(
-        fitted.known.with_columns(p=pl.Series(fitted.full.predict(fitted.known))), "p", "roni_score"
+        fitted.known.with_columns(p=pl.Series(fitted.risk_model.predict(fitted.known))), "p", "roni_score"
     )
     return flag_threshold(p, roni) or neet_rate(fitted.known)
 
@@ -246,18 +261,17 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     result.train_years = [y for y in years if y not in result.test_years]
     train = known.filter(pl.col("outcome_year").is_in(result.train_years))
     test = known.filter(pl.col("outcome_year").is_in(result.test_years))
-    result.train_fit = fit_neet_model(train)
-    if result.train_fit is None:
+    result.risk = fit_risk_model(train)
+    if result.risk is None:
         result.note = "Too few young people with a known outcome in the earlier years to train the model."
         return result
-    p_train, roni_train, _ = per_person(
-        train.with_columns(p=pl.Series(result.train_fit.predict(train))), "p", "roni_score"
-    )
+    result.train_fit = result.risk.fit
+    p_train, roni_train, _ = per_person(train.with_columns(p=pl.Series(result.risk.predict(train))), "p", "roni_score")
     result.threshold = threshold or flag_threshold(p_train, roni_train) or neet_rate(train)
     # RONI as a probability (for its Brier score): the NEET rate at each RONI score in the training years.
     roni_rates = train.group_by("roni_score").agg(p_roni=pl.col("neet").sum() / pl.col("n").sum())
     result.test = (
-        test.with_columns(p_model=pl.Series(result.train_fit.predict(test)))
+        test.with_columns(p_model=pl.Series(result.risk.predict(test)))
         .join(roni_rates, on="roni_score", how="left")
         .with_columns(
             pl.col("p_roni").fill_null(neet_rate(train)),
@@ -279,7 +293,7 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     derived={
         **{
             c: ["n", "neet_with"]
-            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "pct_neet_with", "coefficient", "words")
+            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "pct_neet_with", "coefficient", "words")
         },
         "pct_neet_without": ["n_without", "neet_without"],
     },
@@ -287,14 +301,15 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
     description="Odds ratios with 95% intervals and p-values from a logistic model of becoming NEET (first known "
     "status at 16-18) on school features (attendance bands, suspensions, permanent exclusion, SEN, FSM, EAL, "
     "alternative provision, young carer, young parent, YOT) and social care history (CIN plan, CP plan, looked "
-    "after, referrals, parental factors), fitted on every young person with a known outcome. n: young people with "
+    "after, referrals, parental factors), fitted on every young person with a known outcome; q_value: "
+    "Benjamini-Hochberg across the factors (a finding is q < 0.05). n: young people with "
     "the factor. A factor too rare to estimate has no odds ratio.",
     tables=TABLES,
     optional_tables=OPTIONAL,
-    params=[AS_OF],
+    params=[AS_OF, FEATURES_YEAR],
 )
-def neet_risk_factors(cursor, as_of) -> pl.DataFrame:
-    return model(cursor, as_of).answer("neet_risk_factors", risk_factors)
+def neet_risk_factors(cursor, as_of, features_year=10) -> pl.DataFrame:
+    return model(cursor, as_of, features_year).answer("neet_risk_factors", risk_factors)
 
 
 def risk_factors(fitted: NeetModel) -> pl.DataFrame:
@@ -315,7 +330,7 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     p_model, roni, p_roni, flag_model, flag_roni, y = per_person(
         result.test, "p_model", "roni_score", "p_roni", "flag_model", "flag_roni"
     )
-    fit = result.train_fit
+    fit = result.risk.fit
     rows += [
         ("train_from_year", float(min(result.train_years)), "training: outcome records from this year"),
         ("train_to_year", float(max(result.train_years)), "training: to this year"),
@@ -333,8 +348,14 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     slope, large = calibration_slope(*per_outcome(result.test, "p_model"))
     rows += [
         ("calibration_slope", slope, "calibration slope (1 = spread of risks right; below 1 = too extreme)"),
-        ("calibration_in_the_large", large, "calibration-in-the-large (0 = right on average; above 0 = "
-         "predicted too low)"),
+        ("calibration_intercept", large, "calibration intercept (calibration-in-the-large: logit of the outcome on "
+         "the predicted logit as an offset; 0 = right on average, above 0 = predicted too low)"),
+        ("calibration_in_the_large", large, "the calibration intercept, under its other name"),
+        ("penalty", result.risk.penalty, "ridge penalty (lambda on the log-likelihood), chosen by 5-fold "
+         "cross-validation in the training years"),
+        ("recalibration_intercept", result.risk.recalibration[0], "recalibration: intercept, fitted on "
+         + result.risk.recalibrated_on),
+        ("recalibration_slope", result.risk.recalibration[1], "recalibration: slope on the ridge model's logit"),
     ]  # fmt: skip
     rows += score_summary("roni_", roni, p_roni, y)
     diff, _se, low, high, p = delong_difference(p_model, roni, y)
@@ -346,6 +367,18 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
         ("threshold", result.threshold, "the model flags young people whose predicted probability is at least this"),
         ("roni_threshold", float(RONI_FLAG), "RONI flags young people scoring at least this (substantial support)"),
     ]
+    pt = result.threshold
+    rows += [
+        ("net_benefit", net_benefit(flag_model, y, pt), "net benefit at the threshold (Vickers & Elkin 2006): "
+         "NEET young people found per young person, less those flagged who were not, weighted by the threshold's "
+         "odds; above the others = more use than them"),
+        ("roni_net_benefit", net_benefit(flag_roni, y, pt), "net benefit of talking to those RONI 4+ flags, at the "
+         "same threshold"),
+        ("all_net_benefit", net_benefit(np.ones(y.size, bool), y, pt), "net benefit of talking to everyone, at the "
+         "same threshold (talking to no one is 0)"),
+        ("outcomes_per_coefficient", fit.positives / len(fit.names), "NEET or not known young people in training "
+         "per model coefficient (the constant included; 10 or more is the usual rule of thumb)"),
+    ]  # fmt: skip
     for prefix, flags in (("", flag_model), ("roni_", flag_roni)):
         rates = rates_at_threshold(flags, y)
         who = "RONI 4+" if prefix else "the model"
@@ -380,8 +413,8 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_model_performance(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_model_performance", performance)
+def neet_model_performance(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_model_performance", performance)
 
 
 def performance(result: NeetAnalysis) -> pl.DataFrame:
@@ -402,8 +435,8 @@ def performance(result: NeetAnalysis) -> pl.DataFrame:
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_calibration(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_calibration", calibration)
+def neet_calibration(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_calibration", calibration)
 
 
 def calibration(result: NeetAnalysis) -> pl.DataFrame:
@@ -437,8 +470,8 @@ FAIRNESS_SCHEMA = {
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
 )
-def neet_fairness(cursor, as_of, test_years=2, threshold=None) -> pl.DataFrame:
-    return analysis(cursor, as_of, test_years, threshold).answer("neet_fairness", fairness)
+def neet_fairness(cursor, as_of, features_year=10, test_years=2, threshold=None) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, threshold, features_year).answer("neet_fairness", fairness)
 
 
 def fairness(result: NeetAnalysis) -> pl.DataFrame:
@@ -470,7 +503,7 @@ RISK_LIST_SCHEMA = {
 
 
 def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
-    """For each young person, the model's clear risk factors they have (odds ratio > 1, p < 0.05), largest first."""
+    """For each young person, the model's clear risk factors they have (odds ratio > 1, q < 0.05), largest first."""
     clear = clear_risk_factors(fit)
     if not clear:
         return pl.lit("")
@@ -482,9 +515,9 @@ def drivers(fit: LogitFit, top: int = 3) -> pl.Expr:
 
 
 def clear_risk_factors(fit: LogitFit) -> list[str]:
-    """The model's features with an odds ratio above 1 and p < 0.05, largest first."""
+    """The model's features with an odds ratio above 1 and q < 0.05 (Benjamini-Hochberg), largest first."""
     return sorted(
-        (name for name in fit.names[1:] if fit.coef(name) > 0 and fit.pvalues[fit.names.index(name)] < 0.05),
+        (name for name in clear_factors(fit) if fit.coef(name) > 0),
         key=fit.coef,
         reverse=True,
     )
@@ -515,18 +548,19 @@ def with_drivers(people: pl.DataFrame, fit: LogitFit, top: int = 3) -> pl.DataFr
     optional_tables=OPTIONAL,
     params=[
         AS_OF,
+        FEATURES_YEAR,
         "team_id str = null ; only young people whose latest referral is held by this team",
         "threshold float = null ; flag at or above this probability; default: the share RONI 4+ flags",
     ],
 )
-def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
+def neet_risk_list(cursor, as_of, features_year=10, team_id=None, threshold=None) -> pl.DataFrame:
     if threshold is not None and not 0 < threshold < 1:
         raise BadParameter("neet_risk_list: threshold must be a probability between 0 and 1")
-    fitted = model(cursor, as_of)
-    scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of)))
+    fitted = model(cursor, as_of, features_year)
+    scored = fitted.answer("neet_risk_list", lambda m: score_pending(m, pending_people(cursor, as_of, features_year)))
     if team_id is not None:
         scored = scored.filter(pl.col("team_id") == team_id)
-    if fitted.full is None:
+    if fitted.risk_model is None:
         flagged = pl.lit(None, pl.Boolean)
     else:
         flagged = pl.col("risk") >= (threshold or fitted.full_threshold)
@@ -535,11 +569,11 @@ def neet_risk_list(cursor, as_of, team_id=None, threshold=None) -> pl.DataFrame:
 
 def score_pending(fitted: NeetModel, pending: pl.DataFrame) -> pl.DataFrame:
     """The young people still to come, scored by the full model, highest risk first (the risk list but flagged)."""
-    if fitted.full is None:
+    if fitted.full is None or fitted.risk_model is None:
         scored = pending.with_columns(risk=pl.lit(None, pl.Float64), top_factors=pl.lit(""))
     else:
         scored = with_drivers(pending, fitted.full).with_columns(
-            risk=pl.Series(fitted.full.predict(pending), dtype=pl.Float64)
+            risk=pl.Series(fitted.risk_model.predict(pending), dtype=pl.Float64)
         )
     return (
         scored.with_columns(

@@ -26,7 +26,7 @@ import polars as pl
 from scipy import stats
 from scipy.special import expit
 
-from queries.stats import auc_with_ci, brier_score, wilson_intervals
+from queries.stats import auc_with_ci, benjamini_hochberg, brier_score, wilson_intervals
 
 # ---- the features --------------------------------------------------------------------------------------------
 
@@ -266,8 +266,13 @@ def odds_ratio_table(fit: LogitFit, people: pl.DataFrame) -> pl.DataFrame:
                 "p_value": float(fit.pvalues[i]),
                 "coefficient": float(fit.params[i]),
             }
-        row["words"] = odds_ratio_words(feature, row["odds_ratio"], row["ci_low"], row["ci_high"], row["p_value"])
         rows.append(row)
+    # Benjamini-Hochberg across the factors estimated, as Patterns does: a finding is q < 0.05, not p < 0.05.
+    q_values = benjamini_hochberg([np.nan if r["p_value"] is None else r["p_value"] for r in rows])
+    for row, q in zip(rows, q_values, strict=True):
+        row["q_value"] = None if np.isnan(q) else float(q)
+        row["words"] = odds_ratio_words(feature_by(row["factor"]), row["odds_ratio"], row["ci_low"], row["ci_high"],
+                                        row["q_value"])  # fmt: skip
     table = pl.DataFrame(rows, schema=ODDS_SCHEMA)
     return table.sort(["odds_ratio", "factor"], descending=[True, False], nulls_last=True)
 
@@ -276,16 +281,27 @@ ODDS_SCHEMA = {
     "factor": pl.String, "odds_ratio": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
     "p_value": pl.Float64, "n": pl.Int64, "label": pl.String, "words": pl.String, "source": pl.String,
     "neet_with": pl.Int64, "pct_neet_with": pl.Float64, "n_without": pl.Int64, "neet_without": pl.Int64,
-    "pct_neet_without": pl.Float64, "coefficient": pl.Float64,
+    "pct_neet_without": pl.Float64, "coefficient": pl.Float64, "q_value": pl.Float64,
 }  # fmt: skip
 
 
-def odds_ratio_words(feature: Feature, odds_ratio, low, high, p_value) -> str:
+def feature_by(column: str) -> Feature:
+    return BY_NAME[column]
+
+
+def clear_factors(fit: LogitFit) -> dict[str, float]:
+    """The fitted features whose coefficient is clearly not zero after Benjamini-Hochberg across the features
+    (q < 0.05), with their q-values."""
+    q_values = benjamini_hochberg(fit.pvalues[1:]) if len(fit.names) > 1 else []
+    return {name: float(q) for name, q in zip(fit.names[1:], q_values, strict=True) if q < 0.05}
+
+
+def odds_ratio_words(feature: Feature, odds_ratio, low, high, q_value) -> str:
     """'Young people who had ever been looked after had about 3.0× the odds of becoming NEET …'."""
     if odds_ratio is None:
         return f"Young people who {feature.who}: too few to estimate."
     interval = f"95% interval {_ratio(low)}–{_ratio(high)}"
-    if p_value >= 0.05:
+    if q_value >= 0.05:  # after Benjamini-Hochberg across the factors
         return (
             f"Young people who {feature.who} were not clearly more or less likely to become NEET than "
             f"{feature.reference} (odds ratio {_ratio(odds_ratio)}, {interval})."
@@ -498,3 +514,161 @@ def calibration_slope(probabilities, labels, weights=None) -> tuple[float, float
     slope = sm.GLM(y, sm.add_constant(lp), family=binomial, freq_weights=w).fit().params[1]
     large = sm.GLM(y, np.ones((y.size, 1)), family=binomial, offset=lp, freq_weights=w).fit().params[0]
     return float(slope), float(large)
+
+
+# ---- the penalised, recalibrated model the risk % comes from -----------------------------------------------------
+
+# Ridge penalties tried (lambda on the summed log-likelihood: maximise loglik - lambda / 2 * sum(beta_j^2), the
+# constant not penalised); the one with the smallest cross-validated deviance is used.
+PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+FOLDS = 5
+
+
+def fit_ridge(design, successes, trials, names: list[str], penalty: float) -> LogitFit:
+    """Ridge (L2-penalised) logistic regression of `successes` out of `trials` per row on `design` (+ constant).
+
+    Maximises log-likelihood - penalty / 2 * sum of squared coefficients, the constant not penalised: the same
+    estimates as statsmodels' GLM(...).fit_regularized(alpha=penalty / n, L1_wt=0) with alpha 0 for the constant
+    (tests/test_neet.py). Newton-Raphson (IRLS with the penalty added to the normal equations). The standard
+    errors are from the penalised information and are not for inference: the odds ratios come from fit_logit.
+    """
+    x = np.asarray(design, dtype=float).reshape(len(np.asarray(trials)), -1)
+    y, m = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+    exog = np.column_stack([np.ones(len(y)), x])
+    ridge = penalty * np.diag([0.0] + [1.0] * x.shape[1])
+    params = np.zeros(exog.shape[1])
+    params[0] = np.log((y.sum() + 0.5) / (m.sum() - y.sum() + 0.5))
+    for _ in range(100):
+        mu = expit(exog @ params)
+        information = (exog.T * (m * mu * (1 - mu))) @ exog + ridge
+        step = np.linalg.solve(information, exog.T @ (y - m * mu) - ridge @ params)
+        params = params + step
+        if np.max(np.abs(step)) < 1e-11:
+            break
+    mu = expit(exog @ params)
+    bse = np.sqrt(np.diag(np.linalg.inv((exog.T * (m * mu * (1 - mu))) @ exog + ridge)))
+    z = stats.norm.ppf(0.975)
+    return LogitFit(names=["const", *names], params=params, bse=bse, pvalues=2 * stats.norm.sf(np.abs(params / bse)),
+                    conf_low=params - z * bse, conf_high=params + z * bse, n=float(m.sum()), positives=float(y.sum()),
+                    patterns=len(y), dropped=[])  # fmt: skip
+
+
+def fold_counts(counts, folds: int = FOLDS) -> np.ndarray:
+    """How many of each row's `counts` fall in each fold (rows x folds): the people counted, taken in row order, are
+    dealt to the folds in turn, so every fold gets a fifth of every row, give or take one. No randomness: the same
+    cells always give the same folds."""
+    c = np.asarray(counts, dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(c)[:-1]])
+    j = np.arange(folds)[None, :]
+    return (start[:, None] + c[:, None] - j - 1) // folds - (start[:, None] - j - 1) // folds
+
+
+def _deviance(y, m, p) -> float:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-2 * np.sum(y * np.log(p) + (m - y) * np.log(1 - p)))
+
+
+@dataclass
+class RiskModel:
+    """The probabilities the page shows: a ridge fit, recalibrated (logit p = intercept + slope * ridge logit)."""
+
+    fit: LogitFit
+    penalty: float
+    recalibration: tuple[float, float]  # (intercept, slope)
+    recalibrated_on: str  # in words
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        raw = np.clip(self.fit.predict(frame), 1e-12, 1 - 1e-12)
+        intercept, slope = self.recalibration
+        return expit(intercept + slope * np.log(raw / (1 - raw)))
+
+
+def fit_risk_model(cells: pl.DataFrame, years_column: str = "outcome_year") -> RiskModel | None:
+    """A ridge model on cells, its penalty chosen by 5-fold cross-validation, recalibrated on earlier cohorts.
+
+    With two or more cohorts (by `years_column`), the coefficients are the ridge model of the earlier cohorts and
+    the recalibration (logistic regression of the outcome on that model's logit) is fitted on the latest cohort:
+    it corrects the spread of the risks and any drift of the NEET rate from one cohort to the next (model
+    updating). With one cohort the ridge model is fitted on it and recalibrated on its cross-validated
+    predictions. None when
+    too few outcomes to fit."""
+    cells = as_cells(cells)
+    total, positives = int(cells["n"].sum()), int(cells["neet"].sum()) if cells.height else 0
+    if positives < MIN_EACH_OUTCOME or total - positives < MIN_EACH_OUTCOME:
+        return None
+    used = estimable(cells, FEATURE_NAMES)
+    patterns = covariate_patterns(cells, used)
+    x = patterns.select(used).cast(pl.Float64).to_numpy()
+    y, m = patterns["neet"].to_numpy(), patterns["n"].to_numpy()
+    y_folds, n_folds = fold_counts(y), fold_counts(m - y)
+    deviances, out_of_fold = [], {}
+    for penalty in PENALTIES:
+        deviance, predicted = 0.0, np.zeros((len(y), FOLDS))
+        for k in range(FOLDS):
+            train_y = y - y_folds[:, k]
+            train_m = m - y_folds[:, k] - n_folds[:, k]
+            keep = train_m > 0
+            fold = fit_ridge(x[keep], train_y[keep], train_m[keep], used, penalty)
+            predicted[:, k] = fold.predict(patterns)
+            deviance += _deviance(y_folds[:, k], y_folds[:, k] + n_folds[:, k], predicted[:, k])
+        deviances.append(deviance)
+        out_of_fold[penalty] = predicted
+    penalty = PENALTIES[int(np.argmin(deviances))]
+    fit = fit_ridge(x, y, m, used, penalty)
+    fit.dropped = [f for f in FEATURE_NAMES if f not in used]
+    years = sorted(cells[years_column].unique().to_list()) if years_column in cells.columns else []
+    earlier = ridge_on(cells.filter(pl.col(years_column) < years[-1]), used, penalty) if len(years) > 1 else None
+    if earlier is not None:
+        # Model updating (Steyerberg 2019, ch. 20): the earlier cohorts' model, recalibrated on the latest cohort.
+        fit = earlier
+        latest = cells.filter(pl.col(years_column) == years[-1])
+        p, outcome, weight = per_outcome(latest.with_columns(p=pl.Series(earlier.predict(latest))), "p")
+        where = f"the young people whose outcome was complete in {years[-1]}, as predicted from earlier years"
+    else:
+        p = np.concatenate([out_of_fold[penalty][:, k] for k in range(FOLDS)] * 2)
+        outcome = np.repeat([True, False], len(y) * FOLDS)
+        weight = np.concatenate([y_folds.T.ravel(), n_folds.T.ravel()])
+        where = "cross-validated predictions (only one year of outcomes to train on)"
+    slope, _ = calibration_slope(p, outcome, weight)
+    intercept = recalibration_intercept(p, outcome, weight, slope)
+    if not np.isfinite(slope) or slope <= 0:
+        intercept, slope, where = 0.0, 1.0, "not recalibrated (no usable calibration)"
+    return RiskModel(fit=fit, penalty=penalty, recalibration=(intercept, slope), recalibrated_on=where)
+
+
+def ridge_on(cells: pl.DataFrame, used: list[str], penalty: float) -> LogitFit | None:
+    """The ridge model with a given penalty and features on some cells (None when too few outcomes)."""
+    positives, total = int(cells["neet"].sum()), int(cells["n"].sum())
+    if positives < MIN_EACH_OUTCOME or total - positives < MIN_EACH_OUTCOME:
+        return None
+    patterns = covariate_patterns(cells, used)
+    return fit_ridge(patterns.select(used).cast(pl.Float64).to_numpy(), patterns["neet"], patterns["n"], used, penalty)
+
+
+def per_outcome(cells: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cells' column twice, for its young people who became NEET and for those who did not: (values, outcomes,
+    how many young people each row stands for)."""
+    values, n, neet = cells[column].to_numpy(), cells["n"].to_numpy(), cells["neet"].to_numpy()
+    outcomes = np.repeat([True, False], cells.height)
+    return np.concatenate([values, values]), outcomes, np.concatenate([neet, n - neet])
+
+
+def recalibration_intercept(probabilities, labels, weights, slope: float) -> float:
+    """The intercept of logit P(NEET) = a + slope * logit(predicted), the slope fixed (its maximum likelihood)."""
+    import statsmodels.api as sm
+
+    p = np.clip(np.asarray(probabilities, dtype=float), 1e-9, 1 - 1e-9)
+    y, w = np.asarray(labels, dtype=float), np.asarray(weights, dtype=float)
+    p, y, w = p[w > 0], y[w > 0], w[w > 0]
+    offset = slope * np.log(p / (1 - p))
+    fit = sm.GLM(y, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=offset, freq_weights=w).fit()
+    return float(fit.params[0])
+
+
+def net_benefit(flagged, labels, threshold: float) -> float:
+    """Net benefit of acting on `flagged` at risk threshold pt (Vickers & Elkin 2006, Med Decis Making 26:565):
+    TP/n - FP/n * pt / (1 - pt), true positives counted as a benefit and false positives weighted by the odds of
+    the threshold. Flag everyone for "talk to everyone"; nobody is 0."""
+    flag, outcome = np.asarray(flagged, dtype=bool), np.asarray(labels, dtype=bool)
+    n = outcome.size
+    return float((flag & outcome).sum() / n - (flag & ~outcome).sum() / n * threshold / (1 - threshold))
