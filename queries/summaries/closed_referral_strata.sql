@@ -9,7 +9,7 @@
 --   referral in the 365 days after closure). Referrals that cannot be judged (closed_referral_facts:
 --   the child died, moved away or turned 18 within the year) are left out. The question keeps the rows with closure_date <= as_of - 365 and kind_from <= as_of, so
 --   these facts are not worked out for millions of referrals on every question.
--- tables: referrals, factors, children, teams, cin_plans, cp_plans, looked_after
+-- tables: referrals, factors, children, teams, cin_plans, cp_plans, looked_after, assessments
 WITH closed AS (
     SELECT referral_id, child_id, referral_date, closure_date, team_id, primary_need
     FROM referrals

@@ -6,7 +6,7 @@
 --   on), and the referral's kind_from, closure_date, stratum (stratum_no and its primary_need,
 --   age_band, factor_band, service_area) and success. The service comparison counts each service's
 --   episodes and referrals per stratum from it without joining millions of referrals on every question.
--- tables: service_episodes, referrals, factors, children, teams, cin_plans, cp_plans, looked_after
+-- tables: service_episodes, referrals, factors, children, teams, cin_plans, cp_plans, looked_after, assessments
 SELECT se.service_episode_id, se.referral_id, s.family_no, se.service_id, se.start_date,
        row_number() OVER (PARTITION BY se.service_id, se.referral_id ORDER BY se.start_date, se.service_episode_id) = 1
            AS first_for_referral,
