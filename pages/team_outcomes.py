@@ -151,9 +151,32 @@ def funnel_chart(container, england_rate: float) -> None:
         margin=dict(l=10, r=10, t=50, b=10),
     )
     container.plotly_chart(figure, width="stretch", key="funnel")
-    outside = shown.filter("outside_998")["team_name"].to_list()
-    container.caption(
-        "A team outside the dotted 99.8% limits differs from the council's rate by more than chance: "
+    container.caption(funnel_words(shown))
+
+
+def funnel_words(teams: pl.DataFrame) -> str:
+    """What the funnel says, in plain words: which limits are drawn, why, and who is outside them."""
+    outside = teams.filter(pl.col("outside_998").fill_null(False))["team_name"].to_list()
+    adjusted = bool(teams["limits_adjusted"][0])
+    phi = teams["phi"].drop_nulls()
+    p_value = teams["overdispersion_p"].drop_nulls()
+    if adjusted and phi.len() and p_value.len():
+        before = teams.filter(pl.col("outside_998_unadjusted").fill_null(False))["team_name"].to_list()
+        basis = (
+            f"Teams' rates vary more than chance alone would make them (overdispersion: φ = {phi[0]:.1f}, "
+            f"p = {p_value[0]:.2g}), because teams differ in the families they work with as well as in practice, "
+            "so the limits drawn are widened for it (Spiegelhalter's method). "
+            + (
+                f"On the narrower limits that ignore this, {', '.join(before)} would have looked unusual. "
+                if before
+                else ""
+            )
+        )
+    else:
+        basis = "Teams' rates vary about as much as chance would make them, so the limits are the exact ones. "
+    return (
+        basis
+        + "A team outside the dotted 99.8% limits differs from the council's rate by more than that: "
         + (", ".join(outside) if outside else "none does")
         + ". Red points are outside."
     )

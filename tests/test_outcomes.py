@@ -176,3 +176,57 @@ def test_england_reference_figures():
 def test_rows_frame_builds_contract_types():
     frame = rows_frame("referrals", [referral("R1", "C1", "2026-01-01")])
     assert frame.schema["referral_date"] == pl.Date
+
+
+def funnel_extract(rereferrals_by_team: list[int], per_team: int = 100):
+    """Teams T01.. with `per_team` referrals each in the 12 months to AS_OF, the given number of them
+    re-referrals (each child's earlier referral dated before the 12 months, so it is not counted)."""
+
+    def edit(tables):
+        teams = [
+            {"team_id": f"T{i:02d}", "team_name": f"Team {i}", "service_area": "assessment",
+             "practice_model": "data_led" if i % 2 else "traditional", "focus": None}
+            for i in range(1, len(rereferrals_by_team) + 1)
+        ]  # fmt: skip
+        rows = []
+        for team, repeats in zip(teams, rereferrals_by_team, strict=True):
+            t = team["team_id"]
+            for k in range(per_team):
+                rows.append(referral(f"{t}-{k}", f"{t}-C{k}", "2026-01-10", team=t, closed="2026-02-10"))
+                if k < repeats:
+                    rows.append(referral(f"{t}-{k}e", f"{t}-C{k}", "2025-01-20", team=t, closed="2025-02-20"))
+        tables["teams"] = rows_frame("teams", teams)
+        tables["referrals"] = rows_frame("referrals", rows)
+        return tables
+
+    return edit
+
+
+# z-scores -3, -2, -1, -1, 0, 0, 1, 1, 2, 3 at n = 100 around 0.5 (tests/test_stats.py works them by hand):
+# phi = 2.082, heterogeneity chi-square 30 on 9 df (p = 0.000439), adjusted 99.8% limits 0.277053-0.722947.
+# The exact 99.8% limits at n = 100, p0 = 0.5 are 0.341216-0.648784: only the team at 65% is outside them.
+FUNNEL_Z = [-3, -2, -1, -1, 0, 0, 1, 1, 2, 3]
+
+
+def test_funnel_widens_its_limits_when_teams_are_overdispersed(make_engine):
+    engine = make_engine(funnel_extract([50 + 5 * z for z in FUNNEL_Z]))
+    funnel = engine.run("rereferral_funnel").sort("team_id")
+    assert funnel["limits_adjusted"].all()
+    assert funnel["phi"][0] == pytest.approx(2.082, abs=1e-9)
+    assert funnel["overdispersion_p"][0] == pytest.approx(0.000439, abs=5e-7)
+    assert funnel["lower_998"].to_list() == pytest.approx([0.277053] * 10, abs=1e-6)
+    assert funnel["upper_95"].to_list() == pytest.approx([0.641403] * 10, abs=1e-6)
+    assert not funnel["outside_998"].any()
+    assert funnel.filter("outside_998_unadjusted")["team_id"].to_list() == ["T10"]  # 65%, z = 3
+    limits = engine.run("rereferral_funnel_limits")
+    at_100 = limits.filter(pl.col("n") == 100, pl.col("level") == 0.998)
+    assert at_100["lower"][0] == pytest.approx(0.277053, abs=1e-6) and limits["limits_adjusted"].all()
+
+
+def test_funnel_keeps_exact_limits_when_teams_vary_as_chance_would(make_engine):
+    # Rates 48, 50, 52 of 100 around 0.5: z = -0.4, 0, 0.4, chi-square 0.32 on 2 df: no overdispersion.
+    engine = make_engine(funnel_extract([48, 50, 52]))
+    funnel = engine.run("rereferral_funnel")
+    assert not funnel["limits_adjusted"].any()
+    assert funnel["lower_998"].to_list() == pytest.approx([0.341216] * 3, abs=1e-6)
+    assert funnel["overdispersion_p"][0] == pytest.approx(math.exp(-0.16), abs=1e-9)  # chi2(2) sf = exp(-x/2)

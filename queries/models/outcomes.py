@@ -17,7 +17,15 @@ import polars as pl
 from scipy import stats as scipy_stats
 
 from queries.registry import python_query
-from queries.stats import funnel_limits, kaplan_meier, km_median, logrank_test, wilson_intervals
+from queries.stats import (
+    adjusted_funnel_limits,
+    funnel_limits,
+    kaplan_meier,
+    km_median,
+    logrank_test,
+    overdispersion,
+    wilson_intervals,
+)
 
 GROUP_PARAMS = [
     "as_of date = as_of ; the end of the 12 months",
@@ -209,37 +217,85 @@ def time_to_close_logrank(cursor, as_of, by) -> pl.DataFrame:
     return pl.DataFrame({"chi_square": [chi2], "df": [df], "p_value": [p], "groups": [episodes["group"].n_unique()]})
 
 
+TEAM_REREFERRALS_SQL = """
+SELECT f.team_id, t.team_name, count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals
+FROM referral_flags($as_of) AS f JOIN teams AS t USING (team_id) GROUP BY ALL ORDER BY team_id
+"""
+FUNNEL_LEVELS = ((0.95, "95"), (0.998, "998"))
+
+
+def funnel_limits_for(teams: pl.DataFrame, n_values) -> tuple[pl.DataFrame, dict]:
+    """The limits to judge teams by at each n, and the overdispersion test behind the choice.
+
+    Spiegelhalter (2005): when the teams' re-referral rates vary more than chance would make them
+    (Winsorised phi > 1, I * phi against chi-square on I - 1 df, p < 0.05), the limits are widened by
+    the multiplicative factor phi; otherwise they are the exact binomial limits.
+    """
+    overall = teams["rereferrals"].sum() / teams["referrals"].sum()
+    test = overdispersion(teams["rereferrals"], teams["referrals"], overall)
+    if test["adjusted"]:
+        limits = adjusted_funnel_limits(overall, n_values, test["phi"])
+    else:
+        limits = funnel_limits(overall, n_values)
+    return limits, test | {"overall": overall}
+
+
+def _level_columns(limits: pl.DataFrame, suffix: str = "") -> dict:
+    columns = {}
+    for level, name in FUNNEL_LEVELS:
+        at_level = limits.filter(pl.col("level") == level)
+        columns[f"lower_{name}{suffix}"] = at_level["lower"]
+        columns[f"upper_{name}{suffix}"] = at_level["upper"]
+    return columns
+
+
+FUNNEL_DERIVED = (
+    "rate", "outside_998", "outside_998_unadjusted", "phi", "overdispersion_p", "lower_95", "upper_95",
+    "lower_998", "upper_998",
+)  # fmt: skip
+
+
 @python_query(
     "rereferral_funnel",
     access="aggregate",
     roles=("analyst", "head_of_service"),
     counts=[["referrals", "rereferrals"]],
-    derived={c: ["rereferrals", "referrals"] for c in ("rate", "outside_998")},
+    derived={c: ["rereferrals", "referrals"] for c in FUNNEL_DERIVED},
     title="Re-referral rate by team, against funnel limits",
     description="Each team's re-referral rate over referrals in the 12 months to as_of, with the 95% and 99.8% "
-    "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005, "
-    "exact binomial): a team outside the 99.8% limits differs by more than chance.",
+    "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005). "
+    "Overdispersion is estimated first (phi: the mean squared Winsorised z-score; I * phi against chi-square on "
+    "I - 1 degrees of freedom): when present (p < 0.05) the limits are widened by phi (multiplicative model, "
+    "limits_adjusted true), otherwise they are exact binomial. A team outside the 99.8% limits used differs by "
+    "more than chance; outside_998_unadjusted says whether it is outside the exact limits.",
     tables=["referrals", "teams"],
     params=["as_of date = as_of ; the end of the 12 months"],
 )
 def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
-    teams = cursor.sql(
-        "SELECT f.team_id, t.team_name, count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals "
-        "FROM referral_flags($as_of) AS f JOIN teams AS t USING (team_id) GROUP BY ALL ORDER BY team_id",
-        params={"as_of": as_of},
-    ).pl()
+    teams = cursor.sql(TEAM_REREFERRALS_SQL, params={"as_of": as_of}).pl()
     if teams.is_empty():
         return teams
-    overall = teams["rereferrals"].sum() / teams["referrals"].sum()
-    limits = funnel_limits(overall, teams["referrals"].to_numpy())  # one row per team, per level, in team order
-    columns = {}
-    for level, name in ((0.95, "95"), (0.998, "998")):
-        at_level = limits.filter(pl.col("level") == level)
-        columns[f"lower_{name}"] = at_level["lower"]
-        columns[f"upper_{name}"] = at_level["upper"]
-    return teams.with_columns(
-        rate=pl.col("rereferrals") / pl.col("referrals"), overall_rate=pl.lit(overall), **columns
-    ).with_columns(outside_998=(pl.col("rate") < pl.col("lower_998")) | (pl.col("rate") > pl.col("upper_998")))
+    n = teams["referrals"].to_numpy()
+    limits, test = funnel_limits_for(teams, n)  # one row per team, per level, in team order
+    exact = funnel_limits(test["overall"], n)
+    return (
+        teams.with_columns(
+            rate=pl.col("rereferrals") / pl.col("referrals"),
+            overall_rate=pl.lit(test["overall"]),
+            **_level_columns(limits),
+            **_level_columns(exact, "_exact"),
+            phi=pl.lit(test["phi"], dtype=pl.Float64),
+            overdispersion_p=pl.lit(test["p_value"], dtype=pl.Float64),
+            limits_adjusted=pl.lit(test["adjusted"]),
+        )
+        .with_columns(
+            outside_998=(pl.col("rate") < pl.col("lower_998")) | (pl.col("rate") > pl.col("upper_998")),
+            outside_998_unadjusted=(pl.col("rate") < pl.col("lower_998_exact"))
+            | (pl.col("rate") > pl.col("upper_998_exact")),
+        )
+        .drop("lower_95_exact", "upper_95_exact", "lower_998_exact", "upper_998_exact")
+        .fill_nan(None)
+    )
 
 
 @python_query(
@@ -248,22 +304,22 @@ def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
     roles=("analyst", "head_of_service"),
     title="Funnel limits for re-referral rates",
     description="The 95% and 99.8% funnel limits around the council's re-referral rate (referrals in the 12 months "
-    "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel.",
+    "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel: widened for "
+    "overdispersion when the teams show it (limits_adjusted, phi; as rereferral_funnel), else exact binomial.",
     tables=["referrals", "teams"],
     params=["as_of date = as_of ; the end of the 12 months"],
 )
 def rereferral_funnel_limits(cursor, as_of) -> pl.DataFrame:
-    totals = cursor.sql(
-        "SELECT count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals, "
-        "(SELECT max(n) FROM (SELECT count(*) AS n FROM referral_flags($as_of) GROUP BY team_id)) AS largest "
-        "FROM referral_flags($as_of)",
-        params={"as_of": as_of},
-    ).fetchall()[0]
-    referrals, rereferrals, largest = totals
-    if not referrals:
+    teams = cursor.sql(TEAM_REREFERRALS_SQL, params={"as_of": as_of}).pl()
+    if teams.is_empty() or not teams["referrals"].sum():
         return pl.DataFrame(schema={"n": pl.Float64, "level": pl.Float64, "lower": pl.Float64, "upper": pl.Float64})
-    grid = np.unique(np.geomspace(10, max(largest, 11) * 1.1, 80).round())
-    return funnel_limits(rereferrals / referrals, grid).with_columns(overall_rate=pl.lit(rereferrals / referrals))
+    grid = np.unique(np.geomspace(10, max(teams["referrals"].max(), 11) * 1.1, 80).round())
+    limits, test = funnel_limits_for(teams, grid)
+    return limits.with_columns(
+        overall_rate=pl.lit(test["overall"]),
+        phi=pl.lit(test["phi"], dtype=pl.Float64),
+        limits_adjusted=pl.lit(test["adjusted"]),
+    )
 
 
 @python_query(
