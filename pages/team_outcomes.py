@@ -20,6 +20,7 @@ PAGE = {
 }
 
 MODEL_WORDS = {"data_led": "Data-led", "traditional": "Traditional"}
+RETURN_COLUMN = "Own closures back within a year % (95% CI)"
 COLOURS = ["#1f6f8b", "#b35c00", "#5b8c2a", "#8e44ad", "#c0392b", "#7f8c8d"]
 
 
@@ -43,6 +44,9 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
                 "Re-referral rate % (95% CI)": interval(
                     r["rereferral_rate"], r["rereferral_ci_low"], r["rereferral_ci_high"], 100, 1
                 ),
+                RETURN_COLUMN: interval(
+                    r["closure_return_rate"], r["closure_return_ci_low"], r["closure_return_ci_high"], 100, 1
+                ),
                 "Median days to close (95% CI)": interval(
                     r["median_days_to_close"], r["median_ci_low"], r["median_ci_high"]
                 ),
@@ -59,12 +63,19 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
             "Group": "England",
             "Referrals (12 months)": "–",
             "Re-referral rate % (95% CI)": f"{100 * england.get('rereferral_rate', 0.22):.0f}",
+            RETURN_COLUMN: "–",
             "Median days to close (95% CI)": "–",
             "Services per 100 episodes (95% CI)": "–",
             "Sickness absence % (95% CI)": f"{100 * england.get('absence_rate', 0.032):.1f}",
         }
     )
     show_table(container, pl.DataFrame(rows, infer_schema_length=None), "team_outcomes")
+    container.caption(
+        "The re-referral rate counts a child's return against the team that receives the new referral. "
+        "What a team's own practice can change is whether the children whose referrals it closed come back: "
+        "the next column takes every referral the group closed (no further action included) in the 12 months "
+        "that ended a year ago, so each has had a full year, and gives the share referred again within a year."
+    )
 
 
 def km_chart(container, by: str, names: dict) -> None:

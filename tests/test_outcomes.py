@@ -230,3 +230,38 @@ def test_funnel_keeps_exact_limits_when_teams_vary_as_chance_would(make_engine):
     assert not funnel["limits_adjusted"].any()
     assert funnel["lower_998"].to_list() == pytest.approx([0.341216] * 3, abs=1e-6)
     assert funnel["overdispersion_p"][0] == pytest.approx(math.exp(-0.16), abs=1e-9)  # chi2(2) sf = exp(-x/2)
+
+
+def test_closures_that_come_back_are_counted_against_the_closing_team(make_engine):
+    """The 12 months of closures judged run from as_of - 730 (excluded) to as_of - 365 (included)."""
+    rows = [
+        # T1 closes A's referral; A comes back 334 days later to T2: T2's re-referral, T1's returned closure.
+        referral("R1", "A", "2024-05-01", team="T1", closed="2024-06-01"),
+        referral("A2", "A", "2025-05-01", team="T2"),
+        # T1 closes B's; B comes back 366 days after the closure: not within the year.
+        referral("R2", "B", "2024-06-01", team="T1", closed="2024-07-01"),
+        referral("B2", "B", "2025-07-02", team="T3"),
+        # T1 closed C's before the window.
+        referral("R3", "C", "2024-01-02", team="T1", closed="2024-02-01"),
+        referral("C2", "C", "2024-05-01", team="T3", closed="2024-05-02"),
+        # T1's NFA on the window's last day; E comes back: an NFA is a closure too.
+        referral("R5", "E", "2025-03-31", team="T1", nfa=True, closed="2025-03-31"),
+        referral("E2", "E", "2025-06-01", team="T3"),
+        # T2 closes D's inside the last year: not yet had its year; F's the day after the window opens; G's on
+        # the day it opens (excluded), and G comes back.
+        referral("R4", "D", "2025-03-01", team="T2", closed="2025-04-15"),
+        referral("R6", "F", "2024-03-01", team="T2", closed="2024-04-01"),
+        referral("R7", "G", "2024-03-01", team="T2", closed="2024-03-31"),
+        referral("G2", "G", "2024-12-01", team="T3"),
+    ]
+    engine = make_engine(replace_rows("referrals", rows))
+    by_team = {r["group"]: r for r in engine.run("team_outcomes", by="team").iter_rows(named=True)}
+    assert (by_team["T1"]["closures"], by_team["T1"]["closures_returned"]) == (3, 2)
+    assert (by_team["T2"]["closures"], by_team["T2"]["closures_returned"]) == (1, 0)
+    assert by_team["T2"]["rereferrals"] == 1  # A's return counts against the team that received it
+    # Wilson 95% for 2 of 3 (Newcombe 1998 method 3, by hand): 0.2077 to 0.9385.
+    assert by_team["T1"]["closure_return_rate"] == pytest.approx(2 / 3)
+    assert round(by_team["T1"]["closure_return_ci_low"], 4) == 0.2077
+    assert round(by_team["T1"]["closure_return_ci_high"], 4) == 0.9385
+    by_model = {r["group"]: r for r in engine.run("team_outcomes").iter_rows(named=True)}
+    assert by_model["traditional"]["closures"] == 1 and by_model["data_led"]["closures_returned"] == 2

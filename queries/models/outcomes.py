@@ -67,6 +67,17 @@ WHERE NOT e.nfa
 GROUP BY ALL
 """
 
+CLOSURE_RETURNS_SQL = """
+-- Closures a full year before as_of (closed after as_of - 730 days, up to as_of - 365), so each has
+-- had its whole year to come back; grouped by the team that held the referral when it closed.
+SELECT CASE WHEN $by = 'team' THEN c.team_id ELSE t.practice_model END AS "group", count(*) AS closures,
+       count(*) FILTER (WHERE c.returned_within_365) AS closures_returned
+FROM closure_returns AS c
+JOIN teams AS t ON t.team_id = c.team_id
+WHERE c.closure_date > $as_of - 730 AND c.closure_date <= $as_of - 365
+GROUP BY ALL
+"""
+
 ABSENCE_SQL = """
 SELECT CASE WHEN $by = 'team' THEN w.team_id ELSE t.practice_model END AS "group", a.worker_id,
        sum(a.absence_days) AS absence_days, sum(a.contracted_days) AS contracted_days
@@ -118,9 +129,13 @@ def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float
     "team_outcomes",
     access="aggregate",
     roles=("analyst", "head_of_service"),
-    counts=[["referrals", "rereferrals"], ["episodes", "service_episodes"]],
+    counts=[["referrals", "rereferrals"], ["episodes", "service_episodes"], ["closures", "closures_returned"]],
     derived={
         **{c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+        **{
+            c: ["closures_returned", "closures"]
+            for c in ("closure_return_rate", "closure_return_ci_low", "closure_return_ci_high")
+        },  # fmt: skip
         **{c: ["referrals"] for c in ("median_days_to_close", "median_ci_low", "median_ci_high")},
         **{
             c: ["service_episodes", "episodes"]
@@ -131,7 +146,10 @@ def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float
     description="For each practice model (or team, with by=team), over referrals dated in the 12 months to as_of: "
     "referrals, the re-referral rate (with a Wilson 95% interval), the median days to close an episode of need "
     "(Kaplan-Meier, open episodes censored at as_of), commissioned service episodes per 100 episodes, and the "
-    "sickness absence rate of the group's workers, each with a 95% interval.",
+    "sickness absence rate of the group's workers, each with a 95% interval. Beside the re-referral rate (counted "
+    "against the team receiving the new referral): closure_return_rate, the share of the group's own closures "
+    "(referrals, NFA included, closed in the 12 months ending a year before as_of) whose child was referred again within 365 days "
+    "(Wilson 95% interval), by the team that closed them.",
     tables=["referrals", "teams"],
     optional_tables=["service_episodes", "worker_absence", "workers"],
     params=GROUP_PARAMS,
@@ -142,9 +160,12 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
     medians = median_days_by_group(cursor.sql(EPISODES_SQL, params=params).pl())
     services = {r["group"]: r for r in cursor.sql(SERVICES_SQL, params=params).pl().iter_rows(named=True)}
     absence = cursor.sql(ABSENCE_SQL, params=params).pl()
+    returns = {r["group"]: r for r in cursor.sql(CLOSURE_RETURNS_SQL, params=params).pl().iter_rows(named=True)}
     rows = []
-    for r in rereferrals.sort("group").iter_rows(named=True):
-        group = r["group"]
+    received = {r["group"]: r for r in rereferrals.iter_rows(named=True)}
+    # A group that closed referrals a year ago but received none this year still has its closures to show.
+    for group in sorted(received.keys() | returns.keys()):
+        r = received.get(group, {"referrals": 0, "rereferrals": 0})
         rate_low, rate_high = wilson_intervals([r["rereferrals"]], [r["referrals"]])
         median, median_low, median_high = medians.get(group, (np.nan, np.nan, np.nan))
         svc = services.get(group, {"episodes": 0, "service_episodes": 0})
@@ -154,11 +175,13 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
         contracted = mine["contracted_days"].sum()
         absence_rate = mine["absence_days"].sum() / contracted if contracted else None
         abs_low, abs_high = bootstrap_ratio_interval(mine["absence_days"], mine["contracted_days"])
+        closed = returns.get(group, {"closures": 0, "closures_returned": 0})
+        return_low, return_high = wilson_intervals([closed["closures_returned"]], [closed["closures"]])
         rows.append(
             {
                 "group": group,
                 "referrals": r["referrals"],
-                "rereferral_rate": r["rereferrals"] / r["referrals"],
+                "rereferral_rate": r["rereferrals"] / r["referrals"] if r["referrals"] else None,
                 "median_days_to_close": median,
                 "service_episodes_per_100": per_100,
                 "absence_rate": absence_rate,
@@ -174,6 +197,11 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
                 "absence_ci_low": abs_low,
                 "absence_ci_high": abs_high,
                 "workers": mine.height,
+                "closures": closed["closures"],
+                "closures_returned": closed["closures_returned"],
+                "closure_return_rate": closed["closures_returned"] / closed["closures"] if closed["closures"] else None,
+                "closure_return_ci_low": float(return_low[0]),
+                "closure_return_ci_high": float(return_high[0]),
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None).fill_nan(None)
