@@ -4,6 +4,7 @@ the forecast's backtest on a known seasonal series, and the sample's planted tea
 import datetime as dt
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -265,3 +266,69 @@ def test_closures_that_come_back_are_counted_against_the_closing_team(make_engin
     assert round(by_team["T1"]["closure_return_ci_high"], 4) == 0.9385
     by_model = {r["group"]: r for r in engine.run("team_outcomes").iter_rows(named=True)}
     assert by_model["traditional"]["closures"] == 1 and by_model["data_led"]["closures_returned"] == 2
+
+
+def test_start_up_ramp_is_the_months_before_the_series_reaches_its_level():
+    from queries.models.demand import start_up_ramp
+
+    # Level: the median of the last 12 months = 40; 75% of it is 30, first reached by the 5th month (31).
+    assert start_up_ramp([1, 0, 6, 20, 31, 28, *([40] * 12)]) == 4
+    assert start_up_ramp([38, 45, *([40] * 12)]) == 0  # starts at its level
+    assert start_up_ramp([0, 0, 0]) == 0  # no level at all
+
+
+def test_forecast_leaves_the_start_up_ramp_out_of_the_fit(make_engine):
+    steady = seasonal_referrals()  # from April 2021
+    # Six months before it of a system filling up: 1, 2, 4, 8, 12 and 20 referrals.
+    ramp = [
+        referral(f"P{m}-{k}", f"P{m}-{k}", dt.date(2020, 10 + m, 1).isoformat() if m < 3 else
+                 dt.date(2021, m - 2, 1).isoformat())
+        for m, count in enumerate([1, 2, 4, 8, 12, 20])
+        for k in range(count)
+    ]  # fmt: skip
+    with_ramp = make_engine(replace_rows("referrals", ramp + steady)).run("demand_forecast")
+    without = make_engine(replace_rows("referrals", steady)).run("demand_forecast")
+    assert with_ramp["ramp_months_trimmed"][0] == 6 and without["ramp_months_trimmed"][0] == 0
+    assert with_ramp["fitted_from"][0] == dt.date(2021, 4, 1)
+    assert with_ramp["forecast"].to_list() == pytest.approx(without["forecast"].to_list())
+    assert with_ramp["hi80"].to_list() == pytest.approx(without["hi80"].to_list())
+
+
+def test_backtest_coverage_counts_the_months_inside_each_interval(monkeypatch):
+    from queries.models import demand
+
+    def fixed_model(values, first_month, horizon):  # a model that always says 10, 80%: 9-11, 95%: 8-12
+        return "fixed", *(np.full(horizon, v) for v in (10.0, 9.0, 11.0, 8.0, 12.0))
+
+    monkeypatch.setattr(demand, "_fit_and_forecast", fixed_model)
+    # 40 months of 10 or 11 but the last at 11.5: origins 12, 10, .., 2 months before the end score
+    # 12 + 10 + 8 + 6 + 4 + 2 = 42 months ahead; the last month is in all six, outside 9-11, inside 8-12.
+    counts = [10.0 + (m % 2) for m in range(39)] + [11.5]
+    history = pl.DataFrame(
+        {"month": [demand._add_months(dt.date(2023, 1, 1), m) for m in range(40)], "referrals": counts}
+    )
+    scores = demand.backtest(history)
+    assert scores["origins"] == 6 and scores["months_scored"] == 42
+    assert scores["coverage_80"] == pytest.approx(36 / 42)
+    assert scores["coverage_95"] == 1.0
+
+
+def test_caseload_projection_has_an_interval_from_the_forecast(make_engine, monkeypatch):
+    engine = make_engine(replace_rows("referrals", seasonal_referrals()))
+    projection = engine.run("caseload_projection", team_id="T1", caseload=10.0)
+    assert (projection["projected_low"] <= projection["projected_open_cases"] + 0.05).all()
+    assert (projection["projected_open_cases"] <= projection["projected_high"] + 0.05).all()
+    assert (projection["projected_high"] > projection["projected_low"]).all()
+    assert (projection["fte_high"] - projection["projected_high"] / 10).abs().max() < 0.06
+    # With no uncertainty (every simulated future is the forecast itself) the interval is the projection.
+    from queries.models import demand
+
+    def certain(values, first_month, horizon):
+        mean = demand._fit_and_forecast(values, first_month, horizon)[1]
+        return np.repeat(np.maximum(mean, 0)[:, None], 5, axis=1)
+
+    monkeypatch.setattr(demand, "_sample_paths", certain)
+    flat = make_engine(replace_rows("referrals", seasonal_referrals())).run("caseload_projection", team_id="T1",
+                                                                           caseload=10.0)  # fmt: skip
+    assert flat["projected_low"].to_list() == pytest.approx(flat["projected_open_cases"].to_list(), abs=0.051)
+    assert flat["projected_high"].to_list() == pytest.approx(flat["projected_open_cases"].to_list(), abs=0.051)
