@@ -228,6 +228,52 @@ def by_need_chart(container) -> None:
     container.plotly_chart(figure, width="stretch", key="by_need")
 
 
+def by_area_chart(container) -> None:
+    by_area = run("team_outcomes_by_area", container)
+    if by_area is None or by_area.is_empty():
+        return
+    alone = by_area.filter(pl.col("models_in_area") < 2)
+    compared = by_area.filter(pl.col("models_in_area") >= 2, pl.col("rereferral_rate").is_not_null())
+    area_words = lambda area: str(area).replace("_", " ").capitalize()  # noqa: E731
+    if not compared.is_empty():
+        figure = go.Figure()
+        for index, ((group,), part) in enumerate(compared.group_by("group", maintain_order=True)):
+            figure.add_trace(
+                go.Scatter(
+                    x=(100 * part["rereferral_rate"]).to_list(),
+                    y=[area_words(a) for a in part["service_area"]],
+                    mode="markers",
+                    marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
+                    name=MODEL_WORDS.get(group, group),
+                    error_x=dict(
+                        type="data",
+                        symmetric=False,
+                        array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
+                        arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
+                    ),
+                    customdata=part["referrals"].to_list(),
+                    hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
+                )
+            )
+        figure.update_layout(
+            title="Re-referral rate within each service area (95% intervals)",
+            height=140 + 32 * compared["service_area"].n_unique(),
+            xaxis=dict(title="% re-referred"),
+            margin=dict(l=10, r=10, t=50, b=10),
+        )
+        container.plotly_chart(figure, width="stretch", key="by_area")
+    if not alone.is_empty():
+        areas = ", ".join(
+            f"{area_words(a)} ({MODEL_WORDS.get(g, g).lower()})"
+            for a, g in alone.select("service_area", "group").rows()
+        )
+        container.caption(
+            f"Some service areas work only one way, so they cannot show a difference between practice models: "
+            f"{areas}. The overall comparison at the top mixes these areas in, so part of any gap there comes from "
+            "what the areas do, not how they practise."
+        )
+
+
 def render(container) -> None:
     container.title("Team outcomes")
     engine = opened_engine(container)
@@ -235,7 +281,8 @@ def render(container) -> None:
         return
     container.warning(
         "Teams differ in the children and families they work with, so differences here are not proof that one "
-        "way of working causes better outcomes. The last chart compares like with like within each primary need.",
+        "way of working causes better outcomes. The last charts compare like with like within each primary need and "
+        "within each service area.",
         icon=":material/info:",
     )
     by = container.radio(
@@ -258,6 +305,8 @@ def render(container) -> None:
     funnel_chart(container, england.get("rereferral_rate", 0.22))
     container.markdown("#### Like with like: within each primary need")
     by_need_chart(container)
+    container.markdown("#### Like with like: within each service area")
+    by_area_chart(container)
 
 
 if __name__ == "__main__":

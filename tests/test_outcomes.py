@@ -332,3 +332,34 @@ def test_caseload_projection_has_an_interval_from_the_forecast(make_engine, monk
                                                                            caseload=10.0)  # fmt: skip
     assert flat["projected_low"].to_list() == pytest.approx(flat["projected_open_cases"].to_list(), abs=0.051)
     assert flat["projected_high"].to_list() == pytest.approx(flat["projected_open_cases"].to_list(), abs=0.051)
+
+
+def test_outcomes_within_service_area(make_engine):
+    def edit(tables):
+        tables["teams"] = rows_frame(
+            "teams",
+            [
+                {"team_id": "T1", "team_name": "A", "service_area": "assessment", "practice_model": "data_led"},
+                {"team_id": "T2", "team_name": "B", "service_area": "assessment", "practice_model": "traditional"},
+                {"team_id": "T3", "team_name": "C", "service_area": "front_door", "practice_model": "traditional"},
+            ],
+        )
+        rows = [referral(f"{t}-{k}", f"{t}-C{k}", "2026-01-10", team=t) for t, n in (("T1", 4), ("T2", 2), ("T3", 3))
+                for k in range(n)]  # fmt: skip
+        rows.append(referral("E1", "T1-C0", "2025-12-01", team="T3"))  # makes T1-C0's January referral a re-referral
+        tables["referrals"] = rows_frame("referrals", rows)
+        return tables
+
+    area = make_engine(edit).run("team_outcomes_by_area")
+    engine_rows = {(r["service_area"], r["group"]): r for r in area.iter_rows(named=True)}
+    assert (
+        engine_rows[("assessment", "data_led")]["referrals"],
+        engine_rows[("assessment", "data_led")]["rereferrals"],
+    ) == (4, 1)
+    assert engine_rows[("assessment", "traditional")]["referrals"] == 2
+    assert engine_rows[("front_door", "traditional")]["referrals"] == 4
+    assert engine_rows[("assessment", "data_led")]["models_in_area"] == 2
+    assert engine_rows[("front_door", "traditional")]["models_in_area"] == 1
+    # Wilson 95% for 1 of 4, by hand: 0.0456 to 0.6994.
+    assert round(engine_rows[("assessment", "data_led")]["rereferral_ci_low"], 4) == 0.0456
+    assert round(engine_rows[("assessment", "data_led")]["rereferral_ci_high"], 4) == 0.6994

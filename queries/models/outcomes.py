@@ -388,6 +388,45 @@ def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
     ).fill_nan(None)
 
 
+AREA_SQL = """
+WITH counts AS (
+    SELECT t.service_area, f.practice_model AS "group", count(*) AS referrals,
+           count(*) FILTER (WHERE f.is_rereferral) AS rereferrals
+    FROM referral_flags($as_of) AS f
+    JOIN teams AS t ON t.team_id = f.team_id
+    GROUP BY ALL
+)
+SELECT *, count(*) OVER (PARTITION BY service_area) AS models_in_area
+FROM counts
+ORDER BY service_area, "group"
+"""
+
+
+@python_query(
+    "team_outcomes_by_area",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["referrals", "rereferrals"]],
+    derived={c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+    suppress_within=["group"],
+    title="Outcomes within each service area",
+    description="Re-referral rate (Wilson 95% interval) by practice model within each service area (front door, "
+    "assessment, child protection...), over referrals in the 12 months to as_of. Practice model goes with service "
+    "area (a council may run all its front door teams one way), so models are compared within an area; "
+    "models_in_area says how many practice models the area has: with one, there is nothing to compare there.",
+    tables=["referrals", "teams"],
+    params=["as_of date = as_of ; the end of the 12 months"],
+)
+def team_outcomes_by_area(cursor, as_of) -> pl.DataFrame:
+    counts = cursor.sql(AREA_SQL, params={"as_of": as_of}).pl()
+    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
+    return counts.with_columns(
+        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
+        rereferral_ci_low=pl.Series(low),
+        rereferral_ci_high=pl.Series(high),
+    ).fill_nan(None)
+
+
 @python_query(
     "england_reference",
     access="aggregate",
