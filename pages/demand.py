@@ -88,6 +88,27 @@ def backtest_note(container, backtest: pl.DataFrame) -> None:
         f"{verdict} Backtest: refitted at {int(scores['origins'])} points over the last year, each forecasting up to "
         "12 months ahead."
     )
+    container.caption(coverage_words(scores))
+
+
+def coverage_words(scores: dict) -> str:
+    """How often the intervals held what came, in words a planner can use."""
+    cover80, cover95 = 100 * scores["coverage_80"], 100 * scores["coverage_95"]
+    words = (
+        f"Over those forecasts, the 80% range held {cover80:.0f}% of the months that came and the 95% range "
+        f"{cover95:.0f}%. "
+    )
+    if cover80 < 70 or cover95 < 85:
+        words += "The ranges are too narrow: plan for more variation than they show. "
+    elif cover80 > 90:
+        words += "The ranges are wider than they need be. "
+    ramp = int(scores.get("ramp_months_trimmed", 0))
+    if ramp:
+        words += (
+            f"The first {ramp} months of the history, before referrals reached their usual level (a start-up "
+            "ramp), are left out of every fit."
+        )
+    return words
 
 
 def projection_section(container, team_id: str | None) -> None:
@@ -108,15 +129,17 @@ def projection_section(container, team_id: str | None) -> None:
     summary = (
         projection.filter(pl.col("month").is_in(picks))
         .with_columns(pl.col("month").dt.strftime("%b %Y"))
-        .pivot(on="month", index=["team_name", "open_cases_now"], values="fte_needed", aggregate_function="first")
+        .with_columns(pl.format("{} ({}–{})", "fte_needed", "fte_low", "fte_high").alias("fte_range"))
+        .pivot(on="month", index=["team_name", "open_cases_now"], values="fte_range", aggregate_function="first")
         .rename({"team_name": "Team", "open_cases_now": "Open cases now"})
     )
-    container.caption("Case-holding FTE needed at the end of the month:")
+    container.caption("Case-holding FTE needed at the end of the month (80% range in brackets):")
     show_table(container, summary, "caseload_projection")
     container.caption(
         "Open cases follow recent referrals: each team's projection scales today's open cases by the forecast "
-        "referrals over a window as long as its median time to close (Little's law). A guide for planning, with "
-        "the forecast's uncertainty behind it."
+        "referrals over a window as long as its median time to close (Little's law). The range comes from 1,000 "
+        "simulated futures of the referral forecast, so it carries the forecast's uncertainty; where the backtest "
+        "above found the forecast's ranges too narrow, treat this one as too narrow as well."
     )
 
 
@@ -138,7 +161,16 @@ def render(container) -> None:
     if history is not None and forecast is not None and not forecast.is_empty():
         container.markdown("#### Referrals: the last five years and the next twelve months")
         forecast_chart(container, history, forecast)
-        container.caption(f"Model: {forecast['model'][0]}.")
+        ramp = int(forecast["ramp_months_trimmed"][0])
+        container.caption(
+            f"Model: {forecast['model'][0]}"
+            + (
+                f", fitted from {forecast['fitted_from'][0]:%B %Y}: the {ramp} months before, while referrals were "
+                "still climbing to their usual level, are left out."
+                if ramp
+                else "."
+            )
+        )
         show_table(
             container,
             forecast.select(

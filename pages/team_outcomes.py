@@ -20,6 +20,7 @@ PAGE = {
 }
 
 MODEL_WORDS = {"data_led": "Data-led", "traditional": "Traditional"}
+RETURN_COLUMN = "Own closures back within a year % (95% CI)"
 COLOURS = ["#1f6f8b", "#b35c00", "#5b8c2a", "#8e44ad", "#c0392b", "#7f8c8d"]
 
 
@@ -43,6 +44,9 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
                 "Re-referral rate % (95% CI)": interval(
                     r["rereferral_rate"], r["rereferral_ci_low"], r["rereferral_ci_high"], 100, 1
                 ),
+                RETURN_COLUMN: interval(
+                    r["closure_return_rate"], r["closure_return_ci_low"], r["closure_return_ci_high"], 100, 1
+                ),
                 "Median days to close (95% CI)": interval(
                     r["median_days_to_close"], r["median_ci_low"], r["median_ci_high"]
                 ),
@@ -59,12 +63,19 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
             "Group": "England",
             "Referrals (12 months)": "–",
             "Re-referral rate % (95% CI)": f"{100 * england.get('rereferral_rate', 0.22):.0f}",
+            RETURN_COLUMN: "–",
             "Median days to close (95% CI)": "–",
             "Services per 100 episodes (95% CI)": "–",
             "Sickness absence % (95% CI)": f"{100 * england.get('absence_rate', 0.032):.1f}",
         }
     )
     show_table(container, pl.DataFrame(rows, infer_schema_length=None), "team_outcomes")
+    container.caption(
+        "The re-referral rate counts a child's return against the team that receives the new referral. "
+        "What a team's own practice can change is whether the children whose referrals it closed come back: "
+        "the next column takes every referral the group closed (no further action included) in the 12 months "
+        "that ended a year ago, so each has had a full year, and gives the share referred again within a year."
+    )
 
 
 def km_chart(container, by: str, names: dict) -> None:
@@ -151,9 +162,32 @@ def funnel_chart(container, england_rate: float) -> None:
         margin=dict(l=10, r=10, t=50, b=10),
     )
     container.plotly_chart(figure, width="stretch", key="funnel")
-    outside = shown.filter("outside_998")["team_name"].to_list()
-    container.caption(
-        "A team outside the dotted 99.8% limits differs from the council's rate by more than chance: "
+    container.caption(funnel_words(shown))
+
+
+def funnel_words(teams: pl.DataFrame) -> str:
+    """What the funnel says, in plain words: which limits are drawn, why, and who is outside them."""
+    outside = teams.filter(pl.col("outside_998").fill_null(False))["team_name"].to_list()
+    adjusted = bool(teams["limits_adjusted"][0])
+    phi = teams["phi"].drop_nulls()
+    p_value = teams["overdispersion_p"].drop_nulls()
+    if adjusted and phi.len() and p_value.len():
+        before = teams.filter(pl.col("outside_998_unadjusted").fill_null(False))["team_name"].to_list()
+        basis = (
+            f"Teams' rates vary more than chance alone would make them (overdispersion: φ = {phi[0]:.1f}, "
+            f"p = {p_value[0]:.2g}), because teams differ in the families they work with as well as in practice, "
+            "so the limits drawn are widened for it (Spiegelhalter's method). "
+            + (
+                f"On the narrower limits that ignore this, {', '.join(before)} would have looked unusual. "
+                if before
+                else ""
+            )
+        )
+    else:
+        basis = "Teams' rates vary about as much as chance would make them, so the limits are the exact ones. "
+    return (
+        basis
+        + "A team outside the dotted 99.8% limits differs from the council's rate by more than that: "
         + (", ".join(outside) if outside else "none does")
         + ". Red points are outside."
     )
@@ -194,6 +228,52 @@ def by_need_chart(container) -> None:
     container.plotly_chart(figure, width="stretch", key="by_need")
 
 
+def by_area_chart(container) -> None:
+    by_area = run("team_outcomes_by_area", container)
+    if by_area is None or by_area.is_empty():
+        return
+    alone = by_area.filter(pl.col("models_in_area") < 2)
+    compared = by_area.filter(pl.col("models_in_area") >= 2, pl.col("rereferral_rate").is_not_null())
+    area_words = lambda area: str(area).replace("_", " ").capitalize()  # noqa: E731
+    if not compared.is_empty():
+        figure = go.Figure()
+        for index, ((group,), part) in enumerate(compared.group_by("group", maintain_order=True)):
+            figure.add_trace(
+                go.Scatter(
+                    x=(100 * part["rereferral_rate"]).to_list(),
+                    y=[area_words(a) for a in part["service_area"]],
+                    mode="markers",
+                    marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
+                    name=MODEL_WORDS.get(group, group),
+                    error_x=dict(
+                        type="data",
+                        symmetric=False,
+                        array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
+                        arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
+                    ),
+                    customdata=part["referrals"].to_list(),
+                    hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
+                )
+            )
+        figure.update_layout(
+            title="Re-referral rate within each service area (95% intervals)",
+            height=140 + 32 * compared["service_area"].n_unique(),
+            xaxis=dict(title="% re-referred"),
+            margin=dict(l=10, r=10, t=50, b=10),
+        )
+        container.plotly_chart(figure, width="stretch", key="by_area")
+    if not alone.is_empty():
+        areas = ", ".join(
+            f"{area_words(a)} ({MODEL_WORDS.get(g, g).lower()})"
+            for a, g in alone.select("service_area", "group").rows()
+        )
+        container.caption(
+            f"Some service areas work only one way, so they cannot show a difference between practice models: "
+            f"{areas}. The overall comparison at the top mixes these areas in, so part of any gap there comes from "
+            "what the areas do, not how they practise."
+        )
+
+
 def render(container) -> None:
     container.title("Team outcomes")
     engine = opened_engine(container)
@@ -201,7 +281,8 @@ def render(container) -> None:
         return
     container.warning(
         "Teams differ in the children and families they work with, so differences here are not proof that one "
-        "way of working causes better outcomes. The last chart compares like with like within each primary need.",
+        "way of working causes better outcomes. The last charts compare like with like within each primary need and "
+        "within each service area.",
         icon=":material/info:",
     )
     by = container.radio(
@@ -224,6 +305,8 @@ def render(container) -> None:
     funnel_chart(container, england.get("rereferral_rate", 0.22))
     container.markdown("#### Like with like: within each primary need")
     by_need_chart(container)
+    container.markdown("#### Like with like: within each service area")
+    by_area_chart(container)
 
 
 if __name__ == "__main__":

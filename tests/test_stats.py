@@ -13,6 +13,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from queries.stats import (
+    adjusted_funnel_limits,
     auc_with_ci,
     benjamini_hochberg,
     bh_discoveries,
@@ -26,6 +27,7 @@ from queries.stats import (
     logrank_test,
     mase,
     newcombe_difference_interval,
+    overdispersion,
     relative_lift,
     wilson_interval,
     wilson_intervals,
@@ -419,6 +421,49 @@ def test_funnel_shape_and_edges():
     assert funnel_limits(0.05, [5], method="normal")["lower"].min() == 0.0  # clipped at 0
     with pytest.raises(ValueError):
         funnel_limits(0.2, [10.5])
+
+
+# --- overdispersion (Spiegelhalter 2005, section 3.2.1) ----------------------------------------------
+
+# Ten units of n = 100 around p0 = 0.5 (standard error 0.05), with re-referrals 50 + 5z so that their
+# z-scores are exactly -3, -2, -1, -1, 0, 0, 1, 1, 2, 3 (they sum to 0, so the pooled rate is 0.5 too).
+# By hand: Winsorising at the 10th and 90th percentiles (linear interpolation: positions 0.9 and 8.1 of
+# the sorted z) gives -2.1 and 2.1, so phi = (2 * 2.1^2 + 2 * 2^2 + 4 * 1^2) / 10 = 20.82 / 10 = 2.082.
+# The heterogeneity test: sum z^2 = 30 on 9 degrees of freedom, p = 0.000439 (chi-square table: the
+# 0.1% point of chi-square(9) is 27.88, the 0.05% point 29.67, so p < 0.0005).
+# Adjusted limits at n = 100: 0.5 +/- z * 0.05 * sqrt(2.082) = 0.5 +/- z * 0.0721457:
+# 95% (z = 1.959964): 0.358597 and 0.641403; 99.8% (z = 3.090232): 0.277053 and 0.722947.
+HAND_Z = [-3, -2, -1, -1, 0, 0, 1, 1, 2, 3]
+
+
+def test_overdispersion_by_hand():
+    result = overdispersion([50 + 5 * z for z in HAND_Z], [100] * 10, 0.5)
+    assert result["phi"] == pytest.approx(2.082, abs=1e-12)
+    assert result["chi_square"] == pytest.approx(30.0, abs=1e-9) and result["df"] == 9
+    assert result["p_value"] == pytest.approx(0.000439, abs=5e-7)
+    assert result["adjusted"] is True
+    limits = adjusted_funnel_limits(0.5, [100], result["phi"])
+    assert limits["lower"].to_list() == pytest.approx([0.358597, 0.277053], abs=1e-6)
+    assert limits["upper"].to_list() == pytest.approx([0.641403, 0.722947], abs=1e-6)
+
+
+def test_overdispersion_absent_and_edges():
+    # Every unit exactly at p0: z = 0, phi = 0, p = 1, nothing to adjust.
+    steady = overdispersion([20, 40, 10], [100, 200, 50], 0.2)
+    assert steady["phi"] == 0 and steady["p_value"] == pytest.approx(1.0) and steady["adjusted"] is False
+    # One extreme unit among steady ones: the test sees it (z = 8), but Winsorising pulls it in,
+    # so phi stays below 1 and the limits are not widened to hide it.
+    z = [0, 0, 0, 0, 0, 0, 0, 0, 0, 8]
+    one_outlier = overdispersion([50 + 5 * v for v in z], [100] * 10, 0.5)
+    assert one_outlier["p_value"] < 0.001 and one_outlier["phi"] == pytest.approx(0.1 * 0.8**2 * 1)
+    assert one_outlier["adjusted"] is False
+    assert math.isnan(overdispersion([3], [10], 0.3)["phi"])  # one unit: nothing to compare
+    assert overdispersion([0, 3], [0, 10], 0.3)["units"] == 1  # a unit with no referrals is left out
+    assert adjusted_funnel_limits(0.2, [100], 1.0)["lower"][0] == pytest.approx(
+        funnel_limits(0.2, [100], levels=(0.95,), method="normal")["lower"][0]
+    )
+    with pytest.raises(ValueError):
+        adjusted_funnel_limits(0.2, [100], 0.0)
 
 
 # --- MASE ------------------------------------------------------------------------------------------

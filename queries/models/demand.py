@@ -4,7 +4,12 @@ Monthly referral counts come from DuckDB (whole months up to as_of); the model i
 ETS with additive error and additive 12-month seasonality (no trend), fitted on those few dozen
 numbers. The backtest refits it at rolling origins over the last year and scores it by MASE
 against the seasonal-naive forecast ("same month last year"), so users can see whether the model
-beats last year's pattern.
+beats last year's pattern, and by how often its 80% and 95% intervals held the months that came.
+
+A history's start-up ramp is trimmed before any fit: the months before the series first reaches
+RAMP_SHARE of its level (the median of its last 12 months), which are the months before a
+case-management system held everything (a few historic referrals, then a climb). Left in, they
+teach the model a level and a spread the service no longer has.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ SEASON = 12
 HORIZON = 12
 BACKTEST_ORIGINS = 6  # every other month over the last year
 MIN_SEASONAL_MONTHS = 2 * SEASON + 1
+RAMP_SHARE = 0.75  # the series has reached its level at the first month with at least this share of it
+SIMULATIONS = 1000  # sample paths behind the caseload projection's interval
+PROJECTION_LEVEL = 0.80  # the projection's interval
 
 MONTHLY_SQL = """
 WITH bounds AS (
@@ -61,9 +69,27 @@ def _series(values, first_month: dt.date) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float), index=pd.period_range(start, periods=len(values), freq="M"))
 
 
+def start_up_ramp(values) -> int:
+    """How many leading months are start-up ramp: those before the first month reaching RAMP_SHARE of the
+    level (the median of the last 12 months). 0 when the series starts at its level, or has none."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return 0
+    level = float(np.median(values[-SEASON:]))
+    if level <= 0:
+        return 0
+    return int(np.argmax(values >= RAMP_SHARE * level))
+
+
+def trimmed(values, first_month: dt.date) -> tuple[tuple[float, ...], dt.date, int]:
+    """The series without its start-up ramp: (values, its first month, months trimmed)."""
+    ramp = start_up_ramp(values)
+    return tuple(float(v) for v in values[ramp:]), _add_months(first_month, ramp), ramp
+
+
 @lru_cache(maxsize=256)
-def _fit_and_forecast(values: tuple[float, ...], first_month: dt.date, horizon: int):
-    """(model name, mean, lo80, hi80, lo95, hi95) for `horizon` months after the series (cached by value)."""
+def _fitted(values: tuple[float, ...], first_month: dt.date):
+    """The fitted ETS model for a series (cached by value): seasonal once there are 25 months."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     series = _series(values, first_month)
@@ -71,8 +97,16 @@ def _fit_and_forecast(values: tuple[float, ...], first_month: dt.date, horizon: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short or flat series
         model = ETSModel(series, error="add", trend=None, seasonal="add" if seasonal else None, seasonal_periods=SEASON)
-        fit = model.fit(disp=False)
-        prediction = fit.get_prediction(start=len(series), end=len(series) + horizon - 1)
+        return model.fit(disp=False), seasonal
+
+
+@lru_cache(maxsize=256)
+def _fit_and_forecast(values: tuple[float, ...], first_month: dt.date, horizon: int):
+    """(model name, mean, lo80, hi80, lo95, hi95) for `horizon` months after the series (cached by value)."""
+    fit, seasonal = _fitted(values, first_month)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prediction = fit.get_prediction(start=len(values), end=len(values) + horizon - 1)
         frame80 = prediction.summary_frame(alpha=0.20)
         frame95 = prediction.summary_frame(alpha=0.05)
     name = "ETS(A,N,A), 12-month seasonality" if seasonal else "ETS(A,N,N), too short for seasonality"
@@ -86,14 +120,29 @@ def _fit_and_forecast(values: tuple[float, ...], first_month: dt.date, horizon: 
     )
 
 
+@lru_cache(maxsize=64)
+def _sample_paths(values: tuple[float, ...], first_month: dt.date, horizon: int) -> np.ndarray:
+    """SIMULATIONS future paths of the fitted model, (horizon, SIMULATIONS), counts never below 0.
+
+    Drawn with the model's own Gaussian errors and a fixed seed, so the projection's interval repeats.
+    """
+    fit, _ = _fitted(values, first_month)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = fit.simulate(
+            nsimulations=horizon, anchor="end", repetitions=SIMULATIONS, rng=np.random.default_rng(20260331)
+        )
+    return np.maximum(np.asarray(paths, dtype=float).reshape(horizon, SIMULATIONS), 0)
+
+
 def forecast_frame(history: pl.DataFrame, horizon: int = HORIZON) -> pl.DataFrame:
     """The next `horizon` months after the history, with 80% and 95% intervals (counts never below 0)."""
     if history.height < 3:
         return pl.DataFrame(
             schema={c: pl.Float64 for c in ("forecast", "lo80", "hi80", "lo95", "hi95")} | {"month": pl.Date}
         ).select("month", "forecast", "lo80", "hi80", "lo95", "hi95")
-    values = tuple(history["referrals"].cast(pl.Float64).to_list())
-    name, mean, lo80, hi80, lo95, hi95 = _fit_and_forecast(values, history["month"][0], horizon)
+    values, first, ramp = trimmed(history["referrals"].cast(pl.Float64).to_list(), history["month"][0])
+    name, mean, lo80, hi80, lo95, hi95 = _fit_and_forecast(values, first, horizon)
     last = history["month"][-1]
     months = pl.Series("month", [_add_months(last, i) for i in range(1, horizon + 1)], dtype=pl.Date)
     return pl.DataFrame(
@@ -105,6 +154,8 @@ def forecast_frame(history: pl.DataFrame, horizon: int = HORIZON) -> pl.DataFram
             "lo95": np.maximum(lo95, 0),
             "hi95": np.maximum(hi95, 0),
             "model": [name] * horizon,
+            "fitted_from": [first] * horizon,
+            "ramp_months_trimmed": [ramp] * horizon,
         }
     )
 
@@ -115,36 +166,51 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def backtest(history: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: int = HORIZON) -> dict:
-    """Rolling-origin backtest over the last year: MASE of the model and of the seasonal-naive forecast.
+    """Rolling-origin backtest over the last year: MASE of the model and of the seasonal-naive forecast,
+    and the coverage of the model's 80% and 95% prediction intervals.
 
-    At each origin (every other month in the last 12) the model is refitted on the months before it and
-    forecasts up to `horizon` months ahead (as far as the data goes). Both forecasts are scaled by the
-    in-sample seasonal-naive error of the same training months (Hyndman and Koehler 2006), so the
-    seasonal-naive forecast scores about 1 and a useful model scores below it.
+    At each origin (every other month in the last 12) the model is refitted on the months before it, less
+    their start-up ramp (`start_up_ramp`, judged on those months only), and forecasts up to `horizon`
+    months ahead (as far as the data goes). Both forecasts are scaled by the in-sample seasonal-naive error
+    of the same training months (Hyndman and Koehler 2006), so the seasonal-naive forecast scores about 1
+    and a useful model scores below it. coverage_80 and coverage_95: the share of all (origin, month
+    ahead) pairs whose actual count fell inside the interval (ends included); an honest 80% interval
+    holds about 80% of them. ramp_months_trimmed: months trimmed from the whole history.
     """
     values = history["referrals"].cast(pl.Float64).to_numpy()
     n = len(values)
-    if n < MIN_SEASONAL_MONTHS + 2:
-        return {"origins": 0}
+    ramp = start_up_ramp(values)
+    if n - ramp < MIN_SEASONAL_MONTHS + 2:
+        return {"origins": 0, "ramp_months_trimmed": ramp}
     model_scores, naive_scores, model_errors, naive_errors = [], [], [], []
+    inside80, inside95 = [], []
     for origin in range(n - 12, n - 1, 12 // origins):
-        train, actual = values[:origin], values[origin : origin + horizon]
+        train, first, _ = trimmed(values[:origin], history["month"][0])
+        train, actual = np.asarray(train), values[origin : origin + horizon]
         if len(train) < MIN_SEASONAL_MONTHS:
             continue
         steps = len(actual)
-        _, mean, *_ = _fit_and_forecast(tuple(train), history["month"][0], horizon)
+        _, mean, lo80, hi80, lo95, hi95 = _fit_and_forecast(tuple(train), first, horizon)
         model = np.maximum(mean[:steps], 0)
         naive = np.array([train[len(train) - SEASON + (h % SEASON)] for h in range(steps)])
         model_scores.append(mase(actual, model, train, season=SEASON))
         naive_scores.append(mase(actual, naive, train, season=SEASON))
         model_errors.append(np.mean(np.abs(actual - model)))
         naive_errors.append(np.mean(np.abs(actual - naive)))
+        inside80 += list((lo80[:steps] <= actual) & (actual <= hi80[:steps]))
+        inside95 += list((lo95[:steps] <= actual) & (actual <= hi95[:steps]))
+    if not model_scores:
+        return {"origins": 0, "ramp_months_trimmed": ramp}
     return {
         "origins": len(model_scores),
         "model_mase": float(np.mean(model_scores)),
         "seasonal_naive_mase": float(np.mean(naive_scores)),
         "model_mae": float(np.mean(model_errors)),
         "seasonal_naive_mae": float(np.mean(naive_errors)),
+        "coverage_80": float(np.mean(inside80)),
+        "coverage_95": float(np.mean(inside95)),
+        "months_scored": len(inside80),
+        "ramp_months_trimmed": ramp,
     }
 
 
@@ -155,7 +221,9 @@ def backtest(history: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: in
     title="Referral forecast",
     description="Referrals expected in each of the next 12 months, for the council or one team, from a seasonal "
     "exponential-smoothing model (statsmodels ETS, additive 12-month seasonality) fitted on the whole months up "
-    "to as_of, with 80% and 95% prediction intervals.",
+    "to as_of, with 80% and 95% prediction intervals. The months before the series first reaches 75% of its "
+    "level (the median of its last 12 months) are a start-up ramp and are left out of the fit (fitted_from, "
+    "ramp_months_trimmed).",
     tables=["referrals"],
     params=FORECAST_PARAMS,
 )
@@ -170,7 +238,9 @@ def demand_forecast(cursor, as_of, team_id) -> pl.DataFrame:
     title="How good is the referral forecast?",
     description="A rolling-origin backtest of the referral forecast over the last year: the model refitted at six "
     "origins, scored by MASE (mean absolute error scaled by the in-sample seasonal-naive error) beside the "
-    "seasonal-naive forecast 'same month last year'. Below the seasonal-naive figure, the model adds something.",
+    "seasonal-naive forecast 'same month last year' (below it, the model adds something), and the share of the "
+    "months forecast that fell inside the 80% and 95% intervals (coverage_80, coverage_95). Each fit leaves out "
+    "the history's start-up ramp (ramp_months_trimmed on the whole history).",
     tables=["referrals"],
     params=FORECAST_PARAMS,
 )
@@ -238,13 +308,20 @@ ORDER BY ALL
     access="aggregate",
     roles=("analyst", "head_of_service"),
     counts=[["open_cases_now"]],
+    # A small team's projection would give its hidden open cases away, so it goes with them.
+    derived={
+        c: ["open_cases_now"]
+        for c in ("projected_open_cases", "fte_needed", "projected_low", "projected_high", "fte_low", "fte_high")
+    },
     suppress_within=["month"],
     title="Open caseload projection",
     description="For each team (or one), the open cases expected at the end of each of the next 12 months and the "
     "case-holding FTE they need at the chosen caseload. Little's law: open cases track the referrals of the "
     "last L months, where L is the team's median months to close (Kaplan-Meier); the projection scales today's "
     "open cases by forecast over recent referrals in such a window. With no team chosen, the max_teams teams "
-    "holding the most open cases (one forecast model is fitted per team).",
+    "holding the most open cases (one forecast model is fitted per team). projected_low and projected_high: an "
+    "80% interval, from 1000 simulated paths of the forecast model (seeded), so the uncertainty of the "
+    "forecast referrals carries through to the open cases and FTE (fte_low, fte_high).",
     tables=["referrals", "teams"],
     params=[
         *FORECAST_PARAMS,
@@ -259,7 +336,9 @@ def caseload_projection(cursor, as_of, team_id, caseload, max_teams=PROJECTION_T
         TEAM_OPEN_SQL, params={"as_of": as_of, "team_id": team_id, "max_teams": max(int(max_teams), 0)}
     ).pl()
     schema = {"month": pl.Date, "team_id": pl.String, "team_name": pl.String, "projected_open_cases": pl.Float64,
-              "fte_needed": pl.Float64, "open_cases_now": pl.Int64, "window_months": pl.Int64}  # fmt: skip
+              "fte_needed": pl.Float64, "open_cases_now": pl.Int64, "window_months": pl.Int64,
+              "projected_low": pl.Float64, "projected_high": pl.Float64, "fte_low": pl.Float64,
+              "fte_high": pl.Float64}  # fmt: skip
     if teams.is_empty():
         return pl.DataFrame(schema=schema)
     chosen = {"as_of": as_of, "teams": teams["team_id"].to_list()}
@@ -283,14 +362,26 @@ def _team_projection(history, episodes, open_now, team_id, team_name, caseload) 
     if not recent:
         return []
     forecast = forecast_frame(history)
-    combined = np.concatenate([history["referrals"].cast(pl.Float64).to_numpy(), forecast["forecast"].to_numpy()])
+    known = history["referrals"].cast(pl.Float64).to_numpy()
+    combined = np.concatenate([known, forecast["forecast"].to_numpy()])
+    values, first, _ = trimmed(known, history["month"][0])
+    paths = _sample_paths(values, first, forecast.height)  # (months ahead, simulations)
+    simulated = np.concatenate([np.repeat(known[:, None], paths.shape[1], axis=1), paths])
+    tail = (1 - PROJECTION_LEVEL) / 2
     start = history.height
     rows = []
     for step, month in enumerate(forecast["month"], start=1):
         inflow = combined[start + step - window : start + step].sum()
         projected = open_now * inflow / recent
+        low, high = (
+            open_now
+            * np.quantile(simulated[start + step - window : start + step].sum(axis=0), [tail, 1 - tail])
+            / recent
+        )
         rows.append(
             {"month": month, "team_id": team_id, "team_name": team_name, "projected_open_cases": round(projected, 1),
-             "fte_needed": round(projected / caseload, 1), "open_cases_now": open_now, "window_months": window}
+             "fte_needed": round(projected / caseload, 1), "open_cases_now": open_now, "window_months": window,
+             "projected_low": round(low, 1), "projected_high": round(high, 1), "fte_low": round(low / caseload, 1),
+             "fte_high": round(high / caseload, 1)}
         )  # fmt: skip
     return rows

@@ -17,7 +17,15 @@ import polars as pl
 from scipy import stats as scipy_stats
 
 from queries.registry import python_query
-from queries.stats import funnel_limits, kaplan_meier, km_median, logrank_test, wilson_intervals
+from queries.stats import (
+    adjusted_funnel_limits,
+    funnel_limits,
+    kaplan_meier,
+    km_median,
+    logrank_test,
+    overdispersion,
+    wilson_intervals,
+)
 
 GROUP_PARAMS = [
     "as_of date = as_of ; the end of the 12 months",
@@ -56,6 +64,17 @@ LEFT JOIN (
     SELECT referral_id, count(*) AS service_episodes FROM service_episodes WHERE start_date <= $as_of GROUP BY referral_id
 ) AS s ON s.referral_id = e.referral_id
 WHERE NOT e.nfa
+GROUP BY ALL
+"""
+
+CLOSURE_RETURNS_SQL = """
+-- Closures a full year before as_of (closed after as_of - 730 days, up to as_of - 365), so each has
+-- had its whole year to come back; grouped by the team that held the referral when it closed.
+SELECT CASE WHEN $by = 'team' THEN c.team_id ELSE t.practice_model END AS "group", count(*) AS closures,
+       count(*) FILTER (WHERE c.returned_within_365) AS closures_returned
+FROM closure_returns AS c
+JOIN teams AS t ON t.team_id = c.team_id
+WHERE c.closure_date > $as_of - 730 AND c.closure_date <= $as_of - 365
 GROUP BY ALL
 """
 
@@ -110,9 +129,13 @@ def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float
     "team_outcomes",
     access="aggregate",
     roles=("analyst", "head_of_service"),
-    counts=[["referrals", "rereferrals"], ["episodes", "service_episodes"]],
+    counts=[["referrals", "rereferrals"], ["episodes", "service_episodes"], ["closures", "closures_returned"]],
     derived={
         **{c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+        **{
+            c: ["closures_returned", "closures"]
+            for c in ("closure_return_rate", "closure_return_ci_low", "closure_return_ci_high")
+        },  # fmt: skip
         **{c: ["referrals"] for c in ("median_days_to_close", "median_ci_low", "median_ci_high")},
         **{
             c: ["service_episodes", "episodes"]
@@ -123,7 +146,10 @@ def median_days_by_group(episodes: pl.DataFrame) -> dict[str, tuple[float, float
     description="For each practice model (or team, with by=team), over referrals dated in the 12 months to as_of: "
     "referrals, the re-referral rate (with a Wilson 95% interval), the median days to close an episode of need "
     "(Kaplan-Meier, open episodes censored at as_of), commissioned service episodes per 100 episodes, and the "
-    "sickness absence rate of the group's workers, each with a 95% interval.",
+    "sickness absence rate of the group's workers, each with a 95% interval. Beside the re-referral rate (counted "
+    "against the team receiving the new referral): closure_return_rate, the share of the group's own closures "
+    "(referrals, NFA included, closed in the 12 months ending a year before as_of) whose child was referred again within 365 days "
+    "(Wilson 95% interval), by the team that closed them.",
     tables=["referrals", "teams"],
     optional_tables=["service_episodes", "worker_absence", "workers"],
     params=GROUP_PARAMS,
@@ -134,9 +160,12 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
     medians = median_days_by_group(cursor.sql(EPISODES_SQL, params=params).pl())
     services = {r["group"]: r for r in cursor.sql(SERVICES_SQL, params=params).pl().iter_rows(named=True)}
     absence = cursor.sql(ABSENCE_SQL, params=params).pl()
+    returns = {r["group"]: r for r in cursor.sql(CLOSURE_RETURNS_SQL, params=params).pl().iter_rows(named=True)}
     rows = []
-    for r in rereferrals.sort("group").iter_rows(named=True):
-        group = r["group"]
+    received = {r["group"]: r for r in rereferrals.iter_rows(named=True)}
+    # A group that closed referrals a year ago but received none this year still has its closures to show.
+    for group in sorted(received.keys() | returns.keys()):
+        r = received.get(group, {"referrals": 0, "rereferrals": 0})
         rate_low, rate_high = wilson_intervals([r["rereferrals"]], [r["referrals"]])
         median, median_low, median_high = medians.get(group, (np.nan, np.nan, np.nan))
         svc = services.get(group, {"episodes": 0, "service_episodes": 0})
@@ -146,11 +175,13 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
         contracted = mine["contracted_days"].sum()
         absence_rate = mine["absence_days"].sum() / contracted if contracted else None
         abs_low, abs_high = bootstrap_ratio_interval(mine["absence_days"], mine["contracted_days"])
+        closed = returns.get(group, {"closures": 0, "closures_returned": 0})
+        return_low, return_high = wilson_intervals([closed["closures_returned"]], [closed["closures"]])
         rows.append(
             {
                 "group": group,
                 "referrals": r["referrals"],
-                "rereferral_rate": r["rereferrals"] / r["referrals"],
+                "rereferral_rate": r["rereferrals"] / r["referrals"] if r["referrals"] else None,
                 "median_days_to_close": median,
                 "service_episodes_per_100": per_100,
                 "absence_rate": absence_rate,
@@ -166,6 +197,11 @@ def team_outcomes(cursor, as_of, by) -> pl.DataFrame:
                 "absence_ci_low": abs_low,
                 "absence_ci_high": abs_high,
                 "workers": mine.height,
+                "closures": closed["closures"],
+                "closures_returned": closed["closures_returned"],
+                "closure_return_rate": closed["closures_returned"] / closed["closures"] if closed["closures"] else None,
+                "closure_return_ci_low": float(return_low[0]),
+                "closure_return_ci_high": float(return_high[0]),
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None).fill_nan(None)
@@ -209,37 +245,85 @@ def time_to_close_logrank(cursor, as_of, by) -> pl.DataFrame:
     return pl.DataFrame({"chi_square": [chi2], "df": [df], "p_value": [p], "groups": [episodes["group"].n_unique()]})
 
 
+TEAM_REREFERRALS_SQL = """
+SELECT f.team_id, t.team_name, count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals
+FROM referral_flags($as_of) AS f JOIN teams AS t USING (team_id) GROUP BY ALL ORDER BY team_id
+"""
+FUNNEL_LEVELS = ((0.95, "95"), (0.998, "998"))
+
+
+def funnel_limits_for(teams: pl.DataFrame, n_values) -> tuple[pl.DataFrame, dict]:
+    """The limits to judge teams by at each n, and the overdispersion test behind the choice.
+
+    Spiegelhalter (2005): when the teams' re-referral rates vary more than chance would make them
+    (Winsorised phi > 1, I * phi against chi-square on I - 1 df, p < 0.05), the limits are widened by
+    the multiplicative factor phi; otherwise they are the exact binomial limits.
+    """
+    overall = teams["rereferrals"].sum() / teams["referrals"].sum()
+    test = overdispersion(teams["rereferrals"], teams["referrals"], overall)
+    if test["adjusted"]:
+        limits = adjusted_funnel_limits(overall, n_values, test["phi"])
+    else:
+        limits = funnel_limits(overall, n_values)
+    return limits, test | {"overall": overall}
+
+
+def _level_columns(limits: pl.DataFrame, suffix: str = "") -> dict:
+    columns = {}
+    for level, name in FUNNEL_LEVELS:
+        at_level = limits.filter(pl.col("level") == level)
+        columns[f"lower_{name}{suffix}"] = at_level["lower"]
+        columns[f"upper_{name}{suffix}"] = at_level["upper"]
+    return columns
+
+
+FUNNEL_DERIVED = (
+    "rate", "outside_998", "outside_998_unadjusted", "phi", "overdispersion_p", "lower_95", "upper_95",
+    "lower_998", "upper_998",
+)  # fmt: skip
+
+
 @python_query(
     "rereferral_funnel",
     access="aggregate",
     roles=("analyst", "head_of_service"),
     counts=[["referrals", "rereferrals"]],
-    derived={c: ["rereferrals", "referrals"] for c in ("rate", "outside_998")},
+    derived={c: ["rereferrals", "referrals"] for c in FUNNEL_DERIVED},
     title="Re-referral rate by team, against funnel limits",
     description="Each team's re-referral rate over referrals in the 12 months to as_of, with the 95% and 99.8% "
-    "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005, "
-    "exact binomial): a team outside the 99.8% limits differs by more than chance.",
+    "funnel limits around the council's overall rate at that team's number of referrals (Spiegelhalter 2005). "
+    "Overdispersion is estimated first (phi: the mean squared Winsorised z-score; I * phi against chi-square on "
+    "I - 1 degrees of freedom): when present (p < 0.05) the limits are widened by phi (multiplicative model, "
+    "limits_adjusted true), otherwise they are exact binomial. A team outside the 99.8% limits used differs by "
+    "more than chance; outside_998_unadjusted says whether it is outside the exact limits.",
     tables=["referrals", "teams"],
     params=["as_of date = as_of ; the end of the 12 months"],
 )
 def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
-    teams = cursor.sql(
-        "SELECT f.team_id, t.team_name, count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals "
-        "FROM referral_flags($as_of) AS f JOIN teams AS t USING (team_id) GROUP BY ALL ORDER BY team_id",
-        params={"as_of": as_of},
-    ).pl()
+    teams = cursor.sql(TEAM_REREFERRALS_SQL, params={"as_of": as_of}).pl()
     if teams.is_empty():
         return teams
-    overall = teams["rereferrals"].sum() / teams["referrals"].sum()
-    limits = funnel_limits(overall, teams["referrals"].to_numpy())  # one row per team, per level, in team order
-    columns = {}
-    for level, name in ((0.95, "95"), (0.998, "998")):
-        at_level = limits.filter(pl.col("level") == level)
-        columns[f"lower_{name}"] = at_level["lower"]
-        columns[f"upper_{name}"] = at_level["upper"]
-    return teams.with_columns(
-        rate=pl.col("rereferrals") / pl.col("referrals"), overall_rate=pl.lit(overall), **columns
-    ).with_columns(outside_998=(pl.col("rate") < pl.col("lower_998")) | (pl.col("rate") > pl.col("upper_998")))
+    n = teams["referrals"].to_numpy()
+    limits, test = funnel_limits_for(teams, n)  # one row per team, per level, in team order
+    exact = funnel_limits(test["overall"], n)
+    return (
+        teams.with_columns(
+            rate=pl.col("rereferrals") / pl.col("referrals"),
+            overall_rate=pl.lit(test["overall"]),
+            **_level_columns(limits),
+            **_level_columns(exact, "_exact"),
+            phi=pl.lit(test["phi"], dtype=pl.Float64),
+            overdispersion_p=pl.lit(test["p_value"], dtype=pl.Float64),
+            limits_adjusted=pl.lit(test["adjusted"]),
+        )
+        .with_columns(
+            outside_998=(pl.col("rate") < pl.col("lower_998")) | (pl.col("rate") > pl.col("upper_998")),
+            outside_998_unadjusted=(pl.col("rate") < pl.col("lower_998_exact"))
+            | (pl.col("rate") > pl.col("upper_998_exact")),
+        )
+        .drop("lower_95_exact", "upper_95_exact", "lower_998_exact", "upper_998_exact")
+        .fill_nan(None)
+    )
 
 
 @python_query(
@@ -248,22 +332,22 @@ def rereferral_funnel(cursor, as_of) -> pl.DataFrame:
     roles=("analyst", "head_of_service"),
     title="Funnel limits for re-referral rates",
     description="The 95% and 99.8% funnel limits around the council's re-referral rate (referrals in the 12 months "
-    "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel.",
+    "to as_of) for every number of referrals from 10 up to the largest team's, to draw the funnel: widened for "
+    "overdispersion when the teams show it (limits_adjusted, phi; as rereferral_funnel), else exact binomial.",
     tables=["referrals", "teams"],
     params=["as_of date = as_of ; the end of the 12 months"],
 )
 def rereferral_funnel_limits(cursor, as_of) -> pl.DataFrame:
-    totals = cursor.sql(
-        "SELECT count(*) AS referrals, count(*) FILTER (WHERE is_rereferral) AS rereferrals, "
-        "(SELECT max(n) FROM (SELECT count(*) AS n FROM referral_flags($as_of) GROUP BY team_id)) AS largest "
-        "FROM referral_flags($as_of)",
-        params={"as_of": as_of},
-    ).fetchall()[0]
-    referrals, rereferrals, largest = totals
-    if not referrals:
+    teams = cursor.sql(TEAM_REREFERRALS_SQL, params={"as_of": as_of}).pl()
+    if teams.is_empty() or not teams["referrals"].sum():
         return pl.DataFrame(schema={"n": pl.Float64, "level": pl.Float64, "lower": pl.Float64, "upper": pl.Float64})
-    grid = np.unique(np.geomspace(10, max(largest, 11) * 1.1, 80).round())
-    return funnel_limits(rereferrals / referrals, grid).with_columns(overall_rate=pl.lit(rereferrals / referrals))
+    grid = np.unique(np.geomspace(10, max(teams["referrals"].max(), 11) * 1.1, 80).round())
+    limits, test = funnel_limits_for(teams, grid)
+    return limits.with_columns(
+        overall_rate=pl.lit(test["overall"]),
+        phi=pl.lit(test["phi"], dtype=pl.Float64),
+        limits_adjusted=pl.lit(test["adjusted"]),
+    )
 
 
 @python_query(
@@ -301,6 +385,45 @@ def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
         median_days_to_close=pl.Series(
             [medians.get((n, g)) for n, g in counts.select("primary_need", "group").rows()], dtype=pl.Float64
         ),
+    ).fill_nan(None)
+
+
+AREA_SQL = """
+WITH counts AS (
+    SELECT t.service_area, f.practice_model AS "group", count(*) AS referrals,
+           count(*) FILTER (WHERE f.is_rereferral) AS rereferrals
+    FROM referral_flags($as_of) AS f
+    JOIN teams AS t ON t.team_id = f.team_id
+    GROUP BY ALL
+)
+SELECT *, count(*) OVER (PARTITION BY service_area) AS models_in_area
+FROM counts
+ORDER BY service_area, "group"
+"""
+
+
+@python_query(
+    "team_outcomes_by_area",
+    access="aggregate",
+    roles=("analyst", "head_of_service"),
+    counts=[["referrals", "rereferrals"]],
+    derived={c: ["rereferrals", "referrals"] for c in ("rereferral_rate", "rereferral_ci_low", "rereferral_ci_high")},
+    suppress_within=["group"],
+    title="Outcomes within each service area",
+    description="Re-referral rate (Wilson 95% interval) by practice model within each service area (front door, "
+    "assessment, child protection...), over referrals in the 12 months to as_of. Practice model goes with service "
+    "area (a council may run all its front door teams one way), so models are compared within an area; "
+    "models_in_area says how many practice models the area has: with one, there is nothing to compare there.",
+    tables=["referrals", "teams"],
+    params=["as_of date = as_of ; the end of the 12 months"],
+)
+def team_outcomes_by_area(cursor, as_of) -> pl.DataFrame:
+    counts = cursor.sql(AREA_SQL, params={"as_of": as_of}).pl()
+    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
+    return counts.with_columns(
+        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
+        rereferral_ci_low=pl.Series(low),
+        rereferral_ci_high=pl.Series(high),
     ).fill_nan(None)
 
 

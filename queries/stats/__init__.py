@@ -8,19 +8,20 @@ floats, tuples, numpy arrays or small polars DataFrames. Each function's docstri
 - multiple: `benjamini_hochberg`, `bh_discoveries`
 - survival: `kaplan_meier`, `km_median`, `logrank_test` (all accept frequency weights)
 - diagnostics: `auc_with_ci`, `hanley_mcneil_se`, `brier_score`
-- funnel: `funnel_limits`
+- funnel: `funnel_limits`, `overdispersion`, `adjusted_funnel_limits`
 - forecast: `mase`
 """
 
 from queries.stats.contingency import fisher_exact_p, fisher_exact_p_values
 from queries.stats.diagnostics import auc_with_ci, brier_score, hanley_mcneil_se
 from queries.stats.forecast import mase
-from queries.stats.funnel import funnel_limits
+from queries.stats.funnel import adjusted_funnel_limits, funnel_limits, overdispersion
 from queries.stats.multiple import benjamini_hochberg, bh_discoveries
 from queries.stats.proportions import newcombe_difference_interval, relative_lift, wilson_interval, wilson_intervals
 from queries.stats.survival import kaplan_meier, km_median, logrank_test
 
 __all__ = [
+    "adjusted_funnel_limits",
     "auc_with_ci",
     "benjamini_hochberg",
     "bh_discoveries",
@@ -34,6 +35,7 @@ __all__ = [
     "logrank_test",
     "mase",
     "newcombe_difference_interval",
+    "overdispersion",
     "relative_lift",
     "wilson_interval",
     "wilson_intervals",
