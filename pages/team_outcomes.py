@@ -162,7 +162,7 @@ def funnel_chart(container, england_rate: float) -> None:
         margin=dict(l=10, r=10, t=50, b=10),
     )
     container.plotly_chart(figure, width="stretch", key="funnel")
-    container.caption(funnel_words(shown))
+    container.caption(funnel_words(shown) if shown.height else "No team's rate can be shown safely here.")
 
 
 def funnel_words(teams: pl.DataFrame) -> str:
