@@ -130,6 +130,10 @@ def wait_for_run(page, title: str) -> None:
     """Wait until the script has run to the end and the page's title is drawn."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=PAGE_TIMEOUT_MS)
     page.get_by_text(title, exact=False).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    # A deep link after a restart runs the page bare, then reruns it through app.py: the navigation's
+    # link can carry the title before the page itself is drawn, so wait for the page's own heading too.
+    page.locator('[data-testid="stMain"] h1').first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=PAGE_TIMEOUT_MS)
     # Plotly draws after the script finishes; give every chart its SVG before the screenshot.
