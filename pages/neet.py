@@ -285,6 +285,9 @@ def fairness_section(container) -> None:
             (100 * pl.col(f"{name}_high")).round(0).cast(pl.Int64),
         ).fill_null(symbol)
 
+    def share(name: str) -> pl.Expr:
+        return pl.format("{}%", (100 * pl.col(name)).round(0).cast(pl.Int64)).fill_null(symbol)
+
     table = shown.filter(pl.col("score") == score).select(
         pl.col("group_type").replace_strict(GROUP_WORDS, default=pl.col("group_type")).alias("By"),
         pl.col("group").alias("Group"),
@@ -292,11 +295,19 @@ def fairness_section(container) -> None:
         rate("tpr").alias("TPR: of those who became NEET, flagged"),
         rate("fpr").alias("FPR: of those who did not, flagged"),
         rate("ppv").alias("PPV: of those flagged, became NEET"),
+        share("predicted").alias("Predicted risk (mean)"),
+        share("observed").alias("Became NEET or not known"),
+        pl.format("{} points", (100 * pl.col("observed_minus_predicted")).round(1))
+        .fill_null(symbol)
+        .alias("Observed − predicted"),
     )
     show_table(container, table, f"neet_fairness_{score}", key=f"neet_fairness_{score}")
     container.caption(
         "On the test years at the same threshold, with 95% Wilson intervals. Groups are not in the model. A fair tool "
-        "has similar rates in every group: where intervals do not overlap, look at why before relying on it. "
+        "has similar rates in every group: where intervals do not overlap, look at why before relying on it. It is "
+        "also calibrated in every group: the mean predicted risk is close to the share who became NEET or not known "
+        "(a gap of several points means the risk % runs too high or too low for that group; RONI's risk is the "
+        "training years' NEET rate at each score). "
         f"'{symbol}': a group too small to show safely (hidden whole, with the next smallest group's size so it cannot be "
         "worked back), or a rate resting on too few young people."
     )

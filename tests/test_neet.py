@@ -14,7 +14,17 @@ import statsmodels.api as sm
 
 from helpers import rows_frame
 from queries.engine import BadParameter, Engine
-from queries.models.neet import OPTIONAL, analysis, clear_risk_factors, known_cells, model, per_person, young_people
+from queries.models.neet import (
+    OPTIONAL,
+    NeetAnalysis,
+    analysis,
+    clear_risk_factors,
+    fairness,
+    known_cells,
+    model,
+    per_person,
+    young_people,
+)
 from queries.models.neet_model import (
     FEATURE_NAMES,
     LogitFit,
@@ -655,3 +665,38 @@ def test_parameters(sample_engine):
         sample_engine.run("neet_fairness", threshold=1.5)
     with pytest.raises(BadParameter, match="test_years"):
         sample_engine.run("neet_calibration", test_years=0)
+
+
+def hand_made_test_cells() -> pl.DataFrame:
+    """Test-year cells: girls at risk 0.2 (10 of 50 NEET) and 0.4 (25 of 50, flagged by the model), boys at 0.2
+    (4 of 20); RONI's probability is 0.25 for everyone and flags no one. NEET alone: 6, 15 and 2."""
+    return pl.DataFrame(
+        {
+            "sex": ["F", "F", "M"], "ethnicity_group": ["White"] * 3, "disability": ["No"] * 3,
+            "n": [50, 50, 20], "neet": [10, 25, 4], "neet_only": [6, 15, 2],
+            "p_model": [0.2, 0.4, 0.2], "p_roni": [0.25] * 3, "roni_score": [1, 3, 1],
+            "flag_model": [False, True, False], "flag_roni": [False] * 3,
+        }
+    )  # fmt: skip
+
+
+def test_calibration_within_each_fairness_group_by_hand():
+    """Mean predicted risk against the share NEET per group. Calibration intercepts solved independently (scipy
+    brentq on sum n * expit(a + logit p) = NEET): girls 0.240245, everyone 0.207407; RONI's single risk for girls:
+    logit(0.35) - logit(0.25) exactly. Boys have 4 NEET (< 10): no intercept."""
+    result = NeetAnalysis(known=hand_made_test_cells(), test=hand_made_test_cells())
+    rows = {(r["score"], r["group"]): r for r in fairness(result).iter_rows(named=True)}
+    girls, everyone, boys = rows["model", "Female"], rows["model", "All"], rows["model", "Male"]
+    assert (girls["predicted"], girls["observed"]) == pytest.approx((0.3, 0.35))
+    assert girls["observed_minus_predicted"] == pytest.approx(0.05)
+    assert girls["calibration_intercept"] == pytest.approx(0.240245, abs=1e-5)
+    assert (everyone["predicted"], everyone["observed"]) == pytest.approx((34 / 120, 39 / 120))
+    assert everyone["calibration_intercept"] == pytest.approx(0.207407, abs=1e-5)
+    assert (boys["predicted"], boys["observed"], boys["observed_minus_predicted"]) == pytest.approx((0.2, 0.2, 0))
+    assert boys["calibration_intercept"] is None
+    roni_girls = rows["roni", "Female"]
+    assert roni_girls["predicted"] == pytest.approx(0.25) and roni_girls["observed_minus_predicted"] == pytest.approx(
+        0.1
+    )
+    assert roni_girls["calibration_intercept"] == pytest.approx(np.log(0.35 / 0.65) - np.log(0.25 / 0.75), abs=1e-6)
+    assert girls["tpr"] == pytest.approx(25 / 35)  # the error rates are still there, beside it

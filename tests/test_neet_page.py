@@ -69,6 +69,11 @@ def test_small_numbers_are_hidden_in_the_aggregate_tables(monkeypatch):
     assert small, "the sample has a small ethnicity group in the test years"
     for group in small:
         assert shown.loc[group, "TPR: of those who became NEET, flagged"] == "c", group
+    # Calibration within the group rests on its NEET count too: hidden with it.
+    for group in (r["group"] for r in raw.iter_rows(named=True) if 1 <= r["positives"] <= 5):
+        assert shown.loc[group, "Became NEET or not known"] == "c", group
+        assert shown.loc[group, "Observed − predicted"] == "c", group
+    assert shown.loc["White", "Predicted risk (mean)"].endswith("%")
     assert shown.loc["White", "TPR: of those who became NEET, flagged"] != "c"
 
 
@@ -80,6 +85,7 @@ def test_fairness_for_roni_too(sample_page):
     low, tpr, high = (int(100 * everyone[k] + 0.5) for k in ("tpr_low", "tpr", "tpr_high"))
     expected = f"{tpr}% ({low}–{high})"
     assert table.loc["All", "TPR: of those who became NEET, flagged"] == expected
+    assert table.loc["All", "Became NEET or not known"] == f"{int(100 * everyone['observed'] + 0.5)}%"
 
 
 def test_tiny_extract_says_there_are_too_few_and_still_lists_roni(tiny_dir, monkeypatch):

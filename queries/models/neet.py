@@ -54,6 +54,7 @@ from queries.models.neet_model import (
     per_outcome,
     rates_at_threshold,
     rates_from_counts,
+    recalibration_intercept,
     roni_band,
     roni_from_features,
     score_summary,
@@ -81,9 +82,19 @@ FAIRNESS_RATES = {
     "fpr": ("false_positives", "negatives"),
     "ppv": ("true_positives", "flagged"),
 }
-FAIRNESS_DERIVED = {c: ("n",) for c in ("positives", "negatives", "flagged", "true_positives", "false_positives")} | {
-    f"{rate}{end}": (*sources, "n") for rate, sources in FAIRNESS_RATES.items() for end in ("", "_low", "_high")
-}
+FAIRNESS_DERIVED = (
+    {c: ("n",) for c in ("positives", "negatives", "flagged", "true_positives", "false_positives")}
+    | {f"{rate}{end}": (*sources, "n") for rate, sources in FAIRNESS_RATES.items() for end in ("", "_low", "_high")}
+    | {
+        # Calibration within the group: the mean predicted risk rests on the group's size, the rest on its outcomes too.
+        "predicted": ("n",),
+        "observed": ("positives", "n"),
+        "observed_minus_predicted": ("positives", "n"),
+        "calibration_intercept": ("positives", "negatives", "n"),
+    }
+)
+# A group's calibration intercept is fitted only with at least this many young people of each outcome.
+MIN_GROUP_OUTCOMES = 10
 MAX_CACHED = 3  # each holds the cells and the scored risk list: about 50 MB for all of England
 
 
@@ -452,6 +463,8 @@ FAIRNESS_SCHEMA = {
     "ppv": pl.Float64, "ppv_low": pl.Float64, "ppv_high": pl.Float64,
     "score": pl.String, "positives": pl.Int64, "negatives": pl.Int64, "flagged": pl.Int64,
     "true_positives": pl.Int64, "false_positives": pl.Int64,
+    "predicted": pl.Float64, "observed": pl.Float64, "observed_minus_predicted": pl.Float64,
+    "calibration_intercept": pl.Float64,
 }  # fmt: skip
 
 
@@ -465,7 +478,10 @@ FAIRNESS_SCHEMA = {
     title="NEET model fairness by group",
     description="On the test years, at the threshold: for all young people and by sex, ethnicity group and "
     "disability, the true positive rate, false positive rate and positive predictive value with Wilson 95% "
-    "intervals, for the model (score = model) and for RONI 4+ (score = roni).",
+    "intervals, for the model (score = model) and for RONI 4+ (score = roni); and calibration within the group: "
+    "the mean predicted risk (RONI: the training years' NEET rate at each score), the share who became NEET or not "
+    "known, observed minus predicted, and (with at least 10 young people of each outcome) the calibration "
+    "intercept, logit of the outcome with the predicted logit as an offset (0 = right on average for the group).",
     tables=TABLES,
     optional_tables=OPTIONAL,
     params=HOLDOUT_PARAMS,
@@ -481,17 +497,31 @@ def fairness(result: NeetAnalysis) -> pl.DataFrame:
         all=pl.lit("All"), sex=pl.col("sex").replace_strict(SEX_WORDS, default=pl.col("sex")).fill_null("Unknown")
     )
     rows = []
-    for score, flag in (("model", "flag_model"), ("roni", "flag_roni")):
+    for score, flag, risk in (("model", "flag_model", "p_model"), ("roni", "flag_roni", "p_roni")):
         counts = test.select(
             "all", *GROUPS, tp=pl.col("neet") * pl.col(flag), fp=(pl.col("n") - pl.col("neet")) * pl.col(flag),
-            positives=pl.col("neet"), negatives=pl.col("n") - pl.col("neet"),
+            positives=pl.col("neet"), negatives=pl.col("n") - pl.col("neet"), expected=pl.col(risk) * pl.col("n"),
         )  # fmt: skip
         for group_type in ("all", *GROUPS):
-            by_group = counts.group_by(group_type).agg(pl.col("tp", "fp", "positives", "negatives").sum())
-            for group, tp, fp, positives, negatives in sorted(by_group.iter_rows(), key=lambda g: str(g[0])):
+            by_group = counts.group_by(group_type).agg(pl.col("tp", "fp", "positives", "negatives", "expected").sum())
+            for group, tp, fp, positives, negatives, expected in sorted(by_group.iter_rows(), key=lambda g: str(g[0])):
                 rates = rates_from_counts(tp, fp, positives, negatives)
-                rows.append({"group_type": group_type, "group": group, "score": score} | rates)
+                cells = test.filter(pl.col(group_type).eq_missing(group))
+                calibration = group_calibration(cells, risk, expected)
+                rows.append({"group_type": group_type, "group": group, "score": score} | rates | calibration)
     return pl.DataFrame(rows, schema=FAIRNESS_SCHEMA)
+
+
+def group_calibration(cells: pl.DataFrame, risk: str, expected: float) -> dict:
+    """Calibration within one group's cells: mean predicted risk, share NEET, their difference, and the calibration
+    intercept (logit of the outcome with logit(risk) as an offset) when there are enough of each outcome."""
+    n, positives = int(cells["n"].sum()), int(cells["neet"].sum())
+    predicted, observed = expected / n, positives / n
+    intercept = None
+    if min(positives, n - positives) >= MIN_GROUP_OUTCOMES:
+        intercept = recalibration_intercept(*per_outcome(cells, risk), slope=1.0)
+    return {"predicted": predicted, "observed": observed, "observed_minus_predicted": observed - predicted,
+            "calibration_intercept": intercept}  # fmt: skip
 
 
 RISK_LIST_SCHEMA = {
