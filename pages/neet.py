@@ -220,7 +220,10 @@ def performance_section(container) -> dict:
         f" against {values['roni_auc']:.2f} ({values['roni_auc_ci_low']:.2f}–{values['roni_auc_ci_high']:.2f}); "
         f"difference {values['auc_difference']:+.2f} ({values['auc_difference_ci_low']:+.2f} to "
         f"{values['auc_difference_ci_high']:+.2f}, DeLong p = {values['auc_difference_p']:.2g}). An AUC of 0.5 is "
-        "guessing and 1 is perfect."
+        "guessing and 1 is perfect. "
+        f"Against NEET alone ({pct(values['neet_only_rate'])} of the test years, not counting 'not known'), the "
+        f"model's AUC is {values['neet_only_auc']:.2f} ({values['neet_only_auc_ci_low']:.2f}–"
+        f"{values['neet_only_auc_ci_high']:.2f}) and RONI's {values['roni_neet_only_auc']:.2f}."
     )
     rows = []
     for label, prefix in (("Model", ""), ("RONI 4+", "roni_")):

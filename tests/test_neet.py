@@ -22,6 +22,7 @@ from queries.models.neet import (
     fairness,
     known_cells,
     model,
+    neet_only_rows,
     per_person,
     young_people,
 )
@@ -570,6 +571,9 @@ def test_holdout_respects_time_and_compares_with_roni(sample_results):
         assert values[f"{prefix}net_benefit"] == pytest.approx((tp - fp * odds) / values["n"])
     assert values["all_net_benefit"] == pytest.approx(values["base_rate"] - (1 - values["base_rate"]) * odds)
     assert values["outcomes_per_coefficient"] == values["events_per_parameter"]
+    # NEET alone is part of the headline (NEET or not known), and the model still ranks it better than chance.
+    assert 0 < values["neet_only_rate"] <= values["base_rate"]
+    assert 0.5 < values["neet_only_auc_ci_low"] < values["neet_only_auc"] < values["neet_only_auc_ci_high"]
     # The threshold flags about the share RONI 4+ flags (fixed on the training years).
     assert values["flag_share"] == pytest.approx(values["roni_flag_share"], abs=0.05)
     calibration = sample_results["neet_calibration"]
@@ -700,3 +704,14 @@ def test_calibration_within_each_fairness_group_by_hand():
     )
     assert roni_girls["calibration_intercept"] == pytest.approx(np.log(0.35 / 0.65) - np.log(0.25 / 0.75), abs=1e-6)
     assert girls["tpr"] == pytest.approx(25 / 35)  # the error rates are still there, beside it
+
+
+def test_neet_alone_beside_the_headline_by_hand():
+    """hand_made_test_cells: 23 of 120 NEET alone. The model's risk is 0.2 for 8 of them and 62 others, 0.4 for 15
+    and 35 others: AUC = (15 x 62 + (8 x 62 + 15 x 35) / 2) / (23 x 97) = 1440.5 / 2231 (Mann-Whitney, ties 1/2);
+    RONI (1, 3, 1) ranks them the same way."""
+    rows = {metric: value for metric, value, _ in neet_only_rows(hand_made_test_cells())}
+    assert rows["neet_only_rate"] == pytest.approx(23 / 120)
+    assert rows["neet_only_auc"] == pytest.approx(1440.5 / 2231)
+    assert rows["roni_neet_only_auc"] == pytest.approx(1440.5 / 2231)
+    assert rows["neet_only_auc_ci_low"] < rows["neet_only_auc"] < rows["neet_only_auc_ci_high"]

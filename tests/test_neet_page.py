@@ -43,6 +43,7 @@ def test_sample_page_shows_factors_accuracy_fairness_and_the_list(sample_page):
     assert {"Model AUC", "RONI AUC", "Model Brier score", "RONI Brier score"} <= set(metrics)
     text = "\n".join(m.value for m in at.markdown)
     assert "better than RONI" in text and "tested on later young people, complete in 2026" in text
+    assert f"Against NEET alone ({round(100 * performance_values()['neet_only_rate'])}% of the test years" in text
     note = at.warning[0].value
     assert "not a decision" in note and f"AUC of {performance_values()['auc']:.2f}" in note
     assert any("Child-level operational data" in c.value for c in at.caption)

@@ -61,6 +61,7 @@ from queries.models.neet_model import (
     with_roni,
 )
 from queries.registry import get_query, python_query
+from queries.stats import auc_with_ci
 
 TABLES = ["children", "education", "neet_status", "referrals"]
 OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
@@ -408,6 +409,22 @@ def performance_rows(result: NeetAnalysis) -> list[tuple[str, float | None, str]
             (f"{prefix}ppv_high", rates["ppv_high"], "95% interval (Wilson): high"),
             (f"{prefix}accuracy", float(np.mean(flags == y)), f"share of young people {who} classed correctly"),
         ]  # fmt: skip
+    return rows + neet_only_rows(result.test)
+
+
+def neet_only_rows(test: pl.DataFrame) -> list[tuple[str, float, str]]:
+    """NEET alone beside the headline on the test years: its rate, and how well the model (trained on the headline,
+    NEET or not known) and RONI rank young people for it (AUC with a Hanley-McNeil 95% interval)."""
+    n, only = test["n"].to_numpy(), test["neet_only"].to_numpy()
+    rows = [("neet_only_rate", float(only.sum() / n.sum()), "share NEET (not counting 'not known') in the test years")]
+    labels, weights = np.repeat([True, False], test.height), np.concatenate([only, n - only])
+    for prefix, column, who in (("", "p_model", "the model's risk"), ("roni_", "roni_score", "the RONI score")):
+        auc, _se, low, high = auc_with_ci(np.tile(test[column].to_numpy(), 2), labels, weights)
+        rows += [
+            (f"{prefix}neet_only_auc", auc, f"AUC of {who} against NEET alone (not counting 'not known')"),
+            (f"{prefix}neet_only_auc_ci_low", low, "95% interval: low"),
+            (f"{prefix}neet_only_auc_ci_high", high, "95% interval: high"),
+        ]
     return rows
 
 
