@@ -178,6 +178,43 @@ def calibration_plot(container) -> None:
     container.plotly_chart(figure, width="stretch", key="neet_calibration")
 
 
+TOOL_LINES = {"model": ("The model", "#1f6f8b"), "roni": ("RONI 4+", "#b35c00"), "everyone": ("Everyone", "#888")}
+
+
+def decision_curve_plot(container) -> None:
+    curve = run("neet_decision_curve", container)
+    if curve is None or curve.is_empty():
+        return
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=part["threshold"].to_list(),
+                y=(100 * part["net_benefit"]).to_list(),
+                mode="lines+markers",
+                name=TOOL_LINES[tool][0],
+                line=dict(color=TOOL_LINES[tool][1], dash="dot" if tool == "everyone" else "solid"),
+                hovertemplate=f"{TOOL_LINES[tool][0]}: at %{{x:.0%}}, net benefit %{{y:.1f}} per 100<extra></extra>",
+            )
+            for tool in TOOL_LINES
+            if not (part := curve.filter(tool=tool).sort("threshold")).is_empty()
+        ]
+    )
+    figure.add_hline(y=0, line=dict(color="#444", width=1), annotation_text="No one", annotation_position="top left")
+    figure.update_layout(
+        height=340,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title="Decision curve: net benefit on the test years",
+        xaxis=dict(title="Risk at which a conversation is worth having (threshold)", tickformat=".0%"),
+        yaxis=dict(title="Net benefit per 100 young people"),
+        legend=dict(orientation="h", y=-0.25, x=0),
+    )
+    container.plotly_chart(figure, width="stretch", key="neet_decision_curve")
+    container.caption(
+        "Read across from the risk at which you would think a conversation worth it: the highest line is the tool of "
+        "most use there, and a line below 'No one' (0) does more harm, in wasted conversations, than good."
+    )
+
+
 def performance_section(container) -> dict:
     container.markdown("### How good is the model, and is it better than RONI?")
     performance = run("neet_model_performance", container)
@@ -263,6 +300,7 @@ def performance_section(container) -> dict:
         f"{values['events_per_parameter']:.0f} NEET or not known young people per model coefficient in training "
         "(10 or more is the usual rule of thumb)."
     )
+    decision_curve_plot(container)
     box = container.expander("Every figure", icon=":material/table:")
     show_table(box, performance.with_columns(pl.col("value").round(4)), "neet_model_performance")
     return values

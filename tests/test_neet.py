@@ -19,6 +19,7 @@ from queries.models.neet import (
     NeetAnalysis,
     analysis,
     clear_risk_factors,
+    decision_curve_table,
     fairness,
     known_cells,
     model,
@@ -715,3 +716,35 @@ def test_neet_alone_beside_the_headline_by_hand():
     assert rows["neet_only_auc"] == pytest.approx(1440.5 / 2231)
     assert rows["roni_neet_only_auc"] == pytest.approx(1440.5 / 2231)
     assert rows["neet_only_auc_ci_low"] < rows["neet_only_auc"] < rows["neet_only_auc_ci_high"]
+
+
+def test_decision_curve_by_hand():
+    """hand_made_test_cells with RONI 4+ for the first girls' cell (10 NEET of 50); 39 of 120 NEET or not known.
+    NB = TP/n - FP/n x pt/(1-pt): at 5% the model flags everyone, 39/120 - 81/120/19 = 0.289474, RONI
+    10/120 - 40/120/19 = 0.065789; at 25% the model flags the 0.4 cell, 25/120 - 25/120/3 = 0.138889, everyone
+    0.325 - 81/360 = 0.1, RONI 10/120 - 40/360 = -0.027778; at 40% (at or above) 25/120 x (1 - 2/3) = 0.069444;
+    at 50% the model flags no one (0) and everyone is (39 - 81)/120 = -0.35."""
+    cells = hand_made_test_cells().with_columns(roni_score=pl.Series([4, 1, 1]))
+    curve = decision_curve_table(cells)
+    assert curve["threshold"].unique().sort().to_list() == pytest.approx([0.05 * k for k in range(1, 11)])
+    nb = {(r["threshold"], r["tool"]): r["net_benefit"] for r in curve.iter_rows(named=True)}
+    assert nb[0.05, "model"] == pytest.approx(0.289474, abs=1e-6) == nb[0.05, "everyone"]
+    assert nb[0.05, "roni"] == pytest.approx(0.065789, abs=1e-6)
+    assert (nb[0.25, "model"], nb[0.25, "everyone"], nb[0.25, "roni"]) == pytest.approx(
+        (0.138889, 0.1, -0.027778), abs=1e-6
+    )
+    assert nb[0.4, "model"] == pytest.approx(0.069444, abs=1e-6)
+    assert (nb[0.5, "model"], nb[0.5, "everyone"]) == pytest.approx((0, -0.35))
+    # The same as net_benefit on one row a young person.
+    p, flags, y = per_person(cells.with_columns(flag=pl.col("p_model") >= 0.3), "p_model", "flag")
+    assert nb[0.3, "model"] == pytest.approx(net_benefit(flags.astype(bool), y, 0.3))
+
+
+def test_decision_curve_on_the_sample(sample_engine):
+    curve = sample_engine.run("neet_decision_curve")
+    assert curve.height == 30 and set(curve["tool"]) == {"model", "roni", "everyone"}
+    everyone = curve.filter(tool="everyone").sort("threshold")["net_benefit"]
+    assert everyone.is_sorted(descending=True)  # talking to everyone costs more as the threshold rises
+    performance = sample_engine.run("neet_model_performance")
+    base = dict(zip(performance["metric"], performance["value"], strict=True))["base_rate"]
+    assert everyone[0] == pytest.approx(base - (1 - base) * 0.05 / 0.95)

@@ -49,7 +49,8 @@ def test_sample_page_shows_factors_accuracy_fairness_and_the_list(sample_page):
     assert any("Child-level operational data" in c.value for c in at.caption)
     risk_list = table_with(at, "Main risk factors (odds ratio)")
     assert risk_list["Risk %"].is_monotonic_decreasing and len(risk_list) > 100
-    assert len(at.get("plotly_chart")) >= 2  # the forest plot and the calibration plot
+    assert len(at.get("plotly_chart")) >= 3  # the forest plot, the calibration plot and the decision curve
+    assert any("the highest line is the tool of most use" in c.value for c in at.caption)
 
 
 def test_small_numbers_are_hidden_in_the_aggregate_tables(monkeypatch):

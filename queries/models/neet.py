@@ -473,6 +473,47 @@ def calibration(result: NeetAnalysis) -> pl.DataFrame:
     return calibration_table(*per_person(result.test, "p_model"))
 
 
+DECISION_THRESHOLDS = [round(0.05 * k, 2) for k in range(1, 11)]  # 5% to 50% in 5-point steps
+DECISION_SCHEMA = {"threshold": pl.Float64, "tool": pl.String, "net_benefit": pl.Float64}
+
+
+@python_query(
+    "neet_decision_curve",
+    access="aggregate",
+    roles=("analyst", "head_of_service", "team_manager"),
+    title="NEET model: decision curve",
+    description="On the test years: net benefit (Vickers & Elkin 2006: NB = TP/n - FP/n x pt/(1 - pt)) at risk "
+    "thresholds pt from 5% to 50% in 5-point steps, for talking to those the model puts at pt or above (tool = "
+    "model), to those RONI 4+ flags (tool = roni) and to everyone (tool = everyone); talking to no one is 0. Only "
+    "net benefits and thresholds: no counts.",
+    tables=TABLES,
+    optional_tables=OPTIONAL,
+    params=[AS_OF, FEATURES_YEAR, HOLDOUT_PARAMS[2]],
+)
+def neet_decision_curve(cursor, as_of, features_year=10, test_years=2) -> pl.DataFrame:
+    return analysis(cursor, as_of, test_years, None, features_year).answer("neet_decision_curve", decision_curve)
+
+
+def decision_curve(result: NeetAnalysis) -> pl.DataFrame:
+    if result.test is None:
+        return pl.DataFrame(schema=DECISION_SCHEMA)
+    return decision_curve_table(result.test)
+
+
+def decision_curve_table(test: pl.DataFrame, thresholds=DECISION_THRESHOLDS) -> pl.DataFrame:
+    """Net benefit at each threshold from test-year cells (n, neet, p_model, roni_score), one row per tool."""
+    n, neet = test["n"].to_numpy(), test["neet"].to_numpy()
+    total, p_model = n.sum(), test["p_model"].to_numpy()
+    roni = test["roni_score"].to_numpy() >= RONI_FLAG
+    rows = []
+    for pt in thresholds:
+        odds = pt / (1 - pt)
+        for tool, flag in (("model", p_model >= pt), ("roni", roni), ("everyone", np.ones(n.size, bool))):
+            tp, fp = neet[flag].sum(), (n - neet)[flag].sum()
+            rows.append((pt, tool, float(tp / total - fp / total * odds)))
+    return pl.DataFrame(rows, schema=DECISION_SCHEMA, orient="row")
+
+
 FAIRNESS_SCHEMA = {
     "group_type": pl.String, "group": pl.String, "n": pl.Int64,
     "tpr": pl.Float64, "tpr_low": pl.Float64, "tpr_high": pl.Float64,
