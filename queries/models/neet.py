@@ -67,10 +67,11 @@ TABLES = ["children", "education", "neet_status", "referrals"]
 OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
 AS_OF = "as_of date = as_of ; statuses and records after this date are ignored"
 FEATURES_YEAR = "features_year int = 10 ; features frozen at the end of this school year (9 or 10)"
+TEST_YEARS = "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)"
 HOLDOUT_PARAMS = [
     AS_OF,
     FEATURES_YEAR,
-    "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)",
+    TEST_YEARS,
     "threshold float = null ; flag young people at or above this probability; default: flag the same share as"
     " RONI 4+ does in the training years",
 ]
@@ -488,7 +489,7 @@ DECISION_SCHEMA = {"threshold": pl.Float64, "tool": pl.String, "net_benefit": pl
     "net benefits and thresholds: no counts.",
     tables=TABLES,
     optional_tables=OPTIONAL,
-    params=[AS_OF, FEATURES_YEAR, HOLDOUT_PARAMS[2]],
+    params=[AS_OF, FEATURES_YEAR, TEST_YEARS],
 )
 def neet_decision_curve(cursor, as_of, features_year=10, test_years=2) -> pl.DataFrame:
     return analysis(cursor, as_of, test_years, None, features_year).answer("neet_decision_curve", decision_curve)
