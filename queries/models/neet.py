@@ -67,7 +67,9 @@ TABLES = ["children", "education", "neet_status", "referrals"]
 OPTIONAL = ["looked_after", "cp_plans", "cin_plans", "factors"]
 AS_OF = "as_of date = as_of ; statuses and records after this date are ignored"
 FEATURES_YEAR = "features_year int = 10 ; features frozen at the end of this school year (9 or 10)"
-TEST_YEARS = "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)"
+TEST_YEARS = (
+    "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)"
+)
 HOLDOUT_PARAMS = [
     AS_OF,
     FEATURES_YEAR,
