@@ -193,18 +193,14 @@ def funnel_words(teams: pl.DataFrame) -> str:
     )
 
 
-def by_need_chart(container) -> None:
-    by_need = run("team_outcomes_by_need", container)
-    if by_need is None or by_need.is_empty():
-        return
-    by_need = by_need.filter(pl.col("rereferral_rate").is_not_null())
-    need_words = labels("primary_need")
+def within_chart(container, frame: pl.DataFrame, column: str, words, title: str, key: str) -> None:
+    """Re-referral rate by practice model within each value of `column` (need, service area), 95% intervals."""
     figure = go.Figure()
-    for index, ((group,), part) in enumerate(by_need.group_by("group", maintain_order=True)):
+    for index, ((group,), part) in enumerate(frame.group_by("group", maintain_order=True)):
         figure.add_trace(
             go.Scatter(
                 x=(100 * part["rereferral_rate"]).to_list(),
-                y=[need_words.get(n, n) for n in part["primary_need"]],
+                y=[words(value) for value in part[column]],
                 mode="markers",
                 marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
                 name=MODEL_WORDS.get(group, group),
@@ -214,18 +210,36 @@ def by_need_chart(container) -> None:
                     array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
                     arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
                 ),
-                customdata=part.select("referrals", "median_days_to_close").rows(),
-                hovertemplate="%{y}: %{x:.1f}% of %{customdata[0]} referrals; median %{customdata[1]} days to close"
-                "<extra>%{fullData.name}</extra>",
+                customdata=part["referrals"].to_list(),
+                hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
             )
         )
     figure.update_layout(
-        title="Re-referral rate within each primary need (95% intervals)",
-        height=140 + 32 * by_need["primary_need"].n_unique(),
+        title=title,
+        height=140 + 32 * frame[column].n_unique(),
         xaxis=dict(title="% re-referred"),
         margin=dict(l=10, r=10, t=50, b=10),
     )
-    container.plotly_chart(figure, width="stretch", key="by_need")
+    container.plotly_chart(figure, width="stretch", key=key)
+
+
+def by_need_chart(container) -> None:
+    by_need = run("team_outcomes_by_need", container)
+    if by_need is None or by_need.is_empty():
+        return
+    need_words = labels("primary_need")
+    within_chart(
+        container,
+        by_need.filter(pl.col("rereferral_rate").is_not_null()),
+        "primary_need",
+        lambda need: need_words.get(need, need),
+        "Re-referral rate within each primary need (95% intervals)",
+        "by_need",
+    )
+
+
+def area_words(area) -> str:
+    return str(area).replace("_", " ").capitalize()
 
 
 def by_area_chart(container) -> None:
@@ -234,34 +248,15 @@ def by_area_chart(container) -> None:
         return
     alone = by_area.filter(pl.col("models_in_area") < 2)
     compared = by_area.filter(pl.col("models_in_area") >= 2, pl.col("rereferral_rate").is_not_null())
-    area_words = lambda area: str(area).replace("_", " ").capitalize()  # noqa: E731
     if not compared.is_empty():
-        figure = go.Figure()
-        for index, ((group,), part) in enumerate(compared.group_by("group", maintain_order=True)):
-            figure.add_trace(
-                go.Scatter(
-                    x=(100 * part["rereferral_rate"]).to_list(),
-                    y=[area_words(a) for a in part["service_area"]],
-                    mode="markers",
-                    marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
-                    name=MODEL_WORDS.get(group, group),
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
-                        arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
-                    ),
-                    customdata=part["referrals"].to_list(),
-                    hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
-                )
-            )
-        figure.update_layout(
-            title="Re-referral rate within each service area (95% intervals)",
-            height=140 + 32 * compared["service_area"].n_unique(),
-            xaxis=dict(title="% re-referred"),
-            margin=dict(l=10, r=10, t=50, b=10),
+        within_chart(
+            container,
+            compared,
+            "service_area",
+            area_words,
+            "Re-referral rate within each service area (95% intervals)",
+            "by_area",
         )
-        container.plotly_chart(figure, width="stretch", key="by_area")
     if not alone.is_empty():
         areas = ", ".join(
             f"{area_words(a)} ({MODEL_WORDS.get(g, g).lower()})"

@@ -70,6 +70,8 @@ FEATURES_YEAR = "features_year int = 10 ; features frozen at the end of this sch
 TEST_YEARS = (
     "test_years int = 2 ; the latest years of outcome records held out to test the model (trained on the earlier)"
 )
+# The NEET questions that give figures (not young people): who may ask them.
+NEET_FIGURES = {"access": "aggregate", "roles": ("analyst", "head_of_service", "team_manager")}
 HOLDOUT_PARAMS = [
     AS_OF,
     FEATURES_YEAR,
@@ -302,8 +304,7 @@ def analyse(fitted: NeetModel, test_years: int = 2, threshold: float | None = No
 
 @python_query(
     "neet_risk_factors",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **NEET_FIGURES,
     counts=[["n", "neet_with"], ["n_without", "neet_without"]],
     derived={
         **{
@@ -433,8 +434,7 @@ def neet_only_rows(test: pl.DataFrame) -> list[tuple[str, float, str]]:
 
 @python_query(
     "neet_model_performance",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **NEET_FIGURES,
     title="NEET model: how good it is, against RONI",
     description="The NEET model trained on earlier outcome years and tested on the latest test_years years, with "
     "the RONI score on the same young people: AUC with a Hanley-McNeil 95% interval, Brier score, calibration, the "
@@ -455,8 +455,7 @@ def performance(result: NeetAnalysis) -> pl.DataFrame:
 
 @python_query(
     "neet_calibration",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **NEET_FIGURES,
     counts=[["n", "neet"]],
     derived={c: ["n", "neet"] for c in ("observed", "observed_low", "observed_high", "predicted")},
     title="NEET model calibration",
@@ -482,8 +481,7 @@ DECISION_SCHEMA = {"threshold": pl.Float64, "tool": pl.String, "net_benefit": pl
 
 @python_query(
     "neet_decision_curve",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **NEET_FIGURES,
     title="NEET model: decision curve",
     description="On the test years: net benefit (Vickers & Elkin 2006: NB = TP/n - FP/n x pt/(1 - pt)) at risk "
     "thresholds pt from 5% to 50% in 5-point steps, for talking to those the model puts at pt or above (tool = "
@@ -531,8 +529,7 @@ FAIRNESS_SCHEMA = {
 
 @python_query(
     "neet_fairness",
-    access="aggregate",
-    roles=("analyst", "head_of_service", "team_manager"),
+    **NEET_FIGURES,
     counts=[["n"], ["positives", "negatives"], ["flagged"], ["true_positives", "false_positives"]],
     derived=FAIRNESS_DERIVED,
     suppress_within=["score", "group_type"],

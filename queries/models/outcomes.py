@@ -350,6 +350,16 @@ def rereferral_funnel_limits(cursor, as_of) -> pl.DataFrame:
     )
 
 
+def with_rereferral_rate(counts: pl.DataFrame) -> pl.DataFrame:
+    """rereferral_rate with its Wilson 95% interval, from the referrals and rereferrals columns."""
+    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
+    return counts.with_columns(
+        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
+        rereferral_ci_low=pl.Series(low),
+        rereferral_ci_high=pl.Series(high),
+    )
+
+
 @python_query(
     "team_outcomes_by_need",
     access="aggregate",
@@ -374,18 +384,18 @@ def team_outcomes_by_need(cursor, as_of) -> pl.DataFrame:
         params={"as_of": as_of},
     ).pl()
     episodes = cursor.sql(EPISODES_SQL, params={"as_of": as_of, "by": "practice_model"}).pl()
-    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
     medians = {}
     for (need, group), part in episodes.group_by("primary_need", "group"):
         medians[(need, group)] = km_median(kaplan_meier(part["days"], part["closed"], weights=part["episodes"]))[0]
-    return counts.with_columns(
-        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
-        rereferral_ci_low=pl.Series(low),
-        rereferral_ci_high=pl.Series(high),
-        median_days_to_close=pl.Series(
-            [medians.get((n, g)) for n, g in counts.select("primary_need", "group").rows()], dtype=pl.Float64
-        ),
-    ).fill_nan(None)
+    return (
+        with_rereferral_rate(counts)
+        .with_columns(
+            median_days_to_close=pl.Series(
+                [medians.get((n, g)) for n, g in counts.select("primary_need", "group").rows()], dtype=pl.Float64
+            ),
+        )
+        .fill_nan(None)
+    )
 
 
 AREA_SQL = """
@@ -418,13 +428,7 @@ ORDER BY service_area, "group"
     params=["as_of date = as_of ; the end of the 12 months"],
 )
 def team_outcomes_by_area(cursor, as_of) -> pl.DataFrame:
-    counts = cursor.sql(AREA_SQL, params={"as_of": as_of}).pl()
-    low, high = wilson_intervals(counts["rereferrals"].to_numpy(), counts["referrals"].to_numpy())
-    return counts.with_columns(
-        rereferral_rate=pl.col("rereferrals") / pl.col("referrals"),
-        rereferral_ci_low=pl.Series(low),
-        rereferral_ci_high=pl.Series(high),
-    ).fill_nan(None)
+    return with_rereferral_rate(cursor.sql(AREA_SQL, params={"as_of": as_of}).pl()).fill_nan(None)
 
 
 @python_query(
