@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from queries.settings import setting
+from queries.settings import SettingsError, setting
 from queries.suppress import is_small, secondary_mask, suppression_on
 from schemas.cache import private_folder, tighten
 
@@ -95,6 +95,12 @@ def cell_key_secret(cache: Path) -> str:
             file.write(made)
         return made
     except OSError as exc:
+        if (os.environ.get("CHILDSTAT_MODE") or setting("mode")) != "local":
+            # A secret made afresh at every start would let noise be averaged away across restarts.
+            raise SettingsError(
+                "a hosted instance needs a lasting cell-key secret: set CHILDSTAT_CELL_KEY or give ChildStat a "
+                f"cache folder of its own ({type(exc).__name__} on {cache})"
+            ) from None
         log.warning("no lasting cell-key secret (%s): set CHILDSTAT_CELL_KEY", type(exc).__name__)
         return secrets.token_hex(32)
 

@@ -392,3 +392,20 @@ def test_random_cohort_pairs_differing_by_one_child_rarely_give_it_away(sample_e
     false_alarm = said_yes[False][0] / said_yes[False][1]
     assert 0.55 <= hit <= 0.8 and 0.2 <= false_alarm <= 0.45, (hit, false_alarm)
     assert best_guess_rate() <= 0.67  # the best any rule can do on one pair, for a child counted half the time
+
+
+def test_a_hosted_instance_without_a_lasting_cell_key_secret_opens_no_data(tmp_path, monkeypatch):
+    """Fail closed: noise from a secret made afresh at each start could be averaged away across restarts."""
+    from queries.disclosure import cell_key_secret
+    from queries.settings import SettingsError
+
+    monkeypatch.delenv("CHILDSTAT_CELL_KEY", raising=False)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("CHILDSTAT_MODE", "hosted")
+    with pytest.raises(SettingsError, match="lasting cell-key secret"):
+        cell_key_secret(not_a_folder)
+    monkeypatch.setenv("CHILDSTAT_MODE", "local")
+    assert len(cell_key_secret(not_a_folder)) == 64  # locally: this process's own, and a warning in the log
+    kept = tmp_path / "cache"
+    assert cell_key_secret(kept) == cell_key_secret(kept) == (kept / "cell-key").read_text()
