@@ -29,7 +29,7 @@ from ingest import privacy
 from ingest.orgs import UNKNOWN_TEAM
 from ingest.report import RunReport, SourceError
 from ingest.rows import IMPORTED_FROM, Imported, table_key
-from schemas.contract import CONTRACT_VERSION, TABLES
+from schemas.contract import CONTRACT_VERSION, TABLES, readable_version
 
 
 def check_out(out: Path) -> dict:
@@ -51,8 +51,8 @@ def check_out(out: Path) -> dict:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise SourceError(f"{manifest_file} is not valid JSON; fix or remove it before importing into {out}") from None
-    if not isinstance(manifest, dict) or manifest.get("contract", 1) != CONTRACT_VERSION:
-        raise SourceError(f"{manifest_file} is not a contract-v{CONTRACT_VERSION} manifest")
+    if not isinstance(manifest, dict) or not readable_version(manifest.get("contract", 1)):
+        raise SourceError(f"{manifest_file} is not a ChildStat extract manifest of format 1 or 1.1")
     return manifest
 
 

@@ -25,7 +25,7 @@ from sample_data import _people as people
 from sample_data import _tables as tb
 from sample_data._calendar import WorkingDays, day
 from sample_data._output import BIG_TABLES, clear_table, str_ids, write_manifest, write_table
-from schemas.contract import TABLES
+from schemas.contract import CONTRACT_VERSION, TABLES
 
 AS_OF = dt.date(2026, 3, 31)
 START = dt.date(2021, 4, 1)  # five years of referrals to as_of
@@ -148,7 +148,7 @@ def generate(
     for name, df in tb.fixed_frames(as_of).items():
         write_table(out, name, df, None)
     manifest = {
-        "contract": 1,
+        "contract": CONTRACT_VERSION,
         "as_of": AS_OF.isoformat(),
         "la_name": "Synthetic national extract" if multi else "Northfield Borough Council (synthetic)",
         "la_code": "000" if multi else "999",

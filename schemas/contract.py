@@ -1,4 +1,4 @@
-"""The extract format (contract v1) as data: tables, columns, types, keys.
+"""The extract format (contract 1.1) as data: tables, columns, types, keys.
 
 One declaration serves the generator, the validator and the query engine, so
 they cannot drift apart. See docs/data-format.md for the same in prose.
@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = "1.1"
+# Manifests written before format 1.1 say `"contract": 1`; 1.1 only added optional tables, so
+# every format-1 extract is also a format-1.1 extract.
+READABLE_VERSIONS = ("1", "1.0", "1.1")
+
+
+def readable_version(value: object) -> bool:
+    """Whether a manifest's `contract` value is a format this ChildStat reads (1 or 1.1)."""
+    return str(value) in READABLE_VERSIONS
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,7 @@ class Column:
 @dataclass(frozen=True)
 class Table:
     name: str
-    core: bool
+    core: bool  # only `children`: every source has it; a question refuses only when a table it needs is missing
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     description: str = ""
@@ -61,14 +69,14 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "teams",
-            True,
+            False,
             _cols("team_id:str team_name:str service_area:str practice_model:str focus:str?"),
             key=("team_id",),
             description="One row per team.",
         ),
         Table(
             "workers",
-            True,
+            False,
             _cols(
                 "worker_id:str worker_name:str? team_id:str role:str fte:float agency:bool "
                 "start_date:date end_date:date?"
@@ -79,7 +87,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "referrals",
-            True,
+            False,
             _cols(
                 "referral_id:str child_id:str referral_date:date source:str primary_need:str? "
                 "nfa:bool team_id:str worker_id:str? closure_date:date? closure_reason:str?"
@@ -90,7 +98,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "assessments",
-            True,
+            False,
             _cols(
                 "assessment_id:str referral_id:str child_id:str start_date:date "
                 "authorised_date:date? worker_id:str? in_need:bool?"
@@ -101,7 +109,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "factors",
-            True,
+            False,
             _cols("child_id:str referral_id:str? factor_code:str recorded_date:date source:str"),
             key=("child_id", "referral_id", "factor_code", "source"),
             foreign_keys=(_CHILD, _REFERRAL),
@@ -213,6 +221,58 @@ TABLES: dict[str, Table] = {
             _cols("worker_id:str month:date absence_days:float contracted_days:float"),
             foreign_keys=(_WORKER,),
             description="Monthly sickness absence.",
+        ),
+        Table(
+            "contacts",
+            False,
+            _cols("contact_id:str child_id:str contact_date:date source:str outcome:str? team_id:str?"),
+            key=("contact_id",),
+            foreign_keys=(_CHILD, ("team_id", "teams", "team_id")),
+            description="Contacts at the front door (Annex A List 1, SSD contacts). Format 1.1.",
+        ),
+        Table(
+            "early_help",
+            False,
+            _cols("episode_id:str child_id:str start_date:date end_date:date? reason:str? outcome:str?"),
+            key=("episode_id",),
+            foreign_keys=(_CHILD,),
+            description="Early help episodes (Annex A List 2, SSD early_help_episodes). Format 1.1.",
+        ),
+        Table(
+            "cla_reviews",
+            False,
+            _cols("child_id:str review_date:date participation:str?"),
+            key=("child_id", "review_date"),
+            foreign_keys=(_CHILD,),
+            description="Looked-after children's reviews (SSDA903 reviews, SSD cla_reviews). Format 1.1.",
+        ),
+        Table(
+            "missing_episodes",
+            False,
+            _cols("child_id:str start_date:date end_date:date? missing_type:str return_interview_offered:bool?"),
+            key=("child_id", "start_date"),
+            foreign_keys=(_CHILD,),
+            description="Times a child was missing or away from placement (SSDA903 missing, SSD missing). Format 1.1.",
+        ),
+        Table(
+            "care_leavers",
+            False,
+            _cols(
+                "child_id:str recorded_date:date in_touch:str activity:str? accommodation:str? "
+                "accommodation_suitable:bool?"
+            ),
+            key=("child_id", "recorded_date"),
+            foreign_keys=(_CHILD,),
+            description="Care leavers' latest contact, activity and accommodation (SSDA903 OC3, "
+            "Annex A List 9, SSD care_leavers). Format 1.1.",
+        ),
+        Table(
+            "uasc",
+            False,
+            _cols("child_id:str ceased_date:date?"),
+            key=("child_id",),
+            foreign_keys=(_CHILD,),
+            description="Unaccompanied asylum-seeking children, and when that status ended (SSDA903 UASC). Format 1.1.",
         ),
     ]
 }

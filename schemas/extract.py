@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.contract import TABLES
+from schemas.contract import TABLES, readable_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data"
@@ -112,8 +112,10 @@ def read_manifest(path: Path) -> dict:
         raise ExtractError(f"manifest.json in {path} is not valid JSON: {exc}") from None
     if not isinstance(manifest, dict):
         raise ExtractError(f"manifest.json in {path} must hold a JSON object")
-    if manifest.get("contract", 1) != 1:
-        raise ExtractError(f"manifest.json says contract {manifest.get('contract')!r}; this ChildStat reads contract 1")
+    if not readable_version(manifest.get("contract", 1)):
+        raise ExtractError(
+            f"manifest.json says contract {manifest.get('contract')!r}; this ChildStat reads contract 1 and 1.1"
+        )
     return manifest
 
 

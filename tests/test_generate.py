@@ -155,7 +155,7 @@ def test_every_table_with_contract_columns_and_types(extracts, n):
             for col in table.columns:
                 assert str(schema.field(col.name).type) in ARROW_TYPE[col.type], (name, col.name)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["contract"] == 1 and manifest["as_of"] == "2026-03-31" and manifest["la_code"]
+    assert manifest["contract"] == "1.1" and manifest["as_of"] == "2026-03-31" and manifest["la_code"]
 
 
 def test_big_tables_are_part_folders_when_chunked(extracts, cons):

@@ -140,7 +140,7 @@ def test_as_of_defaults_to_the_manifest_and_can_be_moved(tiny_engine):
 def test_as_of_without_manifest_is_the_latest_event(make_engine):
     engine = make_engine(manifest=None)
     assert engine.extract.as_of_source == "latest event date"
-    assert engine.as_of == dt.date(2026, 3, 20)  # the latest visit / review in the tiny extract
+    assert engine.as_of == dt.date(2026, 3, 25)  # the latest event in the tiny extract: contact K11
 
 
 def test_missing_optional_table_disables_only_what_needs_it(make_engine):

@@ -1,4 +1,4 @@
-"""A tiny hand-made valid extract (contract v1) for tests: every table, a few rows each.
+"""A tiny hand-made valid extract (format 1.1) for tests: every table, a few rows each.
 
 API (keep stable, other tests use it):
 
@@ -150,6 +150,42 @@ _ROWS: dict[str, list[tuple]] = {
         ("W1", "2026-01-01", 1.0, 21.0),
         ("W3", "2026-02-01", 0.0, 16.0),
         ("W4", "2026-01-01", 3.5, 12.0),
+    ],
+    # Format 1.1. Contacts K1-K7 became referrals R1-R7 (each a day or two before its referral);
+    # K8-K11 did not: K8 no further action, K9 advice, K10 early help, K11 outcome not recorded.
+    # Police (6): K6, K9, K10 -> 1 of 3 became a referral; schools (2A): K5, K8, K11 -> 1 of 3.
+    "contacts": [
+        ("K1", "C1", "2025-04-01", "1A", "referral", "T1"),
+        ("K2", "C2", "2025-06-09", "5A", "referral", "T2"),
+        ("K3", "C3", "2025-06-09", "5A", "referral", "T2"),
+        ("K4", "C4", "2025-08-29", "3A", "referral", "T1"),
+        ("K5", "C5", "2025-11-19", "2A", "referral", "T3"),
+        ("K6", "C6", "2026-01-30", "6", "referral", "T2"),
+        ("K7", "C1", "2026-01-14", "1A", "referral", "T1"),
+        ("K8", "C2", "2025-12-01", "2A", "no_further_action", "T1"),
+        ("K9", "C4", "2026-02-10", "6", "advice", "T1"),
+        ("K10", "C5", "2026-03-05", "6", "early_help", None),
+        ("K11", "C3", "2026-03-25", "2A", None, "T1"),
+    ],
+    "early_help": [
+        ("EH1", "C4", "2026-02-12", None, "Family support", None),
+        ("EH2", "C5", "2024-05-01", "2025-01-31", "Parenting", "Stepped up to social care"),
+        ("EH3", "C3", "2025-01-10", "2025-05-30", "School attendance", "Needs met"),
+    ],
+    "cla_reviews": [
+        ("C5", "2025-12-20", "PN1"),
+        ("C5", "2026-03-15", "PN1"),
+        ("C4", "2025-03-25", "PN4"),
+    ],
+    "missing_episodes": [
+        ("C5", "2026-01-10", "2026-01-12", "M", True),
+        ("C5", "2026-02-14", "2026-02-14", "A", None),
+    ],
+    "care_leavers": [
+        ("C4", "2026-03-01", "YES", "F2", "U", True),
+    ],
+    "uasc": [
+        ("C5", None),
     ],
 }
 

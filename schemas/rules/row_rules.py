@@ -81,6 +81,13 @@ CODE_LISTS: dict[tuple[str, str], tuple[str, str]] = {
     ("service_episodes", "exit_reason"): ("exit_reason", "the exit reasons"),
     ("education", "sen"): ("sen", "the SEN statuses"),
     ("neet_status", "status"): ("neet_status", "the NEET statuses"),
+    ("contacts", "source"): ("referral_source", "the CIN referral source codes"),
+    ("contacts", "outcome"): ("contact_outcome", "the contact outcomes"),
+    ("missing_episodes", "missing_type"): ("missing_type", "M (missing) or A (away)"),
+    ("cla_reviews", "participation"): ("cla_review_participation", "the SSDA903 participation codes PN0-PN7"),
+    ("care_leavers", "in_touch"): ("care_leaver_in_touch", "the SSDA903 'in touch' codes"),
+    ("care_leavers", "activity"): ("care_leaver_activity", "the SSDA903 care leaver activity codes"),
+    ("care_leavers", "accommodation"): ("care_leaver_accommodation", "the SSDA903 accommodation codes"),
 }
 
 
