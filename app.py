@@ -201,7 +201,10 @@ def _route() -> None:
         st.session_state[SIGNED_IN_KEY] = (scope.user, access.issuer)
     audit("page_view", page=page.title)
     draw_frame(scope)
-    routed(page.run)
+    pages_for_role = [(f"pages/{path.name}", page_meta(path)) for path in page_files()]
+    pages_for_role = [(p, m) for p, m in pages_for_role if scope.role == "admin" or scope.role in page_roles(m)]
+    meta = next((m for _, m in pages_for_role if m["title"] == page.title), None)
+    routed(page.run, meta, sorted(pages_for_role, key=lambda pm: pm[1].get("order", 99)))
 
 
 if __name__ == "__main__":

@@ -33,20 +33,64 @@ log = logging.getLogger("childstat")
 _router = threading.local()
 
 
-def routed(run_page: Callable[[], None]) -> None:
+def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[tuple[str, dict]] = ()) -> None:
     """Run the selected page with the router marked active (called by app.py only).
 
     Every page opens with one line saying what its reader sees: exact figures or protected ones
-    (the engine decides; queries.disclosure words it for the role).
+    (the engine decides; queries.disclosure words it for the role). A page whose PAGE["needs"]
+    tables this extract lacks (a 903-only extract has no referrals) says so once, names the
+    pages that do work with this extract (`others`: (path, PAGE) the user may open), and stops.
     """
     _router.active = True
     try:
         scope = current_scope()
         if scope is not None:
             st.caption(f":material/shield: {protection_line(scope.role)}")
+        if meta and not page_is_served(meta):
+            explain_unserved(meta, others)
+            return
         run_page()
     finally:
         _router.active = False
+
+
+def missing_needs(meta: dict) -> str | None:
+    """Why this extract cannot serve a page (its PAGE["needs"] tables), in words; None when it can."""
+    state = loaded()
+    if state.engine is None or not meta.get("needs"):
+        return None
+    return state.engine.unavailable_reason(meta["needs"])
+
+
+def absent_tables(name: str) -> list[str]:
+    """The tables a question needs that this extract simply does not have (not broken ones: those
+    are faults, and `run` shows them). Lets a page leave out, with one line, what its source never holds."""
+    state = loaded()
+    if state.engine is None:
+        return []
+    return [t for t in get_query(name).tables if state.engine.tables[t].status in ("missing", "missing_required")]
+
+
+def page_is_served(meta: dict) -> bool:
+    return missing_needs(meta) is None
+
+
+def explain_unserved(meta: dict, others: list[tuple[str, dict]]) -> None:
+    """One plain message in place of a page this extract cannot serve, with the pages it can."""
+    st.title(meta["title"])
+    extract = loaded().engine.extract
+    made_from = ", ".join(extract.manifest.get("imported", []))
+    st.info(
+        f"This page needs what this extract does not have: {missing_needs(meta)}."
+        + (f" The extract was imported from: {made_from}." if made_from else "")
+        + " The other pages show what this extract does hold.",
+        icon=":material/info:",
+    )
+    served = [(path, other) for path, other in others if other is not meta and page_is_served(other)]
+    if served:
+        st.markdown("**Pages with figures from this extract**")
+        for path, other in served:
+            st.page_link(path, label=other["title"], icon=other.get("icon"))
 
 
 def page_main(render: Callable) -> None:

@@ -14,6 +14,7 @@ PAGE = {
     "icon": ":material/assignment_ind:",
     "roles": ["social_worker", "team_manager", "analyst", "admin"],
     "order": 10,
+    "needs": ["referrals"],
     "description": "For a social worker: my open cases, when each child's next visit is due, what falls due "
     "in the next 5 working days and my open assessments. For a team manager: caseload per worker, "
     "overdue visits, and the compliance measures with their 12-month trend, with the children behind them.",

@@ -13,6 +13,7 @@ PAGE = {
     "icon": ":material/trending_up:",
     "roles": ["head_of_service", "analyst", "admin"],
     "order": 60,
+    "needs": ["referrals"],
     "description": "For a head of service: referrals expected over the next 12 months for the council or a team, "
     "with 80% and 95% intervals; a backtest showing whether the model beats last year's pattern; and the open "
     "caseload and case-holding FTE each team is likely to need.",

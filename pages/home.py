@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from pages._frame import count_text, current_scope, loaded, page_main, run, share_text
+from pages._frame import absent_tables, count_text, current_scope, loaded, page_main, run, share_text
 
 PAGE = {
     "title": "Home",
@@ -25,6 +25,8 @@ HEADLINES = [
 
 
 def team_choice(container) -> str | None:
+    if absent_tables("team_list"):
+        return None  # an extract with no teams (children only): whole-council figures
     teams = run("team_list", container)
     if teams is None or teams.is_empty():
         return None
@@ -41,12 +43,24 @@ def team_choice(container) -> str | None:
 
 
 def headline_metrics(container, team_id: str | None) -> None:
-    columns = container.columns(len(HEADLINES) + 1)
-    for column, (query, field, label, help_text) in zip(columns, HEADLINES, strict=False):
-        result = run(query, column, team_id=team_id)
-        if result is not None:
-            column.metric(label, count_text(result[field][0]), help=help_text)
-    rates = run("rereferral_rate", columns[-1], team_id=team_id)
+    """The headlines this extract can answer; one line for those its sources never hold (a 903-only
+    extract has no referrals, a CIN-census-only one no looked-after episodes)."""
+    shown = [h for h in HEADLINES if not absent_tables(h[0])]
+    rereferrals = not absent_tables("rereferral_rate")
+    left_out = [h[2] for h in HEADLINES if h not in shown] + ([] if rereferrals else ["Re-referral rate"])
+    if len(shown) + rereferrals:
+        columns = container.columns(len(shown) + rereferrals)
+        for column, (query, field, label, help_text) in zip(columns, shown, strict=False):
+            result = run(query, column, team_id=team_id)
+            if result is not None:
+                column.metric(label, count_text(result[field][0]), help=help_text)
+    if left_out:
+        absent = sorted({t for q in [*HEADLINES, ("rereferral_rate",)] for t in absent_tables(q[0])})
+        container.caption(
+            f"Not shown, because this extract has no {', '.join(absent)} table{'s' if len(absent) > 1 else ''}: "
+            f"{', '.join(left_out)}."
+        )
+    rates = run("rereferral_rate", columns[-1], team_id=team_id) if rereferrals else None
     if rates is not None:
         row = rates.row(0, named=True)
         columns[-1].metric(
@@ -57,6 +71,8 @@ def headline_metrics(container, team_id: str | None) -> None:
 
 
 def referral_chart(container, team_id: str | None) -> None:
+    if absent_tables("referrals_by_month"):
+        return  # said once, under the headlines
     monthly = run("referrals_by_month", container, months=24, team_id=team_id, total=True)
     if monthly is None:
         return

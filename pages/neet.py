@@ -14,6 +14,7 @@ PAGE = {
     "icon": ":material/school:",
     "roles": ["team_manager", "analyst", "admin"],
     "order": 30,
+    "needs": ["education", "neet_status"],
     "description": "For managers and analysts: which school and social care factors predict a young person "
     "NEET or not known at 16-17 (odds ratios with 95% intervals), how accurate the model is against the RONI score, "
     "whether it works as well for every group, and the young people in Year 11 to talk about early.",

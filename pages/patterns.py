@@ -20,6 +20,7 @@ PAGE = {
     "icon": ":material/hub:",
     "roles": ["team_manager", "analyst", "head_of_service", "admin"],
     "order": 20,
+    "needs": ["referrals", "factors"],
     "description": "For an analyst: build a cohort (team, CP category, need, age, sex, ethnicity, period) and see "
     "which recorded factors its children share compared with everyone else, with 95% intervals, lift, "
     "Fisher p and false-discovery q-values; which factors go together; and a plain-words summary.",

@@ -16,6 +16,7 @@ PAGE = {
     "icon": ":material/volunteer_activism:",
     "roles": ["head_of_service", "analyst", "admin"],
     "order": 40,
+    "needs": ["services", "service_episodes"],
     "description": "For a head of service: per commissioned service, what was spent, for how many children, how "
     "often there was no new referral within a year of the case closing, and what each additional child with no "
     "new referral cost against similar children who did not get it; spend by month and commissioning type; "

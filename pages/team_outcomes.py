@@ -14,6 +14,7 @@ PAGE = {
     "icon": ":material/monitoring:",
     "roles": ["head_of_service", "analyst", "admin"],
     "order": 50,
+    "needs": ["referrals"],
     "description": "For a head of service: do data-led teams close cases quicker, with fewer re-referrals, less use "
     "of commissioned services and lower sickness absence? Each figure with its interval, time-to-close curves, a "
     "funnel plot of re-referrals by team, England's figures beside ours, and a like-for-like view by primary need.",

@@ -207,6 +207,10 @@ class Engine:
         install_calendar(self.con)
         install_record_keys(self.con, cell_key_secret(cache_folder(self.extract, cache_dir)))
         install_code_labels(self.con)
+        self.con.execute("CREATE TABLE extract_tables (table_name VARCHAR, usable BOOLEAN)")
+        self.con.executemany(
+            "INSERT INTO extract_tables VALUES (?, ?)", [(n, s.usable) for n, s in self.tables.items()]
+        )
         install_macros(self.con)
 
     def _install_summaries(self, in_store: bool) -> None:

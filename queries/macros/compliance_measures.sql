@@ -56,13 +56,13 @@ measured AS (
 ),
 measure_list AS (
     SELECT * FROM (VALUES
-        (1, 'assessment_45wd', 'Assessments authorised within 45 working days', true),
-        (2, 'icpc_15wd', 'ICPCs within 15 working days of the strategy discussion', true),
-        (3, 'cp_review_timely', 'CP reviews held on time', true),
-        (4, 'visits_in_timescale', 'Open plans with visits in timescale', true),
-        (5, 'cpp_2_years', 'CP plans open 2 years or more', false),
-        (6, 'repeat_cpp', 'CP plans that are a repeat plan', false)
-    ) AS t(measure_order, measure, label, higher_is_better)
+        (1, 'assessment_45wd', 'Assessments authorised within 45 working days', true, 'assessments'),
+        (2, 'icpc_15wd', 'ICPCs within 15 working days of the strategy discussion', true, 'section47'),
+        (3, 'cp_review_timely', 'CP reviews held on time', true, 'cp_reviews'),
+        (4, 'visits_in_timescale', 'Open plans with visits in timescale', true, 'visits'),
+        (5, 'cpp_2_years', 'CP plans open 2 years or more', false, 'cp_plans'),
+        (6, 'repeat_cpp', 'CP plans that are a repeat plan', false, 'cp_plans')
+    ) AS t(measure_order, measure, label, higher_is_better, needs_table)
 )
 SELECT d.as_of, t.team_id, m.measure,
        coalesce(x.numerator, 0) AS numerator,
@@ -72,4 +72,6 @@ SELECT d.as_of, t.team_id, m.measure,
 FROM on_dates AS d
 CROSS JOIN teams AS t
 CROSS JOIN measure_list AS m
-LEFT JOIN measured AS x ON x.as_of = d.as_of AND x.team_id = t.team_id AND x.measure = m.measure;
+LEFT JOIN measured AS x ON x.as_of = d.as_of AND x.team_id = t.team_id AND x.measure = m.measure
+-- A measure whose records the extract does not have (no visits table, say) is left out: not known, not 0%.
+WHERE has_table(m.needs_table);

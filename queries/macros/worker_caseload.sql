@@ -42,7 +42,8 @@ SELECT
     coalesce(p.cla_cases, 0) AS cla_cases,
     w.fte,
     round(coalesce(p.open_cases, 0) / w.fte, 1) AS cases_per_fte,
-    coalesce(o.overdue_visits, 0) AS overdue_visits,
+    -- Unknown (null), not 0, when the extract has no visits table (e.g. one made from the CIN census alone)
+    CASE WHEN has_table('visits') THEN coalesce(o.overdue_visits, 0) END AS overdue_visits,
     w.worker_name,
     w.role,
     w.agency,

@@ -1,9 +1,10 @@
 -- title: Caseload by worker
 -- description: For each worker in post on as_of (and anyone still holding open cases): the
 --   children with an open referral allocated to them, how many are on a CP plan, a CIN plan or
---   looked after, their FTE, cases per FTE (national average 16.0) and overdue visits.
--- tables: workers, referrals, visits
--- optional_tables: cp_plans, cin_plans, looked_after
+--   looked after, their FTE, cases per FTE (national average 16.0) and overdue visits (unknown,
+--   not 0, when the extract has no visits table).
+-- tables: workers, referrals
+-- optional_tables: cp_plans, cin_plans, looked_after, visits
 -- access: aggregate
 -- roles: analyst, head_of_service, team_manager, social_worker
 -- counts: open_cases

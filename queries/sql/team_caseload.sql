@@ -1,9 +1,10 @@
 -- title: Team caseload
 -- description: For each team on as_of: workers in post, case-holding workers and their FTE, open
 --   cases, cases per case-holding FTE (national average 16.0), agency workers, and overdue
---   visits. A case-holding worker is one with at least one open case.
--- tables: teams, workers, referrals, visits
--- optional_tables: cp_plans, cin_plans, looked_after
+--   visits (unknown, not 0, when the extract has no visits table). A case-holding worker is one
+--   with at least one open case.
+-- tables: teams, workers, referrals
+-- optional_tables: cp_plans, cin_plans, looked_after, visits
 -- access: aggregate
 -- roles: analyst, head_of_service, team_manager
 -- counts: open_cases
@@ -25,7 +26,7 @@ SELECT
     round(sum(w.open_cases) / nullif(CAST(sum(CAST(w.fte AS DECIMAL(18, 6))) FILTER (WHERE w.open_cases > 0) AS DOUBLE), 0), 1)
         AS cases_per_fte,
     count(w.worker_id) FILTER (WHERE w.in_post AND w.agency) AS agency_workers,
-    coalesce(sum(w.overdue_visits), 0)::BIGINT AS overdue_visits,
+    CASE WHEN has_table('visits') THEN coalesce(sum(w.overdue_visits), 0) END::BIGINT AS overdue_visits,
     t.practice_model,
     t.service_area
 FROM teams AS t

@@ -2,9 +2,10 @@
 -- description: Each child with an open referral on as_of, with the plans they are on (CP, CIN,
 --   looked after), their last statutory visit, when the next is due and how many working days
 --   are left (negative: overdue), and a red / amber / green status: red overdue, amber due within
---   5 working days, green later; no status when the child is on no plan.
--- tables: referrals, visits
--- optional_tables: cp_plans, cin_plans, looked_after
+--   5 working days, green later; no status when the child is on no plan. Without a visits table
+--   the visit columns and the status are unknown (null): no visit record is not an overdue visit.
+-- tables: referrals
+-- optional_tables: cp_plans, cin_plans, looked_after, visits
 -- access: child-level
 -- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the date cases are judged on
@@ -42,10 +43,10 @@ SELECT
     o.referral_date,
     p.plans,
     p.last_visit_date,
-    p.next_visit_due,
-    p.working_days_to_due,
+    CASE WHEN has_table('visits') THEN p.next_visit_due END AS next_visit_due,
+    CASE WHEN has_table('visits') THEN p.working_days_to_due END AS working_days_to_due,
     CASE
-        WHEN p.child_id IS NULL THEN NULL
+        WHEN p.child_id IS NULL OR NOT has_table('visits') THEN NULL
         WHEN p.is_overdue THEN 'red'
         WHEN p.working_days_to_due <= 5 THEN 'amber'
         ELSE 'green'
