@@ -27,11 +27,12 @@ their headers):
 List 11 (adopters) has no contract table. Contacts, early help and care leavers are written only
 when the workbook has their list. A child's demographics come from every list used, so a child
 met only in List 1, 2 or 9 still gets a children row. Codes may be written as codes or in words
-("Police", "Neglect", "Full care order"): ingest.values.words reads both. Annex A holds no referral IDs: an assessment
-or S47 is linked to the child's latest referral (List 3 or 6) on or before it; with none it is
-dropped (the report says so); a CP plan with none keeps an empty referral_id. A List 6 row
-with no matching List 3 referral has source 10 (Unknown) and nfa false. Annex A holds no
-factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
+("Police", "Neglect", "Full care order"): ingest.values.words reads both.
+
+Annex A holds no referral IDs: an assessment or S47 is linked to the child's latest referral
+(List 3 or 6) on or before it; with none it is dropped (the report says so); a CP plan with none
+keeps an empty referral_id. A List 6 row with no matching List 3 referral has source 10
+(Unknown) and nfa false. Annex A holds no factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
 non-breaking spaces, Excel errors (#N/A) and formulas; a formula with no saved value is
 reported, not guessed.
 
