@@ -1,9 +1,15 @@
-"""Ofsted Annex A workbook -> children, referrals, assessments, section47, cp_plans, cp_reviews,
-looked_after, visits, teams, workers (factors: written empty; cin_plans: not in Annex A).
+"""Ofsted Annex A workbook -> children, contacts, early_help, referrals, assessments, section47,
+cp_plans, cp_reviews, looked_after, visits, care_leavers, teams, workers (factors: written empty;
+cin_plans: not in Annex A).
 
 Lists used (sheets "List 3", "List_3", "list3 referrals"... or, failing a name, recognised by
 their headers):
 
+- List 1 contacts -> contacts (date, source; outcome only if a column gives one; no team).
+  contact_id is the workbook's if it has a column for it, else "<child>/K/<date>", with "/2",
+  "/3" for the child's second and third contact that day in the workbook's order;
+- List 2 early help -> early_help (assessment start and completion date; reason and outcome
+  where a column gives them; the organisation completing it as an extra column);
 - List 3 referrals -> referrals (date, source, NFA, allocated team and worker);
 - List 4 assessments -> assessments (start, authorisation, assessed as in need);
 - List 5 S47 enquiries -> section47 (strategy discussion, ICPC unnecessary, ICPC date);
@@ -13,14 +19,20 @@ their headers):
   (latest review conference);
 - List 8 looked after -> looked_after (one row per period of care, with the current legal status
   and placement) and a `cla` visit (last social work visit);
+- List 9 care leavers -> care_leavers (in touch, activity, accommodation and its suitability,
+  read by ingest.care_leavers; recorded_date the latest date of contact if a column gives it,
+  else the workbook's as_of);
 - List 10 adoption -> children.family_id (the family identifier) for children met above.
 
-Lists 1, 2, 9 and 11 (contacts, early help, care leavers, adopters) have no contract table.
-A child's demographics come from every list used. Annex A holds no referral IDs: an assessment
-or S47 is linked to the child's latest referral (List 3 or 6) on or before it; with none it is
-dropped (the report says so); a CP plan with none keeps an empty referral_id. A List 6 row
-with no matching List 3 referral has source 10 (Unknown) and nfa false. Annex A holds no
-factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
+List 11 (adopters) has no contract table. Contacts, early help and care leavers are written only
+when the workbook has their list. A child's demographics come from every list used, so a child
+met only in List 1, 2 or 9 still gets a children row. Codes may be written as codes or in words
+("Police", "Neglect", "Full care order"): ingest.values.words reads both.
+
+Annex A holds no referral IDs: an assessment or S47 is linked to the child's latest referral
+(List 3 or 6) on or before it; with none it is dropped (the report says so); a CP plan with none
+keeps an empty referral_id. A List 6 row with no matching List 3 referral has source 10
+(Unknown) and nfa false. Annex A holds no factors: factors is written empty. Values carry list letters ("a) Male", "q) 6: Police"),
 non-breaking spaces, Excel errors (#N/A) and formulas; a formula with no saved value is
 reported, not guessed.
 
@@ -34,15 +46,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import defusedxml
 
 from ingest import safe_files
+from ingest.care_leavers import CareLeaverCodes
 from ingest.orgs import Orgs
 from ingest.report import RunReport, SourceError
 from ingest.rows import Cell, Imported, Tables, sex_of
-from ingest.values import text
+from ingest.values import text, words
 from schemas.codes import codes, retired
 
 FILLS = (
@@ -70,6 +84,11 @@ COMMON = {
     "worker": r"allocated worker|^worker|allocated social worker",
 }
 FIELDS = {  # list number: field -> header pattern (matched on the lower-cased, trimmed header)
+    1: {"contact_id": r"contact (?:unique )?id|contact reference|contact number", "contact_date": r"date of contact|contact date",
+        "source": r"contact source|source of contact|^source", "outcome": r"outcome"},
+    2: {"start_date": r"assessment start date|start date", "end_date": r"completion date|end date|closure date",
+        "organisation": r"organisation|completed by", "outcome": r"outcome|reason for closure|closure reason",
+        "reason": r"reason|presenting need|need"},
     3: {"referral_date": r"date of referral|referral date", "source": r"referral source|source of referral",
         "nfa": r"nfa|no further action"},
     4: {"start_date": r"assessment start date|start date", "authorised_date": r"authoris|completion date",
@@ -85,28 +104,34 @@ FIELDS = {  # list number: field -> header pattern (matched on the lower-cased, 
         "legal_status": r"^child's legal status|^legal status$|^current legal status$", "last_visit": r"last social work visit",
         "end_date": r"ceased to be looked after$|date ceased", "placement_type": r"placement type",
         "placement_postcode": r"placement postcode"},
+    9: {"in_touch": r"in touch", "contact_date": r"date of (?:the )?(?:latest|last) contact|latest (?:date of )?contact|last contact",
+        "suitable": r"suitab", "accommodation": r"type of accommodation|accommodation type|^accommodation",
+        "activity": r"activity"},
     10: {},
 }  # fmt: skip
 SIGNATURES = {
+    1: "contact_date",
+    2: "start_date",
     3: "referral_date",
     4: "start_date",
     5: "strategy_date",
     6: "cin_start",
     7: "initial_category",
     8: "legal_status",
+    9: "in_touch",
 }
 RECOGNISE = [  # a sheet without a list name: (list, a header only that list has), most specific first
+    (9, r"in touch|type of accommodation|activity status|eligibility category"),
     (7, r"child protection plan start|category of abuse"),
     (8, r"looked after|legal status"),
     (5, r"strategy discussion|section 47"),
+    (2, r"organisation completing|early help"),
     (4, r"assessment start|assessment date of authoris"),
     (6, r"cin start date|cin closure date"),
     (3, r"date of referral|referral date"),
+    (1, r"date of contact|contact source"),
 ]
-CATEGORY_WORDS = {
-    "neglect": "NEG", "physical abuse": "PHY", "physical": "PHY", "sexual abuse": "SAB", "sexual": "SAB",
-    "emotional abuse": "EMO", "emotional": "EMO", "multiple": "MUL", "mixed": "MUL",
-}  # fmt: skip
+LIST_TABLES = {1: "contacts", 2: "early_help", 9: "care_leavers"}  # written only when the workbook has the list
 
 
 def _norm(header) -> str:
@@ -180,7 +205,7 @@ def _header(rows: list[tuple]) -> int | None:
 
 
 def read(path: str | Path, report: RunReport) -> Imported:
-    """Read an Annex A workbook; SourceError if it is not a workbook or holds none of Lists 3-8."""
+    """Read an Annex A workbook; SourceError if it is not a workbook or holds none of Lists 1-9."""
     path = Path(path)
     values_wb, formulas_wb = _open(path)
     try:
@@ -199,7 +224,7 @@ def _read_lists(path: Path, values_wb, formulas_wb, report: RunReport) -> Import
     if not any(n in sheets for n in SIGNATURES):
         found = ", ".join(repr(ws.title) for ws in values_wb.worksheets) or "none"
         raise SourceError(
-            f"{path.name} holds none of the Annex A lists 3-8 (sheets named 'List 3' ... 'List 8', or with "
+            f"{path.name} holds none of the Annex A lists 1-9 (sheets named 'List 1' ... 'List 9', or with "
             f"their headers). Sheets found: {found}"
         )
     reader = _Reader(report)
@@ -249,6 +274,10 @@ class _Reader:
         self.latest: dt.date | None = None
         self.family: dict[str, str] = {}
         self.pending: list[tuple[int, str, dict]] = []  # rows that need referrals: (list, where, values)
+        self.contacts_on: Counter = Counter()  # (child, date) -> contacts read, for contact IDs
+        self.leavers: list[tuple[str, dict]] = []  # care leaver rows, recorded_date still to fill
+        self.leaver_codes = CareLeaverCodes()
+        self.filled: Counter = Counter()  # what was filled by rule: contact sources, care leavers' dates
 
     def _seen(self, *dates) -> None:
         for d in dates:
@@ -262,6 +291,8 @@ class _Reader:
         if missing:
             self.report.note(f"sheet '{title}': no column for {', '.join(missing)}; not used")
             return
+        if number in LIST_TABLES:
+            self.tables.start(LIST_TABLES[number])
         for i in range(header_at + 1, len(rows)):
             row = rows[i]
             if not any(text(v) for v in row):
@@ -296,6 +327,12 @@ class _Reader:
                 self.referral(number, rec, where)
             elif number == 8:
                 self.care(rec, where)
+            elif number == 1:
+                self.contact(rec, where)
+            elif number == 2:
+                self.early_help(rec, where)
+            elif number == 9:
+                self.care_leaver(rec, where)
             else:
                 self.pending.append((number, where, rec))
 
@@ -326,6 +363,46 @@ class _Reader:
         worker = self.orgs.worker(cell.text(rec.get("worker"), "worker_id"), team, seen)
         return team, worker
 
+    # --- the front door (Lists 1 and 2) ------------------------------------------------------
+
+    def contact(self, rec: dict, where: str) -> None:
+        self.report.read("contacts")
+        cell = Cell(self.report, "contacts", where)
+        child_id = rec["child_id"]
+        date = cell.date(rec.get("contact_date"), "contact_date", required=True)
+        own_id = cell.ident(rec.get("contact_id"), "contact_id", required=False)
+        if cell.failed:
+            self.report.drop("contacts", cell.failed, where)
+            return
+        self._seen(date)
+        if text(rec.get("source")) is None:
+            source = "10"
+            self.filled["contacts with no source"] += 1
+        else:
+            source = cell.code(rec.get("source"), "source", codes("referral_source"), words("referral_source"), True)
+        self.contacts_on[child_id, date] += 1
+        n = self.contacts_on[child_id, date]
+        contact_id = own_id or f"{child_id}/K/{date.isoformat()}" + (f"/{n}" if n > 1 else "")
+        outcome = cell.code(rec.get("outcome"), "outcome", codes("contact_outcome"), words("contact_outcome"))
+        row = {"contact_id": contact_id, "child_id": child_id, "contact_date": date, "source": source}
+        self.tables.add("contacts", row | {"outcome": outcome, "team_id": None}, where)
+
+    def early_help(self, rec: dict, where: str) -> None:
+        self.report.read("early_help")
+        cell = Cell(self.report, "early_help", where)
+        child_id = rec["child_id"]
+        start = cell.date(rec.get("start_date"), "start_date", required=True)
+        end = cell.date(rec.get("end_date"), "end_date")
+        if cell.failed:
+            self.report.drop("early_help", cell.failed, where)
+            return
+        self._seen(start, end)
+        row = {"episode_id": f"{child_id}/EH/{start.isoformat()}", "child_id": child_id, "start_date": start}
+        row |= {"end_date": end, "reason": cell.text(rec.get("reason"), "reason")}
+        row["outcome"] = cell.text(rec.get("outcome"), "outcome")
+        row["organisation"] = cell.text(rec.get("organisation"), "organisation")
+        self.tables.add("early_help", row, where)
+
     # --- referrals (Lists 3 and 6) -------------------------------------------------------------
 
     def referral(self, number: int, rec: dict, where: str) -> None:
@@ -347,12 +424,18 @@ class _Reader:
             "worker_id": worker,
         }
         if number == 3:
-            row["source"] = cell.code(rec.get("source"), "source", codes("referral_source"), required=True)
+            row["source"] = cell.code(
+                rec.get("source"), "source", codes("referral_source"), words("referral_source"), required=True
+            )
             row["nfa"] = cell.yes_no(rec.get("nfa"), "nfa")
         else:
-            row["primary_need"] = cell.code(rec.get("primary_need"), "primary_need", codes("primary_need"))
+            row["primary_need"] = cell.code(
+                rec.get("primary_need"), "primary_need", codes("primary_need"), words("primary_need")
+            )
             row["closure_date"] = closure
-            row["closure_reason"] = cell.code(rec.get("closure_reason"), "closure_reason", codes("closure_reason"))
+            row["closure_reason"] = cell.code(
+                rec.get("closure_reason"), "closure_reason", codes("closure_reason"), words("closure_reason")
+            )
             last_seen = cell.date(rec.get("last_seen"), "visit_date")
             self.visit(rec["child_id"], last_seen, "cin", None, worker, where)
         if row["team_id"] == "UNKNOWN" and self.tables.has("referrals", referral_id=row["referral_id"]):
@@ -427,9 +510,9 @@ class _Reader:
         cell = Cell(self.report, "cp_plans", where)
         start = cell.date(rec.get("start_date"), "start_date", required=True)
         end = cell.date(rec.get("end_date"), "end_date")
-        cats = codes("cp_category")
-        initial = cell.code(rec.get("initial_category"), "initial_category", cats, CATEGORY_WORDS, required=True)
-        latest = cell.code(rec.get("latest_category"), "latest_category", cats, CATEGORY_WORDS) or initial
+        cats, cat_words = codes("cp_category"), words("cp_category")
+        initial = cell.code(rec.get("initial_category"), "initial_category", cats, cat_words, required=True)
+        latest = cell.code(rec.get("latest_category"), "latest_category", cats, cat_words) or initial
         visit = cell.date(rec.get("last_visit"), "visit_date")
         review = cell.date(rec.get("review_date"), "review_date")
         if cell.failed:
@@ -455,11 +538,11 @@ class _Reader:
         start = cell.date(rec.get("start_date"), "start_date", required=True)
         end = cell.date(rec.get("end_date"), "end_date")
         legal = cell.code(
-            rec.get("legal_status"), "legal_status", codes("ssda903_legal_status"),
+            rec.get("legal_status"), "legal_status", codes("ssda903_legal_status"), words("ssda903_legal_status"),
             accept=retired("ssda903_legal_status"), required=True,
         )  # fmt: skip
         place = cell.code(
-            rec.get("placement_type"), "placement_type", codes("ssda903_placement"),
+            rec.get("placement_type"), "placement_type", codes("ssda903_placement"), words("ssda903_placement"),
             accept=retired("ssda903_placement"), required=True,
         )  # fmt: skip
         visit = cell.date(rec.get("last_visit"), "visit_date")
@@ -473,6 +556,30 @@ class _Reader:
         row["placement_postcode"] = cell.text(rec.get("placement_postcode"), "placement_postcode")
         self.tables.add("looked_after", row, where)
         self.visit(child_id, visit, "cla", None, worker, where)
+
+    # --- care leavers (List 9) ------------------------------------------------------------------
+
+    def care_leaver(self, rec: dict, where: str) -> None:
+        self.report.read("care_leavers")
+        cell = Cell(self.report, "care_leavers", where)
+        contact = cell.date(rec.get("contact_date"), "recorded_date")
+        self._seen(contact)
+        self._who(rec, where, "care_leavers", contact)
+        row = {"child_id": rec["child_id"], "recorded_date": contact}
+        row |= self.leaver_codes.read(
+            cell, rec.get("in_touch"), rec.get("activity"), rec.get("accommodation"), rec.get("suitable")
+        )
+        self.leavers.append((where, row))
+
+    def _add_care_leavers(self, as_of: dt.date) -> None:
+        """List 9 rows, dated by their latest contact or, with none, the workbook's as_of."""
+        for where, row in self.leavers:
+            if row["recorded_date"] is None:
+                row["recorded_date"] = as_of
+                self.filled["care leavers with no date of contact"] += 1
+            self.tables.add("care_leavers", row, where)
+        for line in self.leaver_codes.assumptions():
+            self.report.assume(line)
 
     def visit(self, child_id: str, date, kind: str, alone, worker, where: str) -> None:
         if date is None:
@@ -510,7 +617,18 @@ class _Reader:
                 )
             if row.get("sex") is None:
                 row["sex"] = "U"
-        self.orgs.finish(self.latest or dt.date.today())
+        as_of = self.latest or dt.date.today()
+        self._add_care_leavers(as_of)
+        if self.filled["contacts with no source"]:
+            self.report.assume(
+                f"contacts: {self.filled['contacts with no source']} contacts with no source have source 10 (Unknown)"
+            )
+        if self.filled["care leavers with no date of contact"]:
+            self.report.assume(
+                f"care_leavers: {self.filled['care leavers with no date of contact']} rows with no date of contact "
+                f"are recorded on the workbook's as_of ({as_of.isoformat()})"
+            )
+        self.orgs.finish(as_of)
         self.report.note("Annex A holds no factors: factors is written empty")
         self.report.note(
             "Annex A holds no referral or episode IDs: IDs are made from the child's ID and the event's date"

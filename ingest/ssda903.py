@@ -1,4 +1,5 @@
-"""SSDA903 (children looked after) CSVs -> children, looked_after, workers.
+"""SSDA903 (children looked after) CSVs -> children, looked_after, workers, cla_reviews,
+missing_episodes, uasc, care_leavers.
 
 Each CSV is recognised by its columns, not its name, so "header.csv", "SSDA903_Header_2024.csv"
 and "Header.CSV" all work:
@@ -7,11 +8,21 @@ and "Header.CSV" all work:
 - episodes (CHILD, DECOM, LS, PLACE; DEC, HOME_POST, PL_POST when present) -> looked_after,
   one row per episode: episode_id "<CHILD>/LA/<DECOM>", LS -> legal_status, PLACE ->
   placement_type, HOME_POST/PL_POST kept as extra columns home_postcode/placement_postcode;
-- sw_episodes (CHILD, SW_ID, SW_DECOM) -> workers (the source's SW_ID; no name, no team).
+- sw_episodes (CHILD, SW_ID, SW_DECOM) -> workers (the source's SW_ID; no name, no team);
+- reviews (CHILD, REVIEW, REVIEW_CODE) -> cla_reviews: review_date, participation PN0-PN7;
+- missing (CHILD, MISSING, MIS_START, MIS_END) -> missing_episodes: missing_type M (missing) or
+  A (away without authorisation), start and end (return_interview_offered: not in the 903);
+- uasc (CHILD, DUC) -> uasc: ceased_date, the date UASC status ceased. A DUC after as_of (the
+  903 often holds the 18th birthday ahead of time) is left empty, still UASC on as_of, and counted;
+- oc3 (CHILD, IN_TOUCH, ACTIV, ACCOM) -> care_leavers, read by ingest.care_leavers: ACCOM "K1" is
+  accommodation K, suitable; "K2" not suitable. recorded_date is the end of the collection year
+  (31 March) when the file or folder names say which ("SSDA903_2023-24", "header_2024.csv"),
+  else the return's as_of.
 
-The other 903 tables (reviews, uasc, oc2, oc3, ad1, missing, placed_for_adoption,
-previous_permanence) have no contract table and are listed as not used. The 903 return holds
-no referrals or assessments: those core tables are left out (import the CIN census too).
+as_of is the latest event date (episodes, reviews, missing) that is not in the future, or the end
+of the collection year named, if later. The other 903 tables (oc2, ad1, placed_for_adoption,
+previous_permanence) have no contract table and are listed as read but not used. The 903
+return holds no referrals or assessments: those tables are left out (import the CIN census too).
 A file named like a 903 table but without its columns is an error naming what is missing.
 """
 
@@ -20,11 +31,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
+from ingest.care_leavers import CareLeaverCodes
 from ingest.orgs import Orgs
 from ingest.report import RunReport, SourceError
 from ingest.rows import Cell, Imported, Tables, sex_of
+from ingest.values import words
 from schemas.codes import codes, retired
 
 KNOWN = {  # table: columns that identify it
@@ -40,7 +54,9 @@ KNOWN = {  # table: columns that identify it
     "placed_for_adoption": ("CHILD", "DATE_PLACED"),
     "previous_permanence": ("CHILD", "PREV_PERM"),
 }
-USED = ("header", "episodes", "sw_episodes")
+USED = ("header", "episodes", "sw_episodes", "reviews", "missing", "uasc", "oc3")
+today = dt.date.today  # events after today are not used for as_of (tests pin it)
+YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d\d)(?:[-_ ]?(\d\d))?(?!\d)")  # "2024", "2023-24", "2023_24", "202324"
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -107,15 +123,45 @@ def read(path: str | Path, report: RunReport) -> Imported:
         report.note(f"not an SSDA903 table, not used: {item}")
     for table in sorted(set(found) - set(USED)):
         report.note(f"903 {table} table read but not used: the contract has no table for it")
-    return _Reader(report).read(found)
+    year_end = collection_year_end([file for pairs in found.values() for file, _ in pairs], report)
+    return _Reader(report, year_end).read(found)
+
+
+def collection_year_end(files: list[Path], report: RunReport) -> dt.date | None:
+    """31 March of the collection year the 903 files' names give ("2023-24" or "2024" -> 2024-03-31).
+
+    None when no name gives a year, or names give different ones (the report then says so), or
+    the year has not ended yet. Only the files' own names count, never a folder's (a temporary
+    folder's random name could hold "2024").
+    """
+    years = set()
+    for p in files:
+        for first, second in YEAR_IN_NAME.findall(p.stem):
+            if not second:
+                years.add(int(first))
+            elif int(second) == (int(first) + 1) % 100:
+                years.add(int(first) + 1)
+    if len(years) > 1:
+        report.note(
+            f"the file names give several collection years ({', '.join(map(str, sorted(years)))}): "
+            "as_of is the latest event date"
+        )
+    if len(years) != 1:
+        return None
+    end = dt.date(years.pop(), 3, 31)
+    return end if end <= today() else None
 
 
 class _Reader:
-    def __init__(self, report: RunReport):
+    def __init__(self, report: RunReport, year_end: dt.date | None = None):
         self.report = report
         self.tables = Tables(report, "ssda903")
         self.orgs = Orgs(self.tables)
         self.latest: dt.date | None = None
+        self.year_end = year_end
+        self.ceased: list[tuple[str, dict]] = []  # uasc rows, their ceased_date checked against as_of
+        self.leavers: list[tuple[str, dict]] = []  # oc3 rows, recorded_date still to fill
+        self.leaver_codes = CareLeaverCodes()
 
     def read(self, found: dict[str, list[tuple[Path, list[dict]]]]) -> Imported:
         if "header" in found:
@@ -126,11 +172,27 @@ class _Reader:
             self.tables.start("looked_after")
             for file, records in found["episodes"]:
                 self._each(file, records, self.episode)
+        for table, target, handle in (
+            ("reviews", "cla_reviews", self.review),
+            ("missing", "missing_episodes", self.missing),
+            ("uasc", "uasc", self.uasc),
+            ("oc3", "care_leavers", self.care_leaver),
+        ):
+            if table in found:
+                self.tables.start(target)
+                for file, records in found[table]:
+                    self._each(file, records, handle)
+        dates = [d for d in (self.latest, self.year_end) if d]
+        as_of = max(dates) if dates else None
+        self._finish_uasc(as_of)
+        self._finish_care_leavers(self.year_end or as_of or today())
         if "sw_episodes" in found:
             for file, records in found["sw_episodes"]:
                 self._each(file, records, self.worker)
-            self.orgs.finish(self.latest or dt.date.today())
-        return Imported(self.tables.label, self.tables.frames(), self.latest)
+            self.orgs.finish(as_of or today())
+        if self.year_end:
+            self.report.note(f"the file names give the collection year ending {self.year_end.isoformat()}")
+        return Imported(self.tables.label, self.tables.frames(), as_of)
 
     def _each(self, file: Path, records: list[dict], handle) -> None:
         for n, record in enumerate(records, 2):
@@ -139,7 +201,7 @@ class _Reader:
 
     def _seen(self, *dates) -> None:
         for d in dates:
-            if d and d <= dt.date.today() and (self.latest is None or d > self.latest):
+            if d and d <= today() and (self.latest is None or d > self.latest):
                 self.latest = d
 
     def child(self, rec: dict, where: str) -> None:
@@ -172,6 +234,7 @@ class _Reader:
             rec.get("LS"),
             "legal_status",
             codes("ssda903_legal_status"),
+            words("ssda903_legal_status"),
             accept=retired("ssda903_legal_status"),
             required=True,
         )
@@ -179,6 +242,7 @@ class _Reader:
             rec.get("PLACE"),
             "placement_type",
             codes("ssda903_placement"),
+            words("ssda903_placement"),
             accept=retired("ssda903_placement"),
             required=True,
         )
@@ -205,3 +269,83 @@ class _Reader:
         seen = cell.date(rec.get("SW_DECOM"), "start_date")
         if wid:
             self.orgs.worker(None, None, seen, wid=wid)
+
+    # --- reviews, missing, UASC and care leavers (format 1.1) -----------------------------------
+
+    def review(self, rec: dict, where: str) -> None:
+        self.report.read("cla_reviews")
+        cell = Cell(self.report, "cla_reviews", where)
+        child_id = cell.ident(rec.get("CHILD"), "child_id")
+        date = cell.date(rec.get("REVIEW"), "review_date", required=True)
+        participation = cell.code(
+            rec.get("REVIEW_CODE"),
+            "participation",
+            codes("cla_review_participation"),
+            words("cla_review_participation"),
+        )
+        if cell.failed:
+            self.report.drop("cla_reviews", cell.failed, where)
+            return
+        self._seen(date)
+        self.tables.add(
+            "cla_reviews", {"child_id": child_id, "review_date": date, "participation": participation}, where
+        )
+
+    def missing(self, rec: dict, where: str) -> None:
+        self.report.read("missing_episodes")
+        cell = Cell(self.report, "missing_episodes", where)
+        child_id = cell.ident(rec.get("CHILD"), "child_id")
+        start = cell.date(rec.get("MIS_START"), "start_date", required=True)
+        end = cell.date(rec.get("MIS_END"), "end_date")
+        kind = cell.code(
+            rec.get("MISSING"), "missing_type", codes("missing_type"), words("missing_type"), required=True
+        )
+        if cell.failed:
+            self.report.drop("missing_episodes", cell.failed, where)
+            return
+        self._seen(start, end)
+        row = {"child_id": child_id, "start_date": start, "end_date": end, "missing_type": kind}
+        self.tables.add("missing_episodes", row | {"return_interview_offered": None}, where)
+
+    def uasc(self, rec: dict, where: str) -> None:
+        self.report.read("uasc")
+        cell = Cell(self.report, "uasc", where)
+        child_id = cell.ident(rec.get("CHILD"), "child_id")
+        ceased = cell.date(rec.get("DUC"), "ceased_date")
+        if cell.failed:
+            self.report.drop("uasc", cell.failed, where)
+            return
+        self.ceased.append((where, {"child_id": child_id, "ceased_date": ceased}))
+
+    def _finish_uasc(self, as_of: dt.date | None) -> None:
+        """A DUC after as_of is not yet an end: the child was still UASC on as_of."""
+        later = 0
+        for where, row in self.ceased:
+            if as_of and row["ceased_date"] and row["ceased_date"] > as_of:
+                row["ceased_date"], later = None, later + 1
+            self.tables.add("uasc", row, where)
+        if later:
+            self.report.assume(
+                f"uasc: {later} dates UASC ceased (DUC) after as_of, often the 18th birthday recorded ahead, "
+                "are left empty: those children were still UASC on as_of"
+            )
+
+    def care_leaver(self, rec: dict, where: str) -> None:
+        self.report.read("care_leavers")
+        cell = Cell(self.report, "care_leavers", where)
+        child_id = cell.ident(rec.get("CHILD"), "child_id")
+        if cell.failed:
+            self.report.drop("care_leavers", cell.failed, where)
+            return
+        row = {"child_id": child_id, "recorded_date": None}
+        row |= self.leaver_codes.read(cell, rec.get("IN_TOUCH"), rec.get("ACTIV"), rec.get("ACCOM"))
+        self.leavers.append((where, row))
+
+    def _finish_care_leavers(self, recorded: dt.date) -> None:
+        for where, row in self.leavers:
+            self.tables.add("care_leavers", row | {"recorded_date": recorded}, where)
+        if self.leavers:
+            when = "the end of the collection year" if self.year_end else "the return's as_of (its latest event date)"
+            self.report.assume(f"care_leavers: OC3 rows are recorded on {when}, {recorded.isoformat()}")
+        for line in self.leaver_codes.assumptions():
+            self.report.assume(line)

@@ -1,18 +1,28 @@
-"""Reading one messy source value: text, identifiers, dates, yes/no, codes with list letters.
+"""Reading one messy source value: text, identifiers, dates, yes/no, codes written as codes or words.
 
 Every reader returns the clean value or raises NotUnderstood with the reason; `Cell` (in
 rows.py) turns that into a report entry. Real files hold non-breaking spaces, list letters
 ("a) Male", "q) 6: Police"), Excel error values (#N/A), formulas without cached values
 ("=H2+5"), integer-looking IDs (1234, 1234.0), ISO and dd/mm/yyyy dates and Excel serial dates.
+
+Codes may be written as words ("Police", "Full care order", "Child's disability or illness"):
+`words(list_name)` gives the words for a code list of schemas/codes.toml (its DfE labels, and
+the variants declared in ingest/code_words.toml), `coded(value, list_name)` reads one value
+with them. Any importer (Annex A, SSDA903, the SSD) reads codes the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from schemas import codes as code_lists
 
 EXCEL_ERRORS = {"#N/A", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NULL!", "#NUM!", "#GETTING_DATA", "#SPILL!"}
-LIST_LETTER = re.compile(r"^[a-z]{1,2}\)\s*", re.IGNORECASE)
+LIST_LETTER = re.compile(r"^[a-z]{1,2}\d?\)\s*", re.IGNORECASE)  # "a) ", "zz) ", "p1) "
 CODE_HEAD = re.compile(r"^([A-Za-z0-9]{1,4})\s*(?::|\s-\s|\s–\s|-\s|$)")
 RAW_CODE_HEAD = re.compile(r"^([A-Za-z0-9]{1,10})\s*(?::|\s-\s|\s–\s|-\s)")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -118,7 +128,8 @@ def strip_letter(value) -> str | None:
 def code(value, allowed, words: dict[str, str] | None = None) -> str | None:
     """A code from a list: 'a) WBRI' -> 'WBRI', 'q) 6: Police' -> '6', 'N1 - Abuse' -> 'N1'.
 
-    `words` maps lower-case descriptions to codes (e.g. 'physical abuse' -> 'PHY').
+    `words` maps descriptions to codes (e.g. 'physical abuse' -> 'PHY', see `words()`); a
+    description matches whole, ignoring case, spaces and punctuation (`word_key`).
     Raises NotUnderstood when no code of `allowed` can be found.
     """
     body = strip_letter(value)
@@ -131,13 +142,95 @@ def code(value, allowed, words: dict[str, str] | None = None) -> str | None:
     if m and m.group(1).upper() in allowed_upper:
         return allowed_upper[m.group(1).upper()]
     if words:
-        key = body.lower().rstrip(".")
-        if key in words:
-            return words[key]
-        for description, mapped in words.items():
-            if key.startswith(description):
-                return mapped
+        lookup = words if isinstance(words, Words) else Words({word_key(k): v for k, v in words.items()})
+        for key in (word_key(body), word_key(m.group(1)) if m else None):
+            if key and key in lookup:
+                return lookup[key]
     raise NotUnderstood("not a known code")
+
+
+# --- codes written as words -------------------------------------------------------------------
+
+_WORDS_FILE = Path(__file__).with_name("code_words.toml")
+_APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+# code lists whose labels in schemas/codes.toml are under another name
+LABELS_OF = {"ssda903_legal_status": "legal_status", "ssda903_placement": "placement_type"}
+
+
+class Words(dict):
+    """Descriptions (already made into `word_key`s) -> codes, for one code list."""
+
+
+def word_key(value) -> str:
+    """A description reduced to plain lower-case words: "Child's disability/illness" -> "childs disability illness".
+
+    Case, list letters, spaces and punctuation (hyphens, en and em dashes, colons, slashes,
+    brackets, full stops, commas) do not count; apostrophes are dropped; "&" is "and".
+    """
+    out = (text(value) or "").lower()
+    out = LIST_LETTER.sub("", out).replace("&", " and ")
+    return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", out)).strip()
+
+
+@cache
+def _declared() -> dict:
+    with _WORDS_FILE.open("rb") as f:
+        return tomllib.load(f)
+
+
+@cache
+def words(list_name: str) -> Words:
+    """Words for the codes of a list: its DfE labels (schemas/codes.toml), overruled by ingest/code_words.toml."""
+    try:
+        labels = code_lists.labels(LABELS_OF.get(list_name, list_name))
+    except KeyError:
+        labels = {}
+    out = Words({word_key(label): str(c) for c, label in labels.items()})
+    out.update({word_key(w): str(c) for w, c in _declared().get(list_name, {}).items()})
+    return out
+
+
+@cache
+def replaced(list_name: str) -> dict[str, str]:
+    """Older codes of a list read as a current one (code_words.toml [replaced.*]), e.g. F3 -> F5."""
+    return dict(_declared().get("replaced", {}).get(list_name, {}))
+
+
+def coded(value, list_name: str) -> str | None:
+    """A code of a list of schemas/codes.toml, written as a code or in words; None when blank.
+
+    Retired codes are kept as written (the validator warns on them); a replaced code becomes
+    its current code. Raises NotUnderstood for anything else.
+    """
+    allowed = [*code_lists.codes(list_name), *code_lists.retired(list_name), *replaced(list_name)]
+    out = code(value, allowed, words(list_name))
+    return replaced(list_name).get(out, out)
+
+
+def suitable(value) -> bool | None:
+    """Whether a care leaver's accommodation is suitable: 1/2, Suitable/Unsuitable, yes/no; blank is None."""
+    key = word_key(value)
+    if not key:
+        return None
+    declared = {word_key(w): bool(v) for w, v in _declared()["accommodation_suitable"].items()}
+    if key in declared:
+        return declared[key]
+    return yes_no(value)
+
+
+def accommodation(value) -> tuple[str | None, bool | None]:
+    """A care leaver's accommodation and whether it is suitable: 903 "K1" -> ("K", True), "K2" ->
+    ("K", False), "K" or "U: Independent living" -> (code, None); "0" (no information) -> (None, None).
+    """
+    body = strip_letter(value)
+    if body is None or body == "0":
+        return None, None
+    allowed = code_lists.codes("care_leaver_accommodation")
+    m = re.fullmatch(r"([A-Za-z])\s*([12])", body)
+    if m and m.group(1).upper() in allowed:
+        return m.group(1).upper(), m.group(2) == "1"
+    return code(body, allowed, words("care_leaver_accommodation")), None
 
 
 def raw_code(value) -> str | None:
