@@ -35,6 +35,8 @@ ETHNICITY_WORDS = {"cnhe": "CHNE"}  # the SSD guidance's spelling of Chinese
 def read(path: str | Path, report: RunReport) -> Imported:
     """Read an SSD export folder; SourceError if it holds no usable ssd_person table."""
     path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        raise SourceError(f"{path.name} is a zip file: unzip it and give the folder of ssd_* files")
     found = read_export(path, report)
     if "ssd_person" not in found:
         seen = ", ".join(sorted(found)) or "no SSD tables"

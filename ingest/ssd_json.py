@@ -2,7 +2,8 @@
 
 The SSD writes `{"NFA_FLAG": "Y", "ADVICE_FLAG": "", ...}` for outcomes and `["1A", "3B"]` (or,
 planned, `{"1A": "Yes", "3B": "No"}`) for assessment factors. Some exports write the keys without
-quotes, as the SSD's own guidance shows them (`{ NFA_FLAG: "", TOTAL_NO_OF_OUTCOMES: , ... }`), or
+quotes, as the SSD's own guidance shows them (`{ NFA_FLAG: "", TOTAL_NO_OF_OUTCOMES: , ... }`,
+perhaps with a trailing comma), or
 a factor list as `['1A', '3B']` or `1A, 3B`: those are read, and the caller reports that the JSON
 was not strict. Each reader returns (value, lenient) or raises NotUnderstood.
 """
@@ -17,6 +18,7 @@ from ingest.values import NotUnderstood, text
 
 BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 EMPTY_VALUE = re.compile(r":\s*(?=[,}])")
+TRAILING_COMMA = re.compile(r",\s*([}\]])")
 SET_WORDS = {"y", "yes", "1", "true", "t"}
 UNSET_WORDS = {"", "n", "no", "0", "false", "f", "null", "none"}
 
@@ -31,6 +33,7 @@ def parse(value) -> tuple[object, bool]:
     except ValueError:
         pass
     fixed = EMPTY_VALUE.sub(": null", BARE_KEY.sub(r'\1"\2":', raw))  # unquoted keys, TOTAL_NO_OF_OUTCOMES: ,
+    fixed = TRAILING_COMMA.sub(r"\1", fixed)
     try:
         return json.loads(fixed), True
     except ValueError:
