@@ -108,6 +108,13 @@ class Reader:
             if d and d <= dt.date.today() and (self.latest is None or d > self.latest):
                 self.latest = d
 
+    def person(self, cell: Cell, value) -> str | None:
+        """The child's ID; a row whose person is missing, or not in ssd_person, fails (it would match no child)."""
+        child = cell.ident(value, "child_id")
+        if child is not None and child not in self.children:
+            cell.failed = cell.failed or "the person is not in ssd_person"
+        return child
+
     def referral_for(self, child: str, ssd_referral: str | None, date: dt.date | None) -> str | None:
         """The made referral_id for an SSD referral ID; else the child's latest referral on or before `date`."""
         made = self.made("referrals").get(ssd_referral)

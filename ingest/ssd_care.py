@@ -79,7 +79,7 @@ def looked_after(r) -> None:
     for rec in r.rows("ssd_cla_episodes"):
         r.report.read("looked_after")
         cell = r.cell("looked_after", rec)
-        child = cell.ident(rec["clae_person_id"], "child_id")
+        child = r.person(cell, rec["clae_person_id"])
         start = cell.date(rec["clae_cla_episode_start_date"], "start_date", required=True)
         end = cell.date(rec["clae_cla_episode_ceased_date"], "end_date")
         if cell.failed:
@@ -207,7 +207,7 @@ def missing(r) -> None:
     for rec in r.rows("ssd_missing"):
         r.report.read("missing_episodes")
         cell = r.cell("missing_episodes", rec)
-        child = cell.ident(rec["miss_person_id"], "child_id")
+        child = r.person(cell, rec["miss_person_id"])
         start = cell.date(rec["miss_missing_episode_start_date"], "start_date", required=True)
         end = cell.date(rec["miss_missing_episode_end_date"], "end_date")
         if cell.failed:
@@ -232,7 +232,7 @@ def care_leavers(r) -> None:
     for rec in r.rows("ssd_care_leavers"):
         r.report.read("care_leavers")
         cell = r.cell("care_leavers", rec)
-        child = cell.ident(rec["clea_person_id"], "child_id")
+        child = r.person(cell, rec["clea_person_id"])
         recorded = cell.date(rec["clea_care_leaver_latest_contact"], "recorded_date")
         if recorded is None:
             recorded = cell.date(rec["clea_pathway_plan_review_date"], "recorded_date")
@@ -280,7 +280,7 @@ def uasc(r) -> None:
             other += 1
             continue
         r.report.read("uasc")
-        child = cell.ident(rec["immi_person_id"], "child_id")
+        child = r.person(cell, rec["immi_person_id"])
         end = cell.date(rec["immi_immigration_status_end_date"], "ceased_date")
         if cell.failed:
             r.report.drop("uasc", cell.failed, rec.where)

@@ -81,7 +81,7 @@ def referrals(r) -> None:
     for rec in r.rows("ssd_cin_episodes"):
         r.report.read("referrals")
         cell = r.cell("referrals", rec)
-        child = cell.ident(rec["cine_person_id"], "child_id")
+        child = r.person(cell, rec["cine_person_id"])
         date = cell.date(rec["cine_referral_date"], "referral_date", required=True)
         if cell.failed:
             r.report.drop("referrals", cell.failed + " (its assessments, S47s and plans cannot link to it)", rec.where)
@@ -132,7 +132,7 @@ def contacts(r) -> None:
     for rec in r.rows("ssd_contacts"):
         r.report.read("contacts")
         cell = r.cell("contacts", rec)
-        child = cell.ident(rec["cont_person_id"], "child_id")
+        child = r.person(cell, rec["cont_person_id"])
         date = cell.date(rec["cont_contact_date"], "contact_date", required=True)
         if cell.failed:
             r.report.drop("contacts", cell.failed, rec.where)
@@ -175,7 +175,7 @@ def assessments(r) -> None:
     for rec in r.rows("ssd_cin_assessments"):
         r.report.read("assessments")
         cell = r.cell("assessments", rec)
-        child = cell.ident(rec["cina_person_id"], "child_id")
+        child = r.person(cell, rec["cina_person_id"])
         start = cell.date(rec["cina_assessment_start_date"], "start_date", required=True)
         authorised = cell.date(rec["cina_assessment_auth_date"], "authorised_date")
         if cell.failed:
@@ -260,7 +260,7 @@ def cin_plans(r) -> None:
     for rec in r.rows("ssd_cin_plans"):
         r.report.read("cin_plans")
         cell = r.cell("cin_plans", rec)
-        child = cell.ident(rec["cinp_person_id"], "child_id")
+        child = r.person(cell, rec["cinp_person_id"])
         start = cell.date(rec["cinp_cin_plan_start_date"], "start_date", required=True)
         end = cell.date(rec["cinp_cin_plan_end_date"], "end_date")
         if cell.failed:
@@ -289,7 +289,7 @@ def section47(r) -> None:
     for rec in r.rows("ssd_s47_enquiry"):
         r.report.read("section47")
         cell = r.cell("section47", rec)
-        child = cell.ident(rec["s47e_person_id"], "child_id")
+        child = r.person(cell, rec["s47e_person_id"])
         start = cell.date(rec["s47e_s47_start_date"], "strategy_date", required=True)
         if cell.failed:
             r.report.drop("section47", cell.failed, rec.where)
@@ -354,7 +354,7 @@ def cp_plans(r) -> None:
     for rec in r.rows("ssd_cp_plans"):
         r.report.read("cp_plans")
         cell = r.cell("cp_plans", rec)
-        child = cell.ident(rec["cppl_person_id"], "child_id")
+        child = r.person(cell, rec["cppl_person_id"])
         start = cell.date(rec["cppl_cp_plan_start_date"], "start_date", required=True)
         end = cell.date(rec["cppl_cp_plan_end_date"], "end_date")
         if cell.failed:
@@ -409,7 +409,7 @@ def visits(r) -> None:
         for rec in r.rows(table):
             r.report.read("visits")
             cell = r.cell("visits", rec)
-            child = cell.ident(rec[person], "child_id")
+            child = r.person(cell, rec[person])
             date = cell.date(rec[f"{prefix}_date"], "visit_date", required=True)
             if cell.failed:
                 r.report.drop("visits", cell.failed, rec.where)
@@ -438,7 +438,7 @@ def early_help(r) -> None:
     for rec in r.rows("ssd_early_help_episodes"):
         r.report.read("early_help")
         cell = r.cell("early_help", rec)
-        child = cell.ident(rec["earl_person_id"], "child_id")
+        child = r.person(cell, rec["earl_person_id"])
         start = cell.date(rec["earl_episode_start_date"], "start_date", required=True)
         end = cell.date(rec["earl_episode_end_date"], "end_date")
         if cell.failed:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_pages import PAGES, open_page
 
 from ingest import run_import, ssd_json
 from ingest.__main__ import main
@@ -276,6 +277,22 @@ def test_ssd_and_903_episodes_of_a_child_merge_into_one_row(tmp_path):
     assert care["episode_id"].to_list().count("1004/LA/2025-03-01") == 1 and care.height == 2
 
 
+def test_ssd_episodes_replace_annex_a_periods_of_care_for_the_child(tmp_path):
+    out = tmp_path / "x"
+    assert run_import("annex-a", SSD.parent / "annex_a" / "Annex_A.xlsx", out).ok
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ssd_person.csv").write_text("pers_person_id,pers_sex,pers_dob\n1761444,M,2005-01-01\n")
+    (src / "ssd_cla_episodes.csv").write_text(
+        "clae_person_id,clae_cla_episode_start_date,clae_cla_placement_id\n1761444,2009-08-06 00:00:00.000,P1\n"
+    )
+    (src / "ssd_cla_placement.csv").write_text("clap_cla_placement_id,clap_cla_placement_type\nP1,U4\n")
+    report = run_import("ssd", src, out)
+    care = table(out, "looked_after").filter(pl.col("child_id") == "1761444")
+    assert care["imported_from"].str.starts_with("ssd ").all() and care.height == 1
+    assert "looked_after: 1 Annex A care rows replaced by the children's SSD episodes" in report.notes
+
+
 # --- the files: formats and their quirks --------------------------------------------------------------
 
 
@@ -391,6 +408,14 @@ def test_unknown_codes_are_reported_as_values_not_understood(tmp_path):
     assert ("ssd_cla_episodes.csv line 3", "placement_type", "unknown code: kept as written") in found
     assert ("ssd_missing.csv line 2", "missing_type", "unknown code: kept as written") in found
     assert "ZZ" in table(out, "contacts")["source"].to_list()  # validation names it as the source's error
+
+
+def test_a_row_of_a_person_not_in_ssd_person_is_dropped(tmp_path):
+    src = copy_export(tmp_path)
+    edit(src, "ssd_contacts", lambda rows: rows[1].update(cont_person_id="9999"))
+    report = run_import("ssd", src, tmp_path / "x")
+    assert report.tables["contacts"].dropped == {"the person is not in ssd_person": 1}
+    assert ("ssd_contacts.csv line 3", "(row)", "row dropped: the person is not in ssd_person") in problems(report)
 
 
 def test_an_empty_optional_table_is_written_empty(tmp_path):
@@ -569,3 +594,9 @@ def test_import_page_imports_ssd_files(tmp_path, monkeypatch):
     assert report["tables"]["contacts"]["mapped"] == 9
     assert result["validation"]["is_valid"] and result["zip"]
     assert list(temp.iterdir()) == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_page_renders_on_an_ssd_extract(page, imported, monkeypatch):
+    at = open_page(page, imported[0], monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
