@@ -23,244 +23,151 @@ class Use:
     reads: tuple[str, ...]
 
 
+def use(fills: str, required: str, reads: str) -> Use:
+    """A Use from space-separated names."""
+    return Use(tuple(fills.split()), tuple(required.split()), tuple(reads.split()))
+
+
 USED: dict[str, Use] = {
-    "ssd_person": Use(
-        ("children",),
-        ("pers_person_id",),
-        ("pers_person_id", "pers_sex", "pers_ethnicity", "pers_dob", "pers_expected_dob"),
+    "ssd_person": use(
+        "children",
+        "pers_person_id",
+        "pers_person_id pers_sex pers_ethnicity pers_dob pers_expected_dob",
     ),
-    "ssd_disability": Use(("children",), ("disa_person_id",), ("disa_person_id", "disa_disability_code")),
-    "ssd_department": Use(("teams",), ("dept_team_id",), ("dept_team_id", "dept_team_name")),
-    "ssd_professionals": Use(
-        ("workers",),
-        ("prof_professional_id",),
-        (
-            "prof_professional_id",
-            "prof_staff_id",
-            "prof_professional_name",
-            "prof_professional_job_title",
-            "prof_professional_department",
-            "prof_full_time_equivalency",
-            "prof_agency_worker_flag",
-        ),
-    ),  # fmt: skip
-    "ssd_involvements": Use(
-        ("workers", "referrals"),
-        ("invo_professional_id", "invo_person_id"),
-        (
-            "invo_professional_id",
-            "invo_professional_role_id",
-            "invo_professional_team",
-            "invo_involvement_start_date",
-            "invo_involvement_end_date",
-            "invo_person_id",
-            "invo_referral_id",
-        ),
-    ),  # fmt: skip
-    "ssd_contacts": Use(
-        ("contacts",),
-        ("cont_person_id", "cont_contact_date"),
-        (
-            "cont_contact_id",
-            "cont_person_id",
-            "cont_contact_date",
-            "cont_contact_source_code",
-            "cont_contact_source_desc",
-            "cont_contact_outcome_json",
-        ),
-    ),  # fmt: skip
-    "ssd_cin_episodes": Use(
-        ("referrals",),
-        ("cine_person_id", "cine_referral_date"),
-        (
-            "cine_referral_id",
-            "cine_person_id",
-            "cine_referral_date",
-            "cine_cin_primary_need_code",
-            "cine_referral_source_code",
-            "cine_referral_source_desc",
-            "cine_referral_outcome_json",
-            "cine_referral_nfa",
-            "cine_close_reason",
-            "cine_close_date",
-            "cine_referral_team",
-            "cine_referral_worker_id",
-        ),
-    ),  # fmt: skip
-    "ssd_cin_assessments": Use(
-        ("assessments",),
-        ("cina_person_id", "cina_assessment_start_date"),
-        (
-            "cina_assessment_id",
-            "cina_person_id",
-            "cina_referral_id",
-            "cina_assessment_start_date",
-            "cina_assessment_auth_date",
-            "cina_assessment_outcome_json",
-            "cina_assessment_outcome_nfa",
-            "cina_assessment_worker_id",
-        ),
-    ),  # fmt: skip
-    "ssd_assessment_factors": Use(
-        ("factors",),
-        ("cinf_assessment_id", "cinf_assessment_factors_json"),
-        ("cinf_table_id", "cinf_assessment_id", "cinf_assessment_factors_json"),
+    "ssd_disability": use(
+        "children",
+        "disa_person_id",
+        "disa_person_id disa_disability_code",
     ),
-    "ssd_cin_plans": Use(
-        ("cin_plans",),
-        ("cinp_person_id", "cinp_cin_plan_start_date"),
-        (
-            "cinp_cin_plan_id",
-            "cinp_referral_id",
-            "cinp_person_id",
-            "cinp_cin_plan_start_date",
-            "cinp_cin_plan_end_date",
-        ),
+    "ssd_department": use(
+        "teams",
+        "dept_team_id",
+        "dept_team_id dept_team_name",
     ),
-    "ssd_s47_enquiry": Use(
-        ("section47",),
-        ("s47e_person_id", "s47e_s47_start_date"),
-        (
-            "s47e_s47_enquiry_id",
-            "s47e_referral_id",
-            "s47e_person_id",
-            "s47e_s47_start_date",
-            "s47e_s47_end_date",
-            "s47e_s47_nfa",
-            "s47e_s47_outcome_json",
-        ),
-    ),  # fmt: skip
-    "ssd_initial_cp_conference": Use(
-        ("section47",),
-        ("icpc_icpc_date",),
-        ("icpc_s47_enquiry_id", "icpc_person_id", "icpc_icpc_date"),
+    "ssd_professionals": use(
+        "workers",
+        "prof_professional_id",
+        "prof_professional_id prof_staff_id prof_professional_name prof_professional_job_title "
+        "prof_professional_department prof_full_time_equivalency prof_agency_worker_flag",
     ),
-    "ssd_cp_plans": Use(
-        ("cp_plans",),
-        ("cppl_person_id", "cppl_cp_plan_start_date"),
-        (
-            "cppl_cp_plan_id",
-            "cppl_referral_id",
-            "cppl_person_id",
-            "cppl_cp_plan_start_date",
-            "cppl_cp_plan_end_date",
-            "cppl_cp_plan_initial_category",
-            "cppl_cp_plan_latest_category",
-        ),
-    ),  # fmt: skip
-    "ssd_cp_reviews": Use(
-        ("cp_reviews",),
-        ("cppr_cp_plan_id", "cppr_cp_review_date"),
-        ("cppr_cp_review_id", "cppr_cp_plan_id", "cppr_cp_review_date"),
+    "ssd_involvements": use(
+        "workers referrals",
+        "invo_professional_id invo_person_id",
+        "invo_professional_id invo_professional_role_id invo_professional_team invo_involvement_start_date "
+        "invo_involvement_end_date invo_person_id invo_referral_id",
     ),
-    "ssd_cin_visits": Use(
-        ("visits",),
-        ("cinv_person_id", "cinv_cin_visit_date"),
-        (
-            "cinv_cin_visit_id",
-            "cinv_person_id",
-            "cinv_cin_visit_date",
-            "cinv_cin_visit_seen",
-            "cinv_cin_visit_seen_alone",
-        ),
+    "ssd_contacts": use(
+        "contacts",
+        "cont_person_id cont_contact_date",
+        "cont_contact_id cont_person_id cont_contact_date cont_contact_source_code cont_contact_source_desc "
+        "cont_contact_outcome_json",
     ),
-    "ssd_cp_visits": Use(
-        ("visits",),
-        ("cppv_person_id", "cppv_cp_visit_date"),
-        ("cppv_cp_visit_id", "cppv_person_id", "cppv_cp_visit_date", "cppv_cp_visit_seen", "cppv_cp_visit_seen_alone"),
+    "ssd_cin_episodes": use(
+        "referrals",
+        "cine_person_id cine_referral_date",
+        "cine_referral_id cine_person_id cine_referral_date cine_cin_primary_need_code "
+        "cine_referral_source_code cine_referral_source_desc cine_referral_outcome_json cine_referral_nfa "
+        "cine_close_reason cine_close_date cine_referral_team cine_referral_worker_id",
     ),
-    "ssd_cla_visits": Use(
-        ("visits",),
-        ("clav_person_id", "clav_cla_visit_date"),
-        (
-            "clav_cla_visit_id",
-            "clav_person_id",
-            "clav_cla_visit_date",
-            "clav_cla_visit_seen",
-            "clav_cla_visit_seen_alone",
-        ),
+    "ssd_cin_assessments": use(
+        "assessments",
+        "cina_person_id cina_assessment_start_date",
+        "cina_assessment_id cina_person_id cina_referral_id cina_assessment_start_date "
+        "cina_assessment_auth_date cina_assessment_outcome_json cina_assessment_outcome_nfa "
+        "cina_assessment_worker_id",
     ),
-    "ssd_cla_episodes": Use(
-        ("looked_after",),
-        ("clae_person_id", "clae_cla_episode_start_date"),
-        (
-            "clae_cla_episode_id",
-            "clae_person_id",
-            "clae_cla_episode_start_date",
-            "clae_cla_episode_ceased_date",
-            "clae_cla_id",
-            "clae_cla_placement_id",
-        ),
-    ),  # fmt: skip
-    "ssd_cla_placement": Use(
-        ("looked_after",),
-        ("clap_cla_placement_type",),
-        (
-            "clap_cla_placement_id",
-            "clap_cla_placement_start_date",
-            "clap_cla_placement_end_date",
-            "clap_cla_placement_type",
-            "clap_cla_placement_postcode",
-            "clap_cla_id",
-            "clap_person_id",
-        ),
-    ),  # fmt: skip
-    "ssd_legal_status": Use(
-        ("looked_after",),
-        ("lega_person_id", "lega_legal_status"),
-        ("lega_person_id", "lega_legal_status", "lega_legal_status_start_date", "lega_legal_status_end_date"),
+    "ssd_assessment_factors": use(
+        "factors",
+        "cinf_assessment_id cinf_assessment_factors_json",
+        "cinf_table_id cinf_assessment_id cinf_assessment_factors_json",
     ),
-    "ssd_cla_reviews": Use(
-        ("cla_reviews",),
-        ("clar_cla_id", "clar_cla_review_date"),
-        (
-            "clar_cla_review_id",
-            "clar_cla_id",
-            "clar_cla_review_date",
-            "clar_cla_review_cancelled",
-            "clar_cla_review_participation",
-        ),
+    "ssd_cin_plans": use(
+        "cin_plans",
+        "cinp_person_id cinp_cin_plan_start_date",
+        "cinp_cin_plan_id cinp_referral_id cinp_person_id cinp_cin_plan_start_date cinp_cin_plan_end_date",
     ),
-    "ssd_missing": Use(
-        ("missing_episodes",),
-        ("miss_person_id", "miss_missing_episode_start_date"),
-        (
-            "miss_person_id",
-            "miss_missing_episode_start_date",
-            "miss_missing_episode_end_date",
-            "miss_missing_episode_type",
-            "miss_missing_rhi_offered",
-        ),
-    ),  # fmt: skip
-    "ssd_care_leavers": Use(
-        ("care_leavers",),
-        ("clea_person_id",),
-        (
-            "clea_person_id",
-            "clea_care_leaver_in_touch",
-            "clea_care_leaver_latest_contact",
-            "clea_care_leaver_accommodation",
-            "clea_care_leaver_accom_suitable",
-            "clea_care_leaver_activity",
-            "clea_pathway_plan_review_date",
-        ),
-    ),  # fmt: skip
-    "ssd_early_help_episodes": Use(
-        ("early_help",),
-        ("earl_person_id", "earl_episode_start_date"),
-        (
-            "earl_episode_id",
-            "earl_person_id",
-            "earl_episode_start_date",
-            "earl_episode_end_date",
-            "earl_episode_reason",
-            "earl_episode_end_reason",
-        ),
-    ),  # fmt: skip
-    "ssd_immigration_status": Use(
-        ("uasc",),
-        ("immi_person_id", "immi_immigration_status"),
-        ("immi_person_id", "immi_immigration_status", "immi_immigration_status_end_date"),
+    "ssd_s47_enquiry": use(
+        "section47",
+        "s47e_person_id s47e_s47_start_date",
+        "s47e_s47_enquiry_id s47e_referral_id s47e_person_id s47e_s47_start_date s47e_s47_end_date "
+        "s47e_s47_nfa s47e_s47_outcome_json",
+    ),
+    "ssd_initial_cp_conference": use(
+        "section47",
+        "icpc_icpc_date",
+        "icpc_s47_enquiry_id icpc_person_id icpc_icpc_date",
+    ),
+    "ssd_cp_plans": use(
+        "cp_plans",
+        "cppl_person_id cppl_cp_plan_start_date",
+        "cppl_cp_plan_id cppl_referral_id cppl_person_id cppl_cp_plan_start_date cppl_cp_plan_end_date "
+        "cppl_cp_plan_initial_category cppl_cp_plan_latest_category",
+    ),
+    "ssd_cp_reviews": use(
+        "cp_reviews",
+        "cppr_cp_plan_id cppr_cp_review_date",
+        "cppr_cp_review_id cppr_cp_plan_id cppr_cp_review_date",
+    ),
+    "ssd_cin_visits": use(
+        "visits",
+        "cinv_person_id cinv_cin_visit_date",
+        "cinv_cin_visit_id cinv_person_id cinv_cin_visit_date cinv_cin_visit_seen cinv_cin_visit_seen_alone",
+    ),
+    "ssd_cp_visits": use(
+        "visits",
+        "cppv_person_id cppv_cp_visit_date",
+        "cppv_cp_visit_id cppv_person_id cppv_cp_visit_date cppv_cp_visit_seen cppv_cp_visit_seen_alone",
+    ),
+    "ssd_cla_visits": use(
+        "visits",
+        "clav_person_id clav_cla_visit_date",
+        "clav_cla_visit_id clav_person_id clav_cla_visit_date clav_cla_visit_seen clav_cla_visit_seen_alone",
+    ),
+    "ssd_cla_episodes": use(
+        "looked_after",
+        "clae_person_id clae_cla_episode_start_date",
+        "clae_cla_episode_id clae_person_id clae_cla_episode_start_date clae_cla_episode_ceased_date "
+        "clae_cla_id clae_cla_placement_id",
+    ),
+    "ssd_cla_placement": use(
+        "looked_after",
+        "clap_cla_placement_type",
+        "clap_cla_placement_id clap_cla_placement_start_date clap_cla_placement_end_date "
+        "clap_cla_placement_type clap_cla_placement_postcode clap_cla_id clap_person_id",
+    ),
+    "ssd_legal_status": use(
+        "looked_after",
+        "lega_person_id lega_legal_status",
+        "lega_person_id lega_legal_status lega_legal_status_start_date lega_legal_status_end_date",
+    ),
+    "ssd_cla_reviews": use(
+        "cla_reviews",
+        "clar_cla_id clar_cla_review_date",
+        "clar_cla_review_id clar_cla_id clar_cla_review_date clar_cla_review_cancelled clar_cla_review_participation",
+    ),
+    "ssd_missing": use(
+        "missing_episodes",
+        "miss_person_id miss_missing_episode_start_date",
+        "miss_person_id miss_missing_episode_start_date miss_missing_episode_end_date "
+        "miss_missing_episode_type miss_missing_rhi_offered",
+    ),
+    "ssd_care_leavers": use(
+        "care_leavers",
+        "clea_person_id",
+        "clea_person_id clea_care_leaver_in_touch clea_care_leaver_latest_contact "
+        "clea_care_leaver_accommodation clea_care_leaver_accom_suitable clea_care_leaver_activity "
+        "clea_pathway_plan_review_date",
+    ),
+    "ssd_early_help_episodes": use(
+        "early_help",
+        "earl_person_id earl_episode_start_date",
+        "earl_episode_id earl_person_id earl_episode_start_date earl_episode_end_date earl_episode_reason "
+        "earl_episode_end_reason",
+    ),
+    "ssd_immigration_status": use(
+        "uasc",
+        "immi_person_id immi_immigration_status",
+        "immi_person_id immi_immigration_status immi_immigration_status_end_date",
     ),
 }
 
