@@ -3,10 +3,11 @@
     python -m ingest annex-a FILE.xlsx --out DIR
     python -m ingest cin-census FILE.xml --out DIR
     python -m ingest ssda903 FOLDER --out DIR        # the 903 CSVs (header, episodes, ...)
+    python -m ingest ssd FOLDER --out DIR            # a Standard Safeguarding Dataset export (ssd_*.csv/.parquet)
 
     report = run_import("cin-census", "census.xml", "extract/")   # a RunReport, never raises
 
-Each reader (annex_a, cin_census, ssda903) maps what its source holds onto contract tables,
+Each reader (annex_a, cin_census, ssda903, ssd) maps what its source holds onto contract tables,
 recording in a RunReport every row dropped and every value not understood; merge.write then
 merges the rows into the extract folder (a new one or an existing extract) and privacy.degrade
 applies the privacy option, on by default. See docs/import.md.
@@ -26,6 +27,7 @@ FORMATS = {
     "annex-a": "Ofsted Annex A workbook (.xlsx)",
     "cin-census": "DfE CIN census XML",
     "ssda903": "SSDA903 return: a folder of CSV files",
+    "ssd": "Standard Safeguarding Dataset export: a folder of ssd_*.csv or ssd_*.parquet files",
 }
 
 __all__ = ["FORMATS", "RunReport", "SourceError", "run_import", "read_source"]
@@ -46,6 +48,10 @@ def read_source(kind: str, source: str | Path, report: RunReport):
         from ingest import ssda903
 
         return ssda903.read(path, report)
+    if kind == "ssd":
+        from ingest import ssd
+
+        return ssd.read(path, report)
     if kind == "annex-a":
         from ingest import annex_a
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m ingest {annex-a,cin-census,ssda903} SOURCE --out DIR`.
+"""Command line: `python -m ingest {annex-a,cin-census,ssda903,ssd} SOURCE --out DIR`.
 
 Prints the run report, then the validation summary of the extract written. Exit status:
 0 imported and the extract is valid, 1 imported but validation found errors (the report and
@@ -19,10 +19,14 @@ EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest", description="Import Annex A, CIN census or SSDA903 files into a ChildStat extract."
+        prog="python -m ingest",
+        description="Import Annex A, CIN census, SSDA903 or SSD files into a ChildStat extract.",
     )
     parser.add_argument("format", choices=list(FORMATS), help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
-    parser.add_argument("source", help="the file (Annex A .xlsx, CIN census .xml) or folder of SSDA903 CSVs")
+    parser.add_argument(
+        "source",
+        help="the file (Annex A .xlsx, CIN census .xml), or the folder of SSDA903 CSVs or of SSD tables (ssd_*.csv, ssd_*.parquet)",
+    )
     parser.add_argument("--out", required=True, help="extract folder: new, or an existing extract to merge into")
     parser.add_argument(
         "--no-privacy",

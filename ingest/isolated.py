@@ -53,6 +53,7 @@ PRELOAD = {  # imported before the limit is set; the validator (pandera, DuckDB)
     "cin-census": ["ingest.cin_census"],
     "annex-a": ["ingest.annex_a", "openpyxl"],
     "ssda903": ["ingest.ssda903"],
+    "ssd": ["ingest.ssd", "pyarrow.parquet"],
     "always": ["polars", "ingest.merge"],
 }
 ZIP_LIMITS = ("max_uncompressed_mb", "max_compression_ratio")

@@ -8,8 +8,8 @@ census and then the SSDA903 return, gives one row per child and per episode:
    replaced: re-importing a corrected file leaves no stale rows;
 2. a row whose key is already there is updated: the new value wins, and a value the new
    source does not hold (empty, or the team UNKNOWN) keeps the one already there;
-3. looked_after: SSDA903 episodes are more detailed than Annex A's one row per period of care,
-   so Annex A care rows give way to 903 rows for the same child (in either order of import).
+3. looked_after: SSDA903 and SSD episodes are more detailed than Annex A's one row per period of
+   care, so Annex A care rows give way to episode rows for the same child (in either order of import).
 
 Each table is written to a temporary file and renamed into place; manifest.json gets the
 latest as_of of the two and the LA code and name when known. A table stored as a folder of
@@ -121,25 +121,28 @@ def merge_table(table: str, old: pl.DataFrame, new: pl.DataFrame, label: str, re
     return pl.concat([rest, matched], how="diagonal_relaxed")
 
 
+EPISODE_SOURCES = r"^(ssda903|ssd) "  # labels of sources whose looked_after rows are episodes
+
+
 def _care_precedence(old: pl.DataFrame, new: pl.DataFrame, report: RunReport) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """SSDA903 episodes win over Annex A periods of care for the same child."""
+    """SSDA903 and SSD episodes win over Annex A periods of care for the same child."""
     if IMPORTED_FROM not in old.columns or old.height == 0:
         return old, new
-    new_is_903 = new[IMPORTED_FROM].str.starts_with("ssda903").any()
-    if new_is_903:
+    if new[IMPORTED_FROM].str.contains(EPISODE_SOURCES).any():
+        source = "SSD" if new[IMPORTED_FROM].str.starts_with("ssd ").any() else "SSDA903"
         children = new["child_id"].unique().implode()
         mask = old[IMPORTED_FROM].str.starts_with("annex_a").fill_null(False) & old["child_id"].is_in(children)
         if mask.any():
             report.note(
-                f"looked_after: {int(mask.sum())} Annex A care rows replaced by the children's SSDA903 episodes"
+                f"looked_after: {int(mask.sum())} Annex A care rows replaced by the children's {source} episodes"
             )
             old = old.filter(~mask)
     elif new[IMPORTED_FROM].str.starts_with("annex_a").any():
-        has_903 = old.filter(old[IMPORTED_FROM].str.starts_with("ssda903").fill_null(False))["child_id"].unique()
-        mask = new["child_id"].is_in(has_903.implode())
+        episodes = old.filter(old[IMPORTED_FROM].str.contains(EPISODE_SOURCES).fill_null(False))["child_id"].unique()
+        mask = new["child_id"].is_in(episodes.implode())
         if mask.any():
             report.note(
-                f"looked_after: {int(mask.sum())} Annex A care rows not written: those children have SSDA903 episodes"
+                f"looked_after: {int(mask.sum())} Annex A care rows not written: those children have SSDA903 or SSD episodes"
             )
             new = new.filter(~mask)
     return old, new

@@ -1,4 +1,4 @@
-"""Import: turn a council's Annex A workbook, CIN census XML or SSDA903 CSVs into an extract.
+"""Import: turn a council's Annex A workbook, CIN census XML, SSDA903 CSVs or SSD export into an extract.
 
 Uploads larger than `max_upload_mb` are refused. The rest are written to a new private
 temporary folder (childstat-import-*) and imported there by a child process limited in memory
@@ -31,8 +31,8 @@ PAGE = {
     "roles": ["analyst", "admin"],
     "order": 80,
     "description": "Turn the files your case-management system already produces (the Ofsted Annex A "
-    "workbook, the CIN census XML, the SSDA903 CSVs) into a ChildStat extract: see what was read and "
-    "what was not, then download it or open it.",
+    "workbook, the CIN census XML, the SSDA903 CSVs, a Standard Safeguarding Dataset export) into a ChildStat "
+    "extract: see what was read and what was not, then download it or open it.",
 }
 
 RESULT_KEY = "import_result"
@@ -41,16 +41,18 @@ REQUESTED_KEY = "import_requested"
 
 MB = 1024 * 1024
 ZIP_NAME = "childstat-extract.zip"
-ORDER = {"cin-census": 0, "annex-a": 1, "ssda903": 2}
+ORDER = {"cin-census": 0, "annex-a": 1, "ssda903": 2, "ssd": 3}
+FOLDER_FORMATS = ("ssda903", "ssd")  # formats whose files are imported together, as one folder
 
 
 def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la_name: str | None = None) -> dict:
     """Import (format, file name, bytes) uploads into a new extract; returns what to show.
 
     CIN census files are imported first (oldest name first), then Annex A, then SSDA903 (all its
-    CSVs together), each merging into the same extract, in a child process limited in memory
-    and time. The result holds the reports, the validation and the extract as zip bytes; the
-    temporary folder (uploads and extract) is always deleted before this returns.
+    CSVs together), then the SSD (all its tables together), each merging into the same extract,
+    in a child process limited in memory and time. The result holds the reports, the validation
+    and the extract as zip bytes; the temporary folder (uploads and extract) is always deleted
+    before this returns.
     """
     from ingest import RunReport
     from ingest.isolated import run_limited
@@ -78,10 +80,11 @@ def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la
                 folder = work / "uploads" / kind
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / name).write_bytes(data)
-                if kind != "ssda903":
+                if kind not in FOLDER_FORMATS:
                     sources.append((kind, folder / name))
-            if any(kind == "ssda903" for kind, _, _ in accepted):
-                sources.append(("ssda903", work / "uploads" / "ssda903"))
+            for kind in FOLDER_FORMATS:
+                if any(k == kind for k, _, _ in accepted):
+                    sources.append((kind, work / "uploads" / kind))
             result |= run_limited(sources, out, work, private=private, la_name=la_name or None)
             if not result["refused"] and any(r["error"] is None for r in result["reports"]):
                 result["zip"] = zip_folder(out)
@@ -212,8 +215,9 @@ def render(container) -> None:
     container.title("Import")
     container.markdown(
         "Bring the files your case-management system already produces, and ChildStat turns them into an "
-        "extract: the **Annex A** workbook (Lists 3–8), the **CIN census** XML (one or more years) and the "
-        "**SSDA903** CSV files. Nothing is sent anywhere; the files are read on this machine in a new folder "
+        "extract: the **Annex A** workbook (Lists 3–8), the **CIN census** XML (one or more years), the "
+        "**SSDA903** CSV files and a **Standard Safeguarding Dataset** (SSD) export (its `ssd_*` tables, as CSV "
+        "or Parquet). Nothing is sent anywhere; the files are read on this machine in a new folder "
         f"that is deleted afterwards. Each file may be up to {setting('max_upload_mb'):g} MB. "
         "See `docs/import.md` for what each format fills and what is refused."
     )
@@ -234,6 +238,13 @@ def render(container) -> None:
             key="import_903",
             **most,
         )
+        ssd = st.file_uploader(
+            "SSD export: the ssd_* tables (ssd_person, ssd_cin_episodes, …), CSV or Parquet, one file per table",
+            type=["csv", "parquet"],
+            accept_multiple_files=True,
+            key="import_ssd",
+            **most,
+        )
         private = st.checkbox(
             "Privacy: birth dates to the 1st of the month, postcodes to the district, no names",
             value=True,
@@ -252,6 +263,7 @@ def render(container) -> None:
         uploads = [("annex-a", annex.name, annex.getvalue())] if annex else []
         uploads += [("cin-census", f.name, f.getvalue()) for f in cin or []]
         uploads += [("ssda903", f.name, f.getvalue()) for f in ssda or []]
+        uploads += [("ssd", f.name, f.getvalue()) for f in ssd or []]
         if not uploads:
             container.info("Choose at least one file to import.")
         else:

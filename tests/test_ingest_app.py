@@ -65,7 +65,7 @@ def test_import_page_uploads_and_imports(tiny_dir, monkeypatch, tmp_path):
     page = Path(__file__).resolve().parent.parent / "pages" / "import_data.py"
     at = open_page(page, tiny_dir, monkeypatch)
     # The browser is told the limit too (Streamlit refuses a larger file before sending it).
-    assert [u.proto.max_upload_size_mb for u in at.get("file_uploader")] == [50, 50, 50]
+    assert [u.proto.max_upload_size_mb for u in at.get("file_uploader")] == [50, 50, 50, 50]
     xml = (FIXTURES / "cin_census" / "CIN_Census_2024.xml").read_bytes()
     at.get("file_uploader")[1].upload("CIN_Census_2024.xml", xml, "text/xml").run()
     at.button(key="import_submit").click().run()
