@@ -20,13 +20,14 @@ Rules the SSD leaves open, each reported as "filled by rule" when used:
 from __future__ import annotations
 
 from ingest import ssd_json
-from ingest.annex_a import CATEGORY_WORDS
 from ingest.report import RunReport
 from ingest.ssd_files import Record
-from ingest.values import NotUnderstood, text
-from schemas.codes import cin_factor_year, codes, labels
+from ingest.values import NotUnderstood, text, words
+from schemas.codes import cin_factor_year, codes
 
-SOURCE_WORDS = {label.lower(): code for code, label in labels("referral_source").items()}
+# Codes written in words ("Police", "Neglect"): the one matcher the other importers use (ingest/code_words.toml).
+SOURCE_WORDS = words("referral_source")
+CATEGORY_WORDS = words("cp_category")
 VISIT_TABLES = [  # (SSD table, person column, visit column prefix, visit_type)
     ("ssd_cin_visits", "cinv_person_id", "cinv_cin_visit", "cin"),
     ("ssd_cp_visits", "cppv_person_id", "cppv_cp_visit", "cp"),

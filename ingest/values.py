@@ -143,7 +143,9 @@ def code(value, allowed, words: dict[str, str] | None = None) -> str | None:
         return allowed_upper[m.group(1).upper()]
     if words:
         lookup = words if isinstance(words, Words) else Words({word_key(k): v for k, v in words.items()})
-        for key in (word_key(body), word_key(m.group(1)) if m else None):
+        # The whole description, a code-like head, or the words before a colon ("Multiple: Neglect, Emotional abuse").
+        before_colon = word_key(body.split(":", 1)[0]) if ":" in body else None
+        for key in (word_key(body), word_key(m.group(1)) if m else None, before_colon):
             if key and key in lookup:
                 return lookup[key]
     raise NotUnderstood("not a known code")

@@ -275,3 +275,10 @@ def test_suitability():
     ]  # fmt: skip
     with pytest.raises(NotUnderstood):
         values.suitable("Mostly")
+
+
+def test_words_before_a_colon_name_the_code():
+    # The SSD writes a multiple-category plan with its categories after a colon.
+    assert values.coded("Multiple: Neglect, Emotional abuse", "cp_category") == "MUL"
+    with pytest.raises(values.NotUnderstood):
+        values.coded("Several: Neglect", "cp_category")
