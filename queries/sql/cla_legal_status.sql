@@ -1,9 +1,10 @@
 -- title: Looked-after children by legal status
 -- description: Children in a period of care on as_of (an episode started on or before as_of and not
 --   ended by it) by the SSDA903 legal status of that episode, with each status's share of them. A
---   last row, legal_status 'all', counts every child in care once. With a team, only children whose
+--   last row (is_total) counts every child in care once. With a team, only children whose
 --   open referral (not NFA) that team holds on as_of; an extract without a referrals table (an
---   SSDA903 return alone) links no child to a team, so a team's figures there are empty.
+--   SSDA903 return alone) links no child to a team, so a team's figures there are empty. Each status is
+--   named with its code, "Full care order (C2)" (a bare code could read as a child's ID).
 -- tables: looked_after
 -- optional_tables: referrals
 -- access: aggregate
@@ -24,16 +25,16 @@ WITH in_care AS (
     GROUP BY child_id
 ),
 by_status AS (
-    SELECT coalesce(legal_status, 'all') AS legal_status,
-           CASE WHEN legal_status IS NULL THEN 'All children in care'
-                ELSE code_label('legal_status', legal_status) END AS legal_status_label,
+    SELECT CASE WHEN legal_status IS NULL THEN 'All children in care'
+                ELSE code_label('legal_status', legal_status) || ' (' || legal_status || ')' END AS legal_status,
            count(*) AS children,
            grouping(legal_status) AS is_total
     FROM in_care
     GROUP BY ROLLUP (legal_status)
 )
-SELECT legal_status, legal_status_label, children,
+SELECT legal_status, children,
        CASE WHEN sum(children) FILTER (WHERE is_total = 1) OVER () > 0
-            THEN children / sum(children) FILTER (WHERE is_total = 1) OVER () END AS share
+            THEN children / sum(children) FILTER (WHERE is_total = 1) OVER () END AS share,
+       is_total = 1 AS is_total
 FROM by_status
 ORDER BY is_total, children DESC, legal_status
