@@ -57,7 +57,7 @@ def england_words(england: dict, measure: str, words: str) -> str:
 
 
 def share_chart(container, labels, values, lows, highs, title: str, axis: str, key: str, england=None) -> None:
-    """Shares as horizontal bars with their 95% intervals; England's as a dashed line when given."""
+    """Shares as horizontal bars with their 95% intervals; `england` {label: share} as red diamonds beside them."""
     shown = [(n, v, lo, hi) for n, v, lo, hi in zip(labels, values, lows, highs, strict=True) if v is not None]
     if not shown:
         container.caption("Nothing to chart: too few to show safely, or nothing to count.")
@@ -80,12 +80,17 @@ def share_chart(container, labels, values, lows, highs, title: str, axis: str, k
             name="This council",
         )
     )
-    if england is not None:
-        figure.add_vline(
-            x=100 * england,
-            line_dash="dash",
-            line_color=COLOURS["england"],
-            annotation_text=f"England {100 * england:.0f}%",
+    marked = {name: value for name, value in (england or {}).items() if value is not None and name in names}
+    if marked:
+        figure.add_trace(
+            go.Scatter(
+                x=[100 * v for v in marked.values()],
+                y=list(marked),
+                mode="markers",
+                marker=dict(symbol="diamond", size=13, color=COLOURS["england"], line=dict(width=1, color="white")),
+                hovertemplate="England 2025: %{x:.0f}%<extra></extra>",
+                name="England 2025",
+            )
         )
     figure.update_layout(
         title=title,
@@ -93,7 +98,8 @@ def share_chart(container, labels, values, lows, highs, title: str, axis: str, k
         margin=dict(l=10, r=10, t=50, b=10),
         xaxis=dict(title=axis, range=[0, 101], ticksuffix="%"),
         yaxis=dict(title=None, autorange="reversed"),
-        showlegend=False,
+        showlegend=bool(marked),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
     )
     container.plotly_chart(figure, width="stretch", key=key)
 
@@ -177,7 +183,7 @@ def now_section(container, as_of: dt.date, england: dict) -> None:
         if not types.is_empty():
             counts_chart(
                 container,
-                [f"{p} ({g.lower()})" for p, g in zip(types["placement"], types["placement_group"], strict=True)],
+                types["placement"].to_list(),
                 types["children"].to_list(),
                 "Children in care by placement",
                 "Children",
@@ -226,7 +232,7 @@ def reviews_section(container, as_of: dt.date) -> None:
         container.caption(
             "Care Planning, Placement and Case Review (England) Regulations 2010, regulation 33: the first review "
             "within 20 working days of coming into care, the second within 3 months of the first, then every 6 "
-            "months. A review not held counts against the month it was due if the child was still in care then. "
+            "months. A review never held counts as not held once its due date has passed while the child was in care. "
             "Short breaks (V3, V4) have their own timetable and are left out. DfE publishes no national figure "
             "for review timeliness, so there is no England figure to set beside it."
         )
@@ -301,7 +307,7 @@ def missing_section(container, as_of: dt.date, england: dict) -> None:
         "Children looked after in the last 12 months who went missing or were away (95% intervals)",
         "% of children looked after in the 12 months",
         "cla_missing",
-        england=england.get("missing_share"),
+        england={"Went missing": england.get("missing_share")},
     )
 
     def number(value, digits: int = 1) -> str:
