@@ -359,3 +359,21 @@ def test_england_figures_are_cited():
     }
     for row in figures.values():
         assert row["year"] == "2025" and row["source"].startswith("DfE, Children looked after in England")
+
+
+def test_the_python_questions_declare_every_table_their_sql_reads():
+    from test_query_engine import contract_tables_read
+
+    from queries.models import cla_outcomes, cla_reviews
+    from queries.registry import get_query
+
+    for name, sql in [
+        ("cla_review_timeliness", cla_reviews.TIMELINESS_SQL),
+        ("cla_overdue_reviews", cla_reviews.OVERDUE_SQL),
+        ("cla_review_participation", cla_reviews.PARTICIPATION_SQL),
+        ("missing_from_care", cla_outcomes.MISSING_SQL),
+        ("cla_uasc", cla_outcomes.UASC_SQL),
+        ("care_leaver_outcomes", cla_outcomes.CARE_LEAVERS_SQL),
+    ]:
+        query = get_query(name)
+        assert contract_tables_read(sql) == set(query.tables) | set(query.optional_tables), name
