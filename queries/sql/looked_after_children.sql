@@ -1,7 +1,10 @@
 -- title: Looked-after children
 -- description: Children in a period of care on as_of (an episode started on or before as_of and
---   not ended by it). With a team, only children whose open referral that team holds.
--- tables: looked_after, referrals
+--   not ended by it). With a team, only children whose open referral (not NFA) that team holds on
+--   as_of. The SSDA903 return has no teams: an extract without a referrals table links no child to
+--   a team, so a team's figure there is 0 (the whole council's figure needs no referrals).
+-- tables: looked_after
+-- optional_tables: referrals
 -- access: aggregate
 -- roles: analyst, head_of_service, team_manager, social_worker
 -- counts: looked_after_children

@@ -2,19 +2,27 @@
 -- description: Children in a period of care on as_of (start_date <= as_of, end_date null or after it), by
 --   SSDA903 placement type: children, episodes whose weekly cost is recorded or not, weekly spend (the sum
 --   of recorded weekly costs), annual spend (weekly × 365/7 = 52.14 weeks) and the mean weekly cost of a
---   placement with a recorded cost. A last row, placement_type 'all', adds every type up.
+--   placement with a recorded cost. A last row, placement_type 'all', adds every type up. With a team,
+--   only children whose open referral (not NFA) that team holds on as_of; an extract without a referrals
+--   table (an SSDA903 return alone) links no child to a team, so a team's figures there are empty.
 -- tables: looked_after
+-- optional_tables: referrals
 -- access: aggregate
--- roles: analyst, head_of_service
+-- roles: analyst, head_of_service, team_manager
 -- counts: children
 -- counts: cost_unknown
 -- counts: episodes, with_cost
 -- derived: weekly_spend <- children ; annual_spend <- children ; mean_weekly_cost <- children, with_cost
 -- param: as_of date = as_of ; children in care on this date
+-- param: team_id str = null ; only children with an open referral held by this team
 WITH open_episodes AS (
     SELECT child_id, placement_type, weekly_cost
     FROM looked_after
     WHERE start_date <= $as_of AND (end_date IS NULL OR end_date > $as_of)
+      AND ($team_id IS NULL OR child_id IN (
+            SELECT r.child_id FROM referrals AS r
+            WHERE r.team_id = $team_id AND r.referral_date <= $as_of AND NOT r.nfa
+              AND (r.closure_date IS NULL OR r.closure_date > $as_of)))
 ),
 by_type AS (
     SELECT coalesce(placement_type, 'all') AS placement_type,
