@@ -42,6 +42,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     pages that do work with this extract (`others`: (path, PAGE) the user may open), and stops.
     """
     _router.active = True
+    _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
         scope = current_scope()
         if scope is not None:
@@ -332,8 +333,11 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
         scope_key = (scope.role, scope.user, scope.worker_id, scope.team_id)
         result = _cached_run(signature, scope_key, name, tuple(sorted(params.items())))
         missing = state.engine.unavailable_reason(get_query(name).optional_tables)
-        if missing:
+        said = getattr(_router, "said", None)
+        if missing and (said is None or missing not in said):  # once per page view, not under every figure
             place.caption(f"Not included because {missing}.")
+            if said is not None:
+                said.add(missing)
         return result
     except QueryError as exc:
         if isinstance(exc, NotAllowed):

@@ -18,6 +18,7 @@ PAGE = {
     "icon": ":material/family_restroom:",
     "roles": ["team_manager", "head_of_service", "analyst", "admin"],
     "order": 35,
+    "needs": ["looked_after"],
     "description": "For team managers and heads of service: children in care now (legal status, placements, "
     "unaccompanied asylum-seeking children), placement costs, looked-after children's reviews held on time and "
     "overdue, children missing from care, and care leavers in touch, in education, employment or training and "

@@ -136,7 +136,7 @@ def test_home_on_a_cin_only_extract_shows_its_referral_figures(partial_extracts,
     finally:
         engine.close()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Referrals, 12 months"] == str(referrals)
+    assert metrics["Referrals, 12 months"] == f"{referrals:,}"
     assert "Looked after" not in metrics
     assert "no looked_after table" in " ".join(c.value for c in at.caption)
 
@@ -145,3 +145,35 @@ def test_a_page_lacking_its_tables_points_to_the_pages_that_work(partial_extract
     at = open_page(ROOT / "pages/demand.py", partial_extracts["ssda903_only"], monkeypatch)
     assert "This page needs what this extract does not have: the referrals table" in at.info[0].value
     assert "Pages with figures from this extract" in shown_text(at)
+
+
+def test_the_903_command_lines_give_a_looked_after_answer(tmp_path, capsys):
+    """`python -m ingest ssda903 FOLDER --out X` then `python -m queries run looked_after_children`."""
+    from ingest.__main__ import main as ingest_main
+    from queries.__main__ import main as queries_main
+
+    out = tmp_path / "x"
+    assert ingest_main(["ssda903", str(FIXTURES / "ssda903"), "--out", str(out), "--no-validate"]) == 0
+    capsys.readouterr()
+    assert queries_main(["run", "looked_after_children", "--data", str(out)]) == 0
+    answer = capsys.readouterr().out.splitlines()
+    engine = Engine(open_extract(out))
+    try:
+        care = pl.read_parquet(out / "looked_after.parquet")
+        as_of = engine.as_of
+        in_care = care.filter(
+            (pl.col("start_date") <= as_of) & (pl.col("end_date").is_null() | (pl.col("end_date") > as_of))
+        )["child_id"].n_unique()
+    finally:
+        engine.close()
+    assert answer[0].startswith("looked_after_children") and answer[1].split(",")[0] == str(in_care)
+
+
+def test_home_on_a_903_only_extract_shows_its_looked_after_children(partial_extracts, monkeypatch):
+    at = open_page(ROOT / "pages/home.py", partial_extracts["ssda903_only"], monkeypatch)
+    engine = Engine(open_extract(partial_extracts["ssda903_only"]))
+    try:
+        expected = engine.run("looked_after_children")["looked_after_children"][0]
+    finally:
+        engine.close()
+    assert {m.label: m.value for m in at.metric}["Looked after"] == f"{expected:,}"
