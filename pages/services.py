@@ -16,7 +16,6 @@ PAGE = {
     "icon": ":material/volunteer_activism:",
     "roles": ["head_of_service", "analyst", "admin"],
     "order": 40,
-    "needs": ["services", "service_episodes"],
     "description": "For a head of service: per commissioned service, what was spent, for how many children, how "
     "often there was no new referral within a year of the case closing, and what each additional child with no "
     "new referral cost against similar children who did not get it; spend by month and commissioning type; "
@@ -42,6 +41,18 @@ def symbol() -> str:
 def money(frame: pl.DataFrame, column: str) -> pl.Series:
     """£ to the pound, or the suppression symbol."""
     return formatted(frame[column], lambda v: f"£{v:,.0f}", null=symbol())
+
+
+def average_cost(frame: pl.DataFrame) -> pl.Series:
+    """The mean weekly cost; "none recorded" (not the hidden symbol) where no placement has a cost."""
+    shown = money(frame, "mean_weekly_cost").to_list()
+    return pl.Series(
+        [
+            "none recorded" if with_cost == 0 else text
+            for text, with_cost in zip(shown, frame["with_cost"].to_list(), strict=True)
+        ],
+        dtype=pl.String,
+    )
 
 
 def whole(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -362,7 +373,7 @@ def placements_section(container, as_of: dt.date) -> None:
         whole(shown, "children").alias("Children"),
         money(shown, "weekly_spend").alias("Weekly spend"),
         money(shown, "annual_spend").alias("Annual spend"),
-        money(shown, "mean_weekly_cost").alias("Average weekly cost"),
+        average_cost(shown).alias("Average weekly cost"),
         whole(shown, "cost_unknown").alias("Cost not recorded"),
     )
     show_table(container, table, "placement_costs")
