@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -153,11 +154,14 @@ def open_workspace(workspace: str | os.PathLike | None = None) -> Engine:
     return engine
 
 
+_migrating = threading.Lock()  # Alembic's `context` is one global per process: one migration at a time
+
+
 def migrate(engine: Engine) -> None:
     """Bring the workspace to the newest schema in workbench/migrations/ (nothing to do when it is)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as connection:
+    with _migrating, engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()
