@@ -74,3 +74,15 @@ def forty_children(tables):
     tables["children"] = rows_frame("children", children)
     tables["referrals"] = rows_frame("referrals", referrals)
     return tables
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _workspace_in_a_temporary_folder(tmp_path_factory):
+    """Every test (pages, the browser test's app) gets a throwaway workspace, never the user's own."""
+    before = os.environ.get("CHILDSTAT_WORKSPACE")
+    os.environ["CHILDSTAT_WORKSPACE"] = str(tmp_path_factory.mktemp("workspace") / "workspace.sqlite")
+    yield
+    if before is None:
+        os.environ.pop("CHILDSTAT_WORKSPACE", None)
+    else:
+        os.environ["CHILDSTAT_WORKSPACE"] = before
