@@ -106,7 +106,7 @@ def test_bad_answers_are_refused_and_nothing_of_the_call_is_written(workspace, f
     assert "C40" not in str(outside.value)  # no child named in a message
     with pytest.raises(AuditError, match="--by"):
         record_answers(workspace, "pd", child, {"pd": "yes"}, by=" ")
-    with pytest.raises(AuditError, match="own team"):
+    with pytest.raises(AuditError, match="whose cases you may see"):
         record_answers(workspace, "pd", child, {"pd": "yes"}, by="w@x", may_record=lambda _: False)
     assert current_answers(workspace, "pd").is_empty()
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import open_app_page
 from queries.access import Scope
 from schemas.extract import SAMPLE_DATA
-from workbench.audits import answer_history, audit_sample, create_audit, record_answers
+from workbench.audits import AuditError, answer_history, audit_sample, create_audit, record_answers
 from workbench.questions import parse_question
 from workbench.workspace import open_workspace
 
@@ -93,7 +93,7 @@ def test_a_social_worker_sees_and_records_only_their_own_children(t07_audit, sam
     other = next(iter(in_sample - theirs))
     from pages.case_file_audits import may_record
 
-    with pytest.raises(Exception, match="own team"):
+    with pytest.raises(AuditError, match="whose cases you may see"):
         record_answers(
             t07_audit, "pd-t07", other, {"pd": "yes"}, by=scope.user, may_record=may_record(sample_engine, scope)
         )

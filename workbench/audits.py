@@ -238,7 +238,7 @@ def record_answers(
 
     Each answer is a new row (an earlier answer to the same question stays, as history). All of the
     child's answers given here are written together or not at all. `may_record(child_id)` is the
-    reviewer's access rule (a social worker: their own team's children only).
+    reviewer's access rule (the page: the children the engine lets a team manager or social worker see).
     """
     by = str(by or "").strip()
     if not by:
@@ -246,7 +246,7 @@ def record_answers(
     if not given:
         raise AuditError("give at least one answer as CODE=ANSWER")
     if may_record is not None and not may_record(child_id):
-        raise AuditError("you may record answers only for children of your own team")
+        raise AuditError("you may record answers only for children whose cases you may see")
     with workspace.begin() as connection:
         audit_id = _audit_id(connection, name)
         in_sample = connection.execute(
