@@ -1,4 +1,4 @@
-"""Local settings (visit standards, suppression) from settings.toml.
+"""Local settings (visit standards, suppression, the workspace database) from settings.toml.
 
 `CHILDSTAT_SETTINGS` may name another file; any key it leaves out keeps the
 default below, so an old settings file never breaks a newer ChildStat.
@@ -28,6 +28,7 @@ DEFAULTS: dict[str, dict] = {
         "max_seconds": 120,
     },
     "cache": {"max_cache_gb": 20.0},
+    "workspace": {"workspace_database": ""},
 }
 
 

@@ -13,6 +13,8 @@ from queries.engine import Engine
 from schemas.extract import SAMPLE_DATA, open_extract
 from tiny_extract import tiny_tables, write_extract
 
+pytest_plugins = ["workbench_fixtures"]  # the workspace fixtures (SQLite and PostgreSQL) of the workbench tests
+
 
 @pytest.fixture
 def tiny_dir(tmp_path):

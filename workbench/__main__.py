@@ -1,0 +1,206 @@
+"""Command line: `python -m workbench audit create|list|sample|record|answers|progress|estimate ...`.
+
+    audit create NAME --cohort team_id=T07 [--cohort k=v ...] --size 40 --seed 1
+                 [--strata age_band] [--question "pd|Parent has a personality disorder|yes_no" ...]
+                 [--compare team_id=T02 ... [--compare-size N]] [--by EMAIL]
+    audit questions NAME [--question SPEC ...]      the audit's questions; --question adds more
+    audit list                                      every audit in the workspace
+    audit sample NAME [--format csv]                child_id, stratum, sample_order (and sample_group)
+    audit record NAME CHILD_ID pd=yes [code=answer ...] --by EMAIL
+    audit answers NAME [--history]                  current answers (or every answer) with who and when
+    audit progress NAME                             answered so far, per question
+    audit estimate NAME [--format csv|json|table] [--as ROLE]
+
+Each takes --workspace (else $CHILDSTAT_WORKSPACE, settings [workspace], the user's data folder) and
+--data (the extract; only `create` reads it). Without --as, estimates are exact: the command line is
+for an analyst; with --as ROLE they are protected as that role sees them on a page.
+
+Exit status: 0 done, 2 a bad name, argument, extract or workspace, 1 anything else (a role that may not
+see it included). Errors are one line on stderr, and never name a child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import polars as pl
+
+from queries.access import ROLES, Scope
+from queries.engine import QueryError
+from queries.settings import SettingsError
+from schemas.extract import ExtractError, open_extract
+from workbench.audit_estimates import estimate_table, protected_estimates
+from workbench.audits import (
+    STRATIFY_BY,
+    AuditError,
+    add_questions,
+    answer_history,
+    audit_questions,
+    audit_sample,
+    create_audit,
+    current_answers,
+    list_audits,
+    parse_cohort,
+    progress,
+    record_answers,
+)
+from workbench.questions import QuestionError, parse_question
+from workbench.workspace import WorkspaceError, open_workspace
+
+
+def format_frame(frame: pl.DataFrame, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(frame.to_dicts(), default=str, indent=1)
+    if fmt == "table":
+        with pl.Config(
+            tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True, fmt_str_lengths=80
+        ):
+            return str(frame)
+    return frame.write_csv()
+
+
+def emit(frame: pl.DataFrame, fmt: str) -> int:
+    sys.stdout.write(format_frame(frame, fmt).rstrip("\n") + "\n")
+    return 0
+
+
+def parse_answers(pairs: list[str]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for pair in pairs:
+        code, sep, value = pair.partition("=")
+        if not sep or not code.strip():
+            raise AuditError(f"answers are CODE=ANSWER, got {pair.split('=')[0][:40]!r}")
+        given[code.strip()] = value
+    return given
+
+
+def create(args, workspace) -> int:
+    question_list = [parse_question(spec) for spec in args.question or []]
+    cohort = parse_cohort(args.cohort or [])
+    comparison = parse_cohort(args.compare, "--compare") if args.compare else None
+    if args.compare_size is not None and not comparison:
+        raise AuditError("--compare-size needs a comparison cohort (--compare KEY=VALUE)")
+    from queries.engine import Engine
+
+    engine = Engine(open_extract(args.data))
+    try:
+        drawn = create_audit(
+            workspace, engine, args.name, cohort, args.size, args.seed, question_list,
+            stratify_by=args.strata, comparison=comparison, comparison_size=args.compare_size, created_by=args.by,
+        )  # fmt: skip
+    finally:
+        engine.close()
+    for group, summary in drawn.items():
+        print(
+            f"{group}: {summary['sample_size']} of {summary['cohort_size']} children drawn "
+            f"({summary['strata']} strat{'um' if summary['strata'] == 1 else 'a'})"
+        )
+    return 0
+
+
+def questions(args, workspace) -> int:
+    if args.question:
+        add_questions(workspace, args.name, [parse_question(spec) for spec in args.question])
+    rows = [(q.code, q.label, q.kind, ", ".join(q.choices)) for _, q in audit_questions(workspace, args.name)]
+    schema = {"code": pl.String, "label": pl.String, "kind": pl.String, "choices": pl.String}
+    return emit(pl.DataFrame(rows, schema=schema, orient="row"), args.format)
+
+
+def record(args, workspace) -> int:
+    stored = record_answers(workspace, args.name, args.child_id, parse_answers(args.answers), args.by)
+    print(f"recorded {len(stored)} answer{'s' if len(stored) != 1 else ''}")
+    return 0
+
+
+def estimate(args, workspace) -> int:
+    scope = None
+    if args.as_role is not None:
+        scope = Scope(args.as_role, f"command line as {args.as_role}", args.user_worker, args.user_team)
+    return emit(protected_estimates(estimate_table(workspace, args.name), scope), args.format)
+
+
+def run(args) -> int:
+    workspace = open_workspace(args.workspace)
+    try:
+        if args.action == "create":
+            return create(args, workspace)
+        if args.action == "list":
+            return emit(list_audits(workspace), args.format)
+        if args.action == "questions":
+            return questions(args, workspace)
+        if args.action == "sample":
+            return emit(audit_sample(workspace, args.name, args.sample_group), args.format)
+        if args.action == "record":
+            return record(args, workspace)
+        if args.action == "answers":
+            answers = answer_history if args.history else current_answers
+            return emit(answers(workspace, args.name), args.format)
+        if args.action == "progress":
+            return emit(progress(workspace, args.name), args.format)
+        return estimate(args, workspace)
+    finally:
+        workspace.dispose()
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m workbench", description=__doc__.splitlines()[0])
+    things = top.add_subparsers(dest="thing", required=True)
+    audit = things.add_parser("audit", help="case-file audits").add_subparsers(dest="action", required=True)
+
+    def action(name: str, help_text: str, named: bool = True, formats: bool = True):
+        sub = audit.add_parser(name, help=help_text)
+        if named:
+            sub.add_argument("name", help="the audit's name")
+        sub.add_argument("--workspace", help="workspace: a SQLite file or a postgresql:// URL")
+        sub.add_argument("--data", help="extract folder (default: $CHILDSTAT_DATA, else sample_data/); read by create")
+        if formats:
+            sub.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+        return sub
+
+    create_args = action("create", "draw a new audit's sample from a cohort of the extract", formats=False)
+    create_args.add_argument("--cohort", action="append", metavar="KEY=VALUE", help="a cohort filter (repeatable)")
+    create_args.add_argument("--size", type=int, required=True, help="children to sample")
+    create_args.add_argument("--seed", type=int, required=True, help="the draw's seed: the same seed, the same sample")
+    create_args.add_argument("--strata", choices=STRATIFY_BY, help="stratify the sample (proportional allocation)")
+    create_args.add_argument("--question", action="append", metavar="CODE|LABEL|KIND[|CHOICES]")
+    create_args.add_argument("--compare", action="append", metavar="KEY=VALUE", help="a comparison cohort's filter")
+    create_args.add_argument("--compare-size", type=int, help="the comparison sample's size (default: --size)")
+    create_args.add_argument("--by", default="command line", help="who creates the audit")
+    action("list", "every audit in the workspace", named=False)
+    questions_args = action("questions", "list the audit's questions, or add some with --question")
+    questions_args.add_argument("--question", action="append", metavar="CODE|LABEL|KIND[|CHOICES]")
+    sample_args = action("sample", "the sampled children in reading order")
+    sample_args.add_argument("--sample", dest="sample_group", choices=["cohort", "comparison"])
+    record_args = action("record", "record one child's answers", formats=False)
+    record_args.add_argument("child_id")
+    record_args.add_argument("answers", nargs="+", metavar="CODE=ANSWER")
+    record_args.add_argument("--by", required=True, metavar="EMAIL", help="who read the file")
+    answers_args = action("answers", "each child's current answers, with who entered them and when")
+    answers_args.add_argument("--history", action="store_true", help="every answer ever recorded, oldest first")
+    action("progress", "how many children have been answered, per question")
+    estimate_args = action("estimate", "estimates for the whole cohort, with 95% intervals")
+    estimate_args.add_argument("--as", dest="as_role", choices=list(ROLES), help="as a user of this role sees them")
+    estimate_args.add_argument("--user-team", help="with --as team_manager or social_worker: the user's team_id")
+    estimate_args.add_argument("--user-worker", help="with --as social_worker: the user's worker_id")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (AuditError, QuestionError, WorkspaceError, ExtractError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the user, never a traceback
+        print(f"error: the workbench could not do that ({type(exc).__name__})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
