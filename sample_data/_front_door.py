@@ -28,7 +28,7 @@ CONVERSION = 0.48  # share of a source's contacts that become a referral (every 
 POLICE_CONVERSION = CONVERSION / 2
 CONTACT_WINDOW_DAYS = 30  # the query's default setting contact_referral_days
 LAG_DAYS = (0, 1, 2, 3, 4, 5, 6, 7)  # contact date before its referral
-LAG_P = (0.2, 0.35, 0.18, 0.1, 0.07, 0.04, 0.03, 0.03)
+LAG_P = (0.35, 0.4, 0.1, 0.05, 0.04, 0.03, 0.02, 0.01)
 # Recorded outcomes of contacts that went no further (None: not recorded).
 OUTCOMES_POLICE = (("no_further_action", "advice", "early_help", "other", None), (0.55, 0.3, 0.08, 0.02, 0.05))
 OUTCOMES_OTHER = (("no_further_action", "advice", "early_help", "other", None), (0.35, 0.33, 0.22, 0.05, 0.05))
