@@ -93,12 +93,17 @@ def step_rows(row: dict, with_contacts: bool) -> list[dict]:
             rate, low, high = None, None, None
         else:
             rate, low, high = (row[f"{conversion}_{p}"] for p in ("rate", "ci_low", "ci_high"))
-        rows.append({"step": words, "count": row[column], "rate": rate, "low": low, "high": high, "first": not rows})
+        before = rows[-1]["count"] if rows else None
+        rows.append(
+            {"step": words, "count": row[column], "rate": rate, "low": low, "high": high, "first": not rows,
+             "none_before": before == 0}
+        )  # fmt: skip
     return rows
 
 
 def conversion_words(step: dict) -> str:
-    if step["first"]:
+    """The conversion from the step before: a dash for the first step or after a step with none."""
+    if step["first"] or step["none_before"]:
         return "–"
     return percent_span(step["rate"], step["low"], step["high"])
 
@@ -124,7 +129,8 @@ def flow_chart(container, steps: list[dict]) -> None:
     figure.update_layout(
         height=120 + 52 * len(shown),
         margin=dict(l=10, r=10, t=20, b=10),
-        xaxis=dict(title="Number at each step (contacts, then referrals)", visible=True),
+        # A funnel is drawn about its middle, so its axis numbers would run negative: the bars carry the numbers.
+        xaxis=dict(title="Number at each step (contacts, then referrals)", showticklabels=False, zeroline=False),
         yaxis=dict(title=None),
     )
     container.plotly_chart(figure, width="stretch", key="front_door_flow")
@@ -255,7 +261,7 @@ def source_chart(container, frame: pl.DataFrame) -> None:
         barmode="overlay",
         height=140 + 30 * plotted.height,
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="% of contacts that became a referral", range=[0, 100], ticksuffix="%"),
+        xaxis=dict(title="% of contacts that became a referral", range=[0, 102], ticksuffix="%"),
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )
@@ -372,7 +378,7 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
     figure.update_layout(
         height=140 + 40 * plotted.height,
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="% meeting the standard (re-referrals: % of referrals)", range=[0, 100], ticksuffix="%"),
+        xaxis=dict(title="% meeting the standard (re-referrals: % of referrals)", range=[0, 102], ticksuffix="%"),
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels[::-1]),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )

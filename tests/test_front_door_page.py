@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from app import page_meta, page_roles
 from helpers import open_app_page, table_with
 from queries.access import Scope
-from tiny_extract import write_extract
+from tiny_extract import tiny_tables, write_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = Scope("head_of_service", "head@tiny.gov.uk")
@@ -109,3 +111,14 @@ def test_without_contacts_it_says_so_and_shows_the_rest(tmp_path, monkeypatch):
     assert any("the contacts table is not in this extract" in w.value for w in at.warning)  # by source: refused
     assert flow_rows(at)[0] == ("Referrals", "7", "–")
     assert "Median working days (middle half)" in " ".join(c for d in at.dataframe for c in d.value.columns)
+
+
+def test_a_team_with_no_contacts_shows_a_dash_not_a_hidden_share(tmp_path, monkeypatch):
+    tables = tiny_tables()
+    tables["contacts"] = tables["contacts"].with_columns(
+        pl.when(pl.col("team_id") == "T3").then(pl.lit("T1")).otherwise(pl.col("team_id")).alias("team_id")
+    )  # K5, T3's only contact, handled by T1 instead
+    at = open_app_page("front_door", write_extract(tmp_path / "t3", tables), monkeypatch)
+    at.selectbox(key="front_door_team").set_value("T3").run()
+    # T3 now handled no contacts and holds R5 (assessed): nothing is hidden, there is nothing to divide by.
+    assert flow_rows(at)[:3] == [("Contacts", "0", "–"), ("Referrals", "1", "–"), ("Assessed", "1", "100% (21%–100%)")]
