@@ -130,7 +130,9 @@ def flow_chart(container, steps: list[dict]) -> None:
         height=120 + 52 * len(shown),
         margin=dict(l=10, r=10, t=20, b=10),
         # A funnel is drawn about its middle, so its axis numbers would run negative: the bars carry the numbers.
-        xaxis=dict(title="Number at each step (contacts, then referrals)", showticklabels=False, zeroline=False),
+        xaxis=dict(
+            title="Number at each step (contacts, then referrals)", visible=True, showticklabels=False, zeroline=False
+        ),
         yaxis=dict(title=None),
     )
     container.plotly_chart(figure, width="stretch", key="front_door_flow")
