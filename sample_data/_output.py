@@ -30,6 +30,12 @@ BIG_TABLES = (
     "service_episodes",
     "education",
     "neet_status",
+    "contacts",
+    "early_help",
+    "cla_reviews",
+    "missing_episodes",
+    "care_leavers",
+    "uasc",
 )
 
 

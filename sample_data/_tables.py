@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from sample_data import _care_returns as care
 from sample_data import _casework as cw
+from sample_data import _front_door as front
 from sample_data import _org as org
 from sample_data import _people as people
 from sample_data import _records as rec
@@ -34,6 +36,8 @@ class Counters:
     episode: int = 0
     visit: int = 0
     service_episode: int = 0
+    contact: int = 0
+    early_help: int = 0
 
     def take(self, name: str, n: int) -> np.ndarray:
         """The next n numbers (from 1) of one counter."""
@@ -192,6 +196,7 @@ def plan_frames(ctx, sim: dict, ids: dict, counters: Counters) -> dict[str, pl.D
         a,
     )
     ep = rec.care_episodes(ctx, R, sim["kids"]["birth"])
+    sim["care_episodes"] = ep  # for the missing episodes (format 1.1)
     out["looked_after"] = frame(
         "looked_after",
         {
@@ -290,6 +295,82 @@ def staff_frames(ctx, sim: dict, ids: dict, first_area: int, multi: bool) -> dic
             a,
         ),
     }
+
+
+def front_door_frames(ctx, sim: dict, ids: dict, counters: Counters) -> dict[str, pl.DataFrame]:
+    """contacts and early_help (format 1.1; ctx carries the format-1.1 random stream)."""
+    kids, R, a = sim["kids"], sim["R"], ctx.as_of
+    c = front.contacts(ctx, kids, R)
+    team = ids["team"][np.maximum(c["team"], 0)]
+    team[c["team"] < 0] = None
+    contacts = frame(
+        "contacts",
+        {
+            "contact_id": str_ids("K", counters.take("contact", len(c["child"])), 9),
+            "child_id": ids["child"].gather(c["child"]),
+            "contact_date": c["date"],
+            "source": c["source"],
+            "outcome": c["outcome"],
+            "team_id": team,
+        },
+        a,
+    )
+    eh = front.early_help(ctx, kids, R, c)
+    early = frame(
+        "early_help",
+        {
+            "episode_id": str_ids("EH", counters.take("early_help", len(eh["child"])), 8),
+            "child_id": ids["child"].gather(eh["child"]),
+            "start_date": eh["start"],
+            "end_date": eh["end"],
+            "reason": eh["reason"],
+            "outcome": eh["outcome"],
+        },
+        a,
+    )
+    return {"contacts": contacts, "early_help": early}
+
+
+def care_return_frames(ctx, sim: dict, ids: dict) -> dict[str, pl.DataFrame]:
+    """cla_reviews, missing_episodes, care_leavers and uasc (format 1.1; ctx carries the format-1.1 stream)."""
+    kids, R, a = sim["kids"], sim["R"], ctx.as_of
+    child = ids["child"]
+    rv = care.cla_reviews(ctx, R, kids["birth"])
+    reviews = frame(
+        "cla_reviews",
+        {"child_id": child.gather(rv["child"]), "review_date": rv["date"], "participation": rv["participation"]},
+        a,
+    )
+    ms = care.missing_episodes(ctx, sim["care_episodes"], R, kids["birth"])
+    missing = frame(
+        "missing_episodes",
+        {
+            "child_id": child.gather(ms["child"]),
+            "start_date": ms["start"],
+            "end_date": ms["end"],
+            "missing_type": ms["type"],
+            "return_interview_offered": ms["offered"],
+        },
+        a,
+    )
+    cl = care.care_leavers(ctx, R, kids["birth"])
+    leavers = frame(
+        "care_leavers",
+        {
+            "child_id": child.gather(cl["child"]),
+            "recorded_date": cl["date"],
+            "in_touch": cl["in_touch"],
+            "activity": cl["activity"],
+            "accommodation": cl["accommodation"],
+            "accommodation_suitable": cl["suitable"],
+        },
+        a,
+    )
+    us = care.uasc(ctx, R, kids)
+    uasc = frame("uasc", {"child_id": child.gather(us["child"]), "ceased_date": us["ceased"]}, a)
+    unique = {name: df.unique(subset=TABLES[name].key, keep="first", maintain_order=True)
+              for name, df in (("cla_reviews", reviews), ("missing_episodes", missing))}  # fmt: skip
+    return unique | {"care_leavers": leavers, "uasc": uasc}
 
 
 def fixed_frames(as_of: int) -> dict[str, pl.DataFrame]:

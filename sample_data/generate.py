@@ -1,4 +1,4 @@
-"""Generate a synthetic contract-v1 extract: `python -m sample_data.generate --out DIR`.
+"""Generate a synthetic format-1.1 extract: `python -m sample_data.generate --out DIR`.
 
 Children are generated in chunks of whole "areas" (12,000 children, 12 teams each), so memory
 stays bounded at national scale: with more than one chunk the big tables are written as folders
@@ -13,7 +13,7 @@ import argparse
 import datetime as dt
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,9 @@ DEFAULT_SEED = 20260331
 SHIPPED_CHILDREN = 12_000
 PILOT_CHILDREN = 48_000  # children simulated to find the return boost for --referrals-per-child
 PILOT_STREAM = 2**31 - 1  # the pilot's random stream: never a chunk number
+# The format-1.1 tables (contacts, early help, CLA reviews, missing, care leavers, UASC) draw from a stream of
+# their own, [seed, chunk, LATER_STREAM], so adding them left every format-1 table byte-for-byte the same.
+LATER_STREAM = 1101
 
 
 class ReferralRateError(ValueError):
@@ -71,8 +74,10 @@ def simulate_chunk(ctx: Ctx, first: int, n: int, area_size: int) -> dict:
     return {"kids": kids, "R": R, "slots": slots, "workers": workers, "n_area": n_area}
 
 
-def chunk_frames(ctx: Ctx, first: int, n: int, area_size: int, multi: bool, counters: tb.Counters) -> dict:
-    """Every table's rows for one chunk of children."""
+def chunk_frames(
+    ctx: Ctx, first: int, n: int, area_size: int, multi: bool, counters: tb.Counters, later_rng: np.random.Generator
+) -> dict:
+    """Every table's rows for one chunk of children; the format-1.1 tables from `later_rng`."""
     sim = simulate_chunk(ctx, first, n, area_size)
     first_area = first // area_size
     team_ids, worker_ids = tb.team_and_worker_ids(sim, first_area, multi)
@@ -82,6 +87,9 @@ def chunk_frames(ctx: Ctx, first: int, n: int, area_size: int, multi: bool, coun
     frames |= tb.plan_frames(ctx, sim, ids, counters)
     frames |= tb.activity_frames(ctx, sim, ids, counters)
     frames |= tb.staff_frames(ctx, sim, ids, first_area, multi)
+    later = replace(ctx, rng=later_rng)
+    frames |= tb.front_door_frames(later, sim, ids, counters)
+    frames |= tb.care_return_frames(later, sim, ids)
     return frames
 
 
@@ -136,7 +144,8 @@ def generate(
         ctx = Ctx(np.random.default_rng([seed, c]), cal, day(START), as_of, boost)
         first = c * chunk
         n = min(chunk, children - first)
-        frames = chunk_frames(ctx, first, n, area_size, multi, counters)
+        later_rng = np.random.default_rng([seed, c, LATER_STREAM])
+        frames = chunk_frames(ctx, first, n, area_size, multi, counters, later_rng)
         for name, df in frames.items():
             if name in BIG_TABLES:
                 write_table(out, name, df, c if n_chunks > 1 else None)

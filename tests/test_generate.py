@@ -15,7 +15,7 @@ import holidays
 import pyarrow.parquet as pq
 import pytest
 
-from sample_data import _records
+from sample_data import _front_door, _records
 from sample_data.generate import DEFAULT_SEED, SHIPPED_CHILDREN, generate, main
 from schemas.codes import cin_factor_codes, codes
 from schemas.contract import TABLES
@@ -49,6 +49,13 @@ CODE_COLUMNS = [  # (table, column, code list)
     ("education", "sen", "sen"),
     ("neet_status", "status", "neet_status"),
     ("factor_codes", "subject", "factor_subject"),
+    ("contacts", "source", "referral_source"),
+    ("contacts", "outcome", "contact_outcome"),
+    ("missing_episodes", "missing_type", "missing_type"),
+    ("cla_reviews", "participation", "cla_review_participation"),
+    ("care_leavers", "in_touch", "care_leaver_in_touch"),
+    ("care_leavers", "activity", "care_leaver_activity"),
+    ("care_leavers", "accommodation", "care_leaver_accommodation"),
 ]
 # The generator draws only current SSDA903 codes (never a retired one).
 LEGAL_STATUS = codes("ssda903_legal_status")
@@ -255,6 +262,24 @@ def rule_queries() -> dict[str, str]:
             "neet aged 16-18": "SELECT count(*) FROM neet_status JOIN children USING (child_id) "
             "WHERE date_diff('year', birth_date, recorded_date) - "
             "(strftime(recorded_date, '%m%d') < strftime(birth_date, '%m%d'))::INT NOT BETWEEN 16 AND 18",
+            "early help end >= start": "SELECT count(*) FROM early_help WHERE end_date < start_date",
+            "early help outcome only when ended": "SELECT count(*) FROM early_help "
+            "WHERE end_date IS NULL AND outcome IS NOT NULL",
+            "missing end >= start": "SELECT count(*) FROM missing_episodes WHERE end_date < start_date",
+            "missing only while in care": "SELECT count(*) FROM missing_episodes m WHERE NOT EXISTS (SELECT 1 FROM "
+            "looked_after l WHERE l.child_id = m.child_id AND m.start_date BETWEEN l.start_date "
+            f"AND coalesce(l.end_date, {AS_OF}))",
+            "CLA review while in care": "SELECT count(*) FROM cla_reviews v WHERE NOT EXISTS (SELECT 1 FROM "
+            "looked_after l WHERE l.child_id = v.child_id AND v.review_date BETWEEN l.start_date "
+            f"AND coalesce(l.end_date, {AS_OF}))",
+            "care leaver aged 17-21, left care at 16+": "SELECT count(*) FROM care_leavers c JOIN children k "
+            "USING (child_id) WHERE date_diff('day', birth_date, recorded_date) NOT BETWEEN 16 * 365 AND 22 * 366 "
+            "OR NOT EXISTS (SELECT 1 FROM looked_after l WHERE l.child_id = c.child_id AND l.end_date <= c.recorded_date "
+            "AND l.end_date >= k.birth_date + INTERVAL 16 YEAR)",
+            "care leaver details only when in touch": "SELECT count(*) FROM care_leavers WHERE in_touch <> 'YES' "
+            "AND (activity IS NOT NULL OR accommodation IS NOT NULL OR accommodation_suitable IS NOT NULL)",
+            "uasc was looked after": "SELECT count(*) FROM uasc WHERE child_id NOT IN (SELECT child_id FROM looked_after)",
+            "contact ids": "SELECT count(*) FROM contacts WHERE NOT regexp_matches(contact_id, '^K[0-9]{9}$')",
             "ids look like strings": "SELECT count(*) FROM referrals WHERE NOT regexp_matches(referral_id, '^R[0-9]{8}$') "
             "OR NOT regexp_matches(child_id, '^C[0-9]{7}$')",
         }
@@ -557,3 +582,108 @@ def test_data_led_teams_do_better(shipped):
 
 def test_local_codes_match_generator_constants():
     assert {c[0] for c in _records.LOCAL_FACTORS} == {"PD1", "PA1", "HS1"}
+
+
+# ---- format 1.1: the front door and looked-after children's other returns ---------------------
+
+# Contacts that became a referral: the child was referred on the contact date or up to 30 days after
+# (the front door questions' default, setting contact_referral_days).
+CONVERSION = """
+    SELECT c.source = '6' AS police, count(*) AS contacts,
+           avg((EXISTS (SELECT 1 FROM referrals AS r WHERE r.child_id = c.child_id
+                AND r.referral_date BETWEEN c.contact_date AND c.contact_date + INTERVAL 30 DAY))::INT) AS rate
+    FROM contacts AS c
+    WHERE c.contact_date > {since}
+    GROUP BY ALL"""
+
+
+def test_every_referral_came_through_a_contact(shipped):
+    without = one(
+        shipped,
+        """SELECT count(*) FROM referrals AS r WHERE NOT EXISTS (SELECT 1 FROM contacts AS c WHERE c.child_id = r.child_id
+           AND c.source = r.source AND c.contact_date BETWEEN r.referral_date - 7 AND r.referral_date)""",
+    )
+    assert without == 0
+    assert 2.5 <= one(shipped, "SELECT (SELECT count(*) FROM contacts) / (SELECT count(*) FROM referrals)") <= 3.0
+
+
+@pytest.mark.parametrize("since", ["DATE '2000-01-01'", f"{AS_OF} - INTERVAL 365 DAY"])
+def test_police_contacts_become_referrals_half_as_often(shipped, since):
+    rates = {police: rate for police, _, rate in shipped.execute(CONVERSION.format(since=since)).fetchall()}
+    assert abs(rates[True] - _front_door.POLICE_CONVERSION) < 0.02
+    assert abs(rates[False] - _front_door.CONVERSION) < 0.02
+    assert 0.45 <= rates[True] / rates[False] <= 0.55
+
+
+def test_contacts_that_went_no_further_mostly_end_in_nfa_or_advice_for_the_police(shipped):
+    outcomes = dict(
+        shipped.execute("""SELECT coalesce(outcome, 'not recorded'), count(*) FROM contacts
+                           WHERE source = '6' AND outcome IS DISTINCT FROM 'referral' GROUP BY ALL""").fetchall()
+    )
+    assert (outcomes["no_further_action"] + outcomes["advice"]) / sum(outcomes.values()) > 0.8
+    assert outcomes["not recorded"] > 0 and outcomes["early_help"] > 0
+
+
+def test_early_help_steps_up_to_referrals(shipped):
+    stepped = "outcome = 'Stepped up to social care'"
+    assert one(shipped, f"SELECT count(*) FROM early_help WHERE {stepped}") > 100
+    unreferred = one(
+        shipped,
+        f"""SELECT count(*) FROM early_help AS e WHERE {stepped} AND NOT EXISTS (SELECT 1 FROM referrals AS r
+            WHERE r.child_id = e.child_id AND r.referral_date BETWEEN e.end_date AND e.end_date + 7)""",
+    )
+    assert unreferred == 0
+    after_contact = one(
+        shipped,
+        """SELECT count(*) FROM early_help AS e WHERE EXISTS (SELECT 1 FROM contacts AS c WHERE c.child_id = e.child_id
+           AND c.outcome = 'early_help' AND e.start_date BETWEEN c.contact_date + 1 AND c.contact_date + 21)""",
+    )
+    assert after_contact > 100
+
+
+CARE_PERIODS = """
+    WITH starts AS (SELECT child_id, start_date FROM looked_after AS l WHERE NOT EXISTS (
+                        SELECT 1 FROM looked_after AS p WHERE p.child_id = l.child_id AND p.end_date = l.start_date)),
+    reviews AS (SELECT v.child_id, v.review_date, s.start_date AS entered,
+                       row_number() OVER (PARTITION BY v.child_id, s.start_date ORDER BY v.review_date) AS n,
+                       lag(v.review_date) OVER (PARTITION BY v.child_id, s.start_date ORDER BY v.review_date) AS prev
+                FROM cla_reviews AS v
+                ASOF JOIN starts AS s ON s.child_id = v.child_id AND s.start_date <= v.review_date)"""
+
+
+def test_cla_reviews_mostly_on_time(shipped):
+    first = one(
+        shipped,
+        CARE_PERIODS
+        + """SELECT avg((c2.k - c1.k <= 20)::INT) FROM reviews JOIN cal AS c1 ON c1.d = entered
+                          JOIN cal AS c2 ON c2.d = review_date WHERE n = 1""",
+    )
+    second = one(
+        shipped, CARE_PERIODS + "SELECT avg((review_date <= prev + INTERVAL 3 MONTH)::INT) FROM reviews WHERE n = 2"
+    )
+    later = one(
+        shipped, CARE_PERIODS + "SELECT avg((review_date <= prev + INTERVAL 6 MONTH)::INT) FROM reviews WHERE n > 2"
+    )
+    for share in (first, second, later):
+        assert 0.8 <= share < 1.0  # mostly on time, some late
+
+
+def test_missing_episodes_mostly_adolescents_in_residential_placements(shipped):
+    share = one(
+        shipped,
+        f"""SELECT avg((l.placement_type IN ('K2', 'H5') AND m.start_date >= k.birth_date + INTERVAL 12 YEAR)::INT)
+            FROM missing_episodes AS m JOIN children AS k USING (child_id)
+            JOIN looked_after AS l ON l.child_id = m.child_id
+             AND m.start_date BETWEEN l.start_date AND coalesce(l.end_date, {AS_OF})""",
+    )
+    assert share > 0.6
+    assert one(shipped, "SELECT count(DISTINCT child_id) FROM missing_episodes") >= 30
+
+
+def test_a_few_unaccompanied_children_who_entered_care_aged_14_or_over(shipped):
+    ages = shipped.execute(
+        """SELECT date_diff('year', k.birth_date, min(l.start_date)) FROM uasc JOIN children AS k USING (child_id)
+           JOIN looked_after AS l USING (child_id) GROUP BY uasc.child_id, k.birth_date"""
+    ).fetchall()
+    assert 5 <= len(ages) <= 60
+    assert min(a for (a,) in ages) >= 13  # whole years by date_diff: 13 just before a birthday

@@ -171,7 +171,13 @@ def test_england_reference_figures():
     from queries.models.outcomes import england_reference
 
     figures = dict(england_reference(None).select("measure", "value").rows())
-    assert figures == {"rereferral_rate": 0.22, "cases_per_fte": 16.0, "absence_rate": 0.032}
+    assert figures == {
+        "rereferral_rate": 0.22,
+        "cases_per_fte": 16.0,
+        "absence_rate": 0.032,
+        "assessment_45wd_rate": 0.857,
+        "icpc_15wd_rate": 0.814,
+    }
 
 
 def test_rows_frame_builds_contract_types():

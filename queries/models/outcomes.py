@@ -437,7 +437,8 @@ def team_outcomes_by_area(cursor, as_of) -> pl.DataFrame:
     roles=("analyst", "head_of_service", "team_manager", "social_worker"),
     title="England's figures for comparison",
     description="National figures to set beside the council's own, from DfE statistics: the re-referral rate, "
-    "average caseload per case-holding FTE and sickness absence (queries/reference/england.toml, with sources).",
+    "average caseload per case-holding FTE, sickness absence, assessments within 45 working days and ICPCs within "
+    "15 working days (queries/reference/england.toml, with sources).",
     tables=[],
     params=[],
 )
