@@ -15,6 +15,7 @@ PAGE = {
     "icon": ":material/door_front:",
     "roles": ["head_of_service", "team_manager", "analyst", "admin"],
     "order": 35,
+    "needs": ["referrals"],
     "description": "For heads of service and team managers: how contacts flow to referrals, assessments, section 47 "
     "enquiries, conferences and child protection plans, each step's conversion with its interval; which referral "
     "sources' contacts became referrals unusually often or rarely this month against their own last year; and "
