@@ -54,8 +54,7 @@ def may_record(engine, scope):
     """Who may record for which child: analysts any sampled child; others the children the engine lets them see."""
     if scope.sees_everything:
         return None
-    allowed = engine._allowed_children(scope, engine.as_of)  # queries/access.py's rule, as for every question
-    return allowed.__contains__
+    return engine.children_in_scope(scope).__contains__  # queries/access.py's rule, as for every question
 
 
 def render(container) -> None:
@@ -97,7 +96,7 @@ def read_and_record(place, ws, engine, scope, name: str) -> None:
     rule = may_record(engine, scope)
     sample = audit_sample(ws, name)
     if rule is not None:
-        sample = sample.filter(pl.col("child_id").map_elements(rule, return_dtype=pl.Boolean))
+        sample = sample.filter(pl.col("child_id").is_in(sorted(engine.children_in_scope(scope))))
         place.caption("You see, and may record for, only the sampled children of your own cases.")
     if sample.is_empty():
         place.info("None of this audit's sampled children is yours to read.")

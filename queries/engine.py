@@ -329,6 +329,12 @@ class Engine:
             return False
         return params.get("child_id") in self._allowed_children(scope, as_of)
 
+    def children_in_scope(self, scope: Scope) -> set[str]:
+        """The children a (non-analyst) user may see on the extract's date: their caseload or their team's."""
+        if scope.role not in ALLOWED_CHILDREN_SQL:
+            return set()
+        return self._allowed_children(scope, self.as_of)
+
     def _allowed_children(self, scope: Scope, as_of) -> set[str]:
         who = scope.worker_id if scope.role == "social_worker" else scope.team_id
         cursor = self.con.cursor()
