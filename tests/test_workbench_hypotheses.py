@@ -234,3 +234,62 @@ def test_an_older_workspace_is_upgraded_and_keeps_its_audits(tmp_path):
         assert connection.execute(text("SELECT name FROM audits")).scalars().all() == ["kept"]
         assert connection.execute(text("SELECT count(*) FROM hypotheses")).scalar() == 0
     upgraded.dispose()
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_the_command_line_writes_runs_and_shows_a_hypothesis(tmp_path, capsys, monkeypatch):
+    import json
+
+    from tiny_extract import write_extract
+    from workbench.__main__ import main
+
+    monkeypatch.delenv("CHILDSTAT_WORKSPACE", raising=False)
+    data = write_extract(tmp_path / "extract", manifest=LATER)
+    where = ["--workspace", str(tmp_path / "ws.sqlite")]
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, *where])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert run("hypothesis", "create", "rr", "--statement", "T1's children are re-referred more",
+               "--cohort", "team_id=T1", "--compare", "team_id=T2", "--outcome", "rereferral",
+               "--discovery", "2025-04-01..2025-09-30", "--confirmation", "2025-10-01..2026-03-31") == (
+        0, "hypothesis 'rr' written down, open; its periods are fixed\n", "")  # fmt: skip
+    code, out, _ = run("hypothesis", "run", "--data", str(data))
+    assert code == 0 and out.splitlines() == [
+        "rr, discovery: 1 of 1 against 0 of 2: difference +100.0 points (95% CI -3.1 to +100.0), p = 0.333",
+        "rr, confirmation: 0 of 1 against 0 of 1: difference +0.0 points (95% CI -79.3 to +79.3), p = 1",
+    ]
+    assert run("hypothesis", "status", "rr", "supported", "--note", "small numbers")[0] == 0
+    code, out, _ = run("hypothesis", "show", "rr", "--format", "json")
+    shown = json.loads(out)
+    assert (shown["status"], shown["note"], shown["cohort"], shown["outcome"]) == (
+        "supported", "small numbers", {"team_id": "T1"}, "re-referral within 12 months")  # fmt: skip
+    assert [r["period"] for r in shown["latest"]] == ["discovery", "confirmation"] and len(shown["history"]) == 2
+    code, out, _ = run("hypothesis", "list")
+    assert out.splitlines() == [
+        "name,outcome,status,discovery_effect,discovery_p,confirmation_effect,confirmation_p,results",
+        f"rr,re-referral within 12 months,supported,1.0,{1 / 3},0.0,1.0,2",
+    ]
+    assert run("hypothesis", "run", "--data", str(data)) == (0, "no open hypotheses to run\n", "")
+
+
+def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, capsys, monkeypatch):
+    from workbench.__main__ import main
+
+    monkeypatch.delenv("CHILDSTAT_WORKSPACE", raising=False)
+    where = ["--workspace", str(tmp_path / "ws.sqlite")]
+    create = ["hypothesis", "create", "x", "--statement", "s", "--cohort", "team_id=T1", "--outcome", "rereferral",
+              "--discovery", "2025-04-01..2025-09-30", "--confirmation", "2025-10-01..2026-03-31", *where]  # fmt: skip
+    assert main([*create, "--compare", "colour=red"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --compare: unknown cohort filter 'colour' (filters: team_id, team_focus, cp_category, primary_need, "
+        "age_band, sex, ethnicity_group)\n"
+    )
+    assert main(["hypothesis", "show", "nothing", *where]) == 2
+    assert capsys.readouterr().err == (
+        "error: there is no hypothesis named 'nothing' (python -m workbench hypothesis list shows them)\n"
+    )

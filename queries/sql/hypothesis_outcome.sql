@@ -10,9 +10,9 @@
 -- roles: analyst
 -- counts: children, with_outcome
 -- param: as_of date = as_of ; referrals and CP plans on or before this date count
--- param: from_date date ; the period's first day
--- param: to_date date ; the period's last day
--- param: outcome str ; what is counted | choices: rereferral, factor
+-- param: from_date date = null ; the period's first day (default: no earlier limit)
+-- param: to_date date = as_of ; the period's last day
+-- param: outcome str = rereferral ; what is counted | choices: rereferral, factor
 -- param: factor_code str = null ; with outcome factor: the factor's code (e.g. 3B)
 -- param: team_id str = null ; cohort: children with a (non-NFA) referral held by this team
 -- param: team_focus str = null ; cohort: children with a referral held by a team with this focus
@@ -34,13 +34,15 @@ rereferred AS (
      AND later.referral_date > first_referral.referral_date
      AND later.referral_date <= first_referral.referral_date + 365
      AND later.referral_date <= $as_of
-    WHERE first_referral.referral_date BETWEEN $from_date AND $to_date
+    WHERE ($from_date IS NULL OR first_referral.referral_date >= $from_date)
+      AND first_referral.referral_date <= $to_date
 ),
 with_factor AS (
     SELECT DISTINCT child_id
     FROM factors
     WHERE factor_code = $factor_code
-      AND recorded_date BETWEEN $from_date AND $to_date
+      AND ($from_date IS NULL OR recorded_date >= $from_date)
+      AND recorded_date <= $to_date
       AND recorded_date <= $as_of
 )
 SELECT
