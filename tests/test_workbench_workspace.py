@@ -100,11 +100,17 @@ def test_a_folder_is_not_a_workspace_file(tmp_path):
 
 def test_opening_migrates_to_the_tables_the_code_expects(workspace):
     """`upgrade head` ran, and the migrations build exactly workbench/tables.py's schema (nothing to autogenerate)."""
-    assert {"audits", "audit_questions", "audit_strata", "audit_samples", "audit_answers"} <= set(
-        inspect(workspace).get_table_names()
-    )
+    assert {
+        "audits",
+        "audit_questions",
+        "audit_strata",
+        "audit_samples",
+        "audit_answers",
+        "hypotheses",
+        "hypothesis_results",
+    } <= set(inspect(workspace).get_table_names())
     with workspace.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m workbench audit create|list|sample|record|answers|progress|estimate ...`.
+"""Command line: `python -m workbench audit ...` (case-file audits) and `python -m workbench hypothesis ...`.
 
     audit create NAME --cohort team_id=T07 [--cohort k=v ...] --size 40 --seed 1
                  [--strata age_band] [--question "pd|Parent has a personality disorder|yes_no" ...]
@@ -11,8 +11,15 @@
     audit progress NAME                             answered so far, per question
     audit estimate NAME [--format csv|json|table] [--as ROLE]
 
+    hypothesis create NAME --statement TEXT --cohort k=v [...] --compare k=v [...] --outcome rereferral|factor
+                      [--factor CODE] --discovery FROM..TO --confirmation FROM..TO [--by EMAIL]
+    hypothesis list                                 every hypothesis, its status and latest effects
+    hypothesis run [NAME]                           every open hypothesis (or NAME) on the extract
+    hypothesis show NAME [--format table|json]      the hypothesis, its latest results and their history
+    hypothesis status NAME open|supported|not_supported|retired [--note TEXT]
+
 Each takes --workspace (else $CHILDSTAT_WORKSPACE, settings [workspace], the user's data folder) and
---data (the extract; only `create` reads it). Without --as, estimates are exact: the command line is
+--data (the extract; only `audit create` and `hypothesis run` read it). Without --as, estimates are exact: the command line is
 for an analyst; with --as ROLE they are protected as that role sees them on a page.
 
 Exit status: 0 done, 2 a bad name, argument, extract or workspace, 1 anything else (a role that may not
@@ -46,6 +53,19 @@ from workbench.audits import (
     progress,
     record_answers,
 )
+from workbench.hypotheses import (
+    STATUSES,
+    HypothesisError,
+    create_hypothesis,
+    hypothesis_details,
+    latest_results,
+    list_hypotheses,
+    parse_period,
+    result_history,
+    run_hypotheses,
+    set_status,
+)
+from workbench.hypotheses import parse_cohort as parse_hypothesis_cohort
 from workbench.questions import QuestionError, parse_question
 from workbench.workspace import WorkspaceError, open_workspace
 
@@ -121,9 +141,82 @@ def estimate(args, workspace) -> int:
     return emit(protected_estimates(estimate_table(workspace, args.name), scope), args.format)
 
 
+def hypothesis_create(args, workspace) -> int:
+    create_hypothesis(
+        workspace, args.name, args.statement,
+        parse_hypothesis_cohort(args.cohort or [], "--cohort"), parse_hypothesis_cohort(args.compare or [], "--compare"),
+        args.outcome, parse_period(args.discovery, "--discovery"), parse_period(args.confirmation, "--confirmation"),
+        factor_code=args.factor, created_by=args.by,
+    )  # fmt: skip
+    print(f"hypothesis {' '.join(args.name.split())!r} written down, open; its periods are fixed")
+    return 0
+
+
+def hypothesis_run(args, workspace) -> int:
+    from queries.engine import Engine
+
+    engine = Engine(open_extract(args.data))
+    try:
+        done = run_hypotheses(workspace, engine, args.name)
+    finally:
+        engine.close()
+    if not done:
+        print("no open hypotheses to run")
+    for result in done:
+        if result["not_run"]:
+            print(f"{result['name']}, {result['period']}: not run: {result['not_run']}")
+        else:
+            print(f"{result['name']}, {result['period']}: {describe_result(result)}")
+    return 0
+
+
+def describe_result(result: dict) -> str:
+    counts = (
+        f"{result['with_outcome']} of {result['children']} against "
+        f"{result['comparison_with_outcome']} of {result['comparison_children']}"
+    )
+    if result["effect"] is None:
+        return f"{counts}: no effect (a cohort has no children in the period)"
+    return (
+        f"{counts}: difference {100 * result['effect']:+.1f} points "
+        f"(95% CI {100 * result['ci_low']:+.1f} to {100 * result['ci_high']:+.1f}), p = {result['p']:.3g}"
+    )
+
+
+def hypothesis_show(args, workspace) -> int:
+    details = hypothesis_details(workspace, args.name)
+    history = result_history(workspace, args.name)
+    if args.format == "json":
+        shown = details | {"latest": latest_results(history).to_dicts(), "history": history.to_dicts()}
+        sys.stdout.write(json.dumps(shown, default=str, indent=1) + "\n")
+        return 0
+    for key, value in details.items():
+        print(f"{key}: {json.dumps(value, sort_keys=True) if isinstance(value, dict) else value}")
+    print("\nlatest results:")
+    emit(latest_results(history), "table")
+    print("\nhistory:")
+    return emit(history, "table")
+
+
+def hypothesis(args, workspace) -> int:
+    if args.action == "create":
+        return hypothesis_create(args, workspace)
+    if args.action == "list":
+        return emit(list_hypotheses(workspace), args.format)
+    if args.action == "run":
+        return hypothesis_run(args, workspace)
+    if args.action == "show":
+        return hypothesis_show(args, workspace)
+    set_status(workspace, args.name, args.status, args.note)
+    print(f"hypothesis {' '.join(args.name.split())!r} is {args.status}")
+    return 0
+
+
 def run(args) -> int:
     workspace = open_workspace(args.workspace)
     try:
+        if args.thing == "hypothesis":
+            return hypothesis(args, workspace)
         if args.action == "create":
             return create(args, workspace)
         if args.action == "list":
@@ -184,7 +277,41 @@ def parser() -> argparse.ArgumentParser:
     estimate_args.add_argument("--as", dest="as_role", choices=list(ROLES), help="as a user of this role sees them")
     estimate_args.add_argument("--user-team", help="with --as team_manager or social_worker: the user's team_id")
     estimate_args.add_argument("--user-worker", help="with --as social_worker: the user's worker_id")
+    hypothesis_parser(things)
     return top
+
+
+def hypothesis_parser(things) -> None:
+    actions = things.add_parser("hypothesis", help="the register of hypotheses")
+    actions = actions.add_subparsers(dest="action", required=True)
+
+    def action(name: str, help_text: str):
+        sub = actions.add_parser(name, help=help_text)
+        sub.add_argument("--workspace", help="workspace: a SQLite file or a postgresql:// URL")
+        sub.add_argument("--data", help="extract folder (default: $CHILDSTAT_DATA, else sample_data/); read by run")
+        return sub
+
+    create_args = action("create", "write a hypothesis down with its test and its two periods")
+    create_args.add_argument("name", help="the hypothesis's name")
+    create_args.add_argument("--statement", required=True, help="the hypothesis in words")
+    create_args.add_argument("--cohort", action="append", metavar="KEY=VALUE", help="a cohort filter (repeatable)")
+    create_args.add_argument("--compare", action="append", metavar="KEY=VALUE", help="the comparison cohort's filter")
+    create_args.add_argument("--outcome", required=True, choices=["rereferral", "factor"])
+    create_args.add_argument("--factor", metavar="CODE", help="with --outcome factor: the factor's code")
+    create_args.add_argument("--discovery", required=True, metavar="FROM..TO", help="the discovery period")
+    create_args.add_argument("--confirmation", required=True, metavar="FROM..TO", help="the confirmation period")
+    create_args.add_argument("--by", default="command line", help="who writes the hypothesis")
+    list_args = action("list", "every hypothesis, its status and latest effects")
+    list_args.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+    run_args = action("run", "run every open hypothesis (or the one named) on the extract, keeping every result")
+    run_args.add_argument("name", nargs="?", help="only this hypothesis")
+    show_args = action("show", "the hypothesis, its latest results and their history")
+    show_args.add_argument("name", help="the hypothesis's name")
+    show_args.add_argument("--format", choices=["table", "json"], default="table")
+    status_args = action("status", "the analyst's verdict and note")
+    status_args.add_argument("name", help="the hypothesis's name")
+    status_args.add_argument("status", choices=STATUSES)
+    status_args.add_argument("--note", help="the analyst's note")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except (AuditError, QuestionError, WorkspaceError, ExtractError, SettingsError) as exc:
+    except (AuditError, HypothesisError, QuestionError, WorkspaceError, ExtractError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - one line for the user, never a traceback

@@ -3,6 +3,7 @@
 Answers are only ever inserted: a changed answer is a new row, so every earlier answer stays,
 with who entered it and when, and two reviewers writing at once cannot overwrite each other.
 A child's current answer to a question is its latest row (highest id).
+A hypothesis's results are appended the same way: each run adds rows, the latest is the highest id.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -89,4 +91,45 @@ answers = Table(
         ["audit_id", "child_id"], ["audit_samples.audit_id", "audit_samples.child_id"], name="fk_answers_sample"
     ),
     Index("ix_audit_answers_current", "audit_id", "question_id", "child_id", "answer_id"),
+)
+
+hypotheses = Table(
+    "hypotheses",
+    metadata,
+    Column("hypothesis_id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("statement", Text, nullable=False),  # the hypothesis in words
+    Column("cohort", Text, nullable=False),  # JSON: the first cohort's filters, e.g. {"team_id": "T07"}
+    Column("comparison", Text, nullable=False),  # JSON: the cohort it is compared with
+    Column("outcome", String(40), nullable=False),  # rereferral or factor
+    Column("factor_code", String(40)),  # with outcome factor
+    # The periods are fixed when the hypothesis is written, before any result is shown; never updated.
+    Column("discovery_from", Date, nullable=False),
+    Column("discovery_to", Date, nullable=False),
+    Column("confirmation_from", Date, nullable=False),
+    Column("confirmation_to", Date, nullable=False),
+    Column("status", String(20), nullable=False),  # open, supported, not_supported, retired
+    Column("note", Text),  # the analyst's note on the status
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+hypothesis_results = Table(
+    "hypothesis_results",
+    metadata,
+    Column("result_id", Integer, primary_key=True),
+    Column("hypothesis_id", Integer, ForeignKey("hypotheses.hypothesis_id"), nullable=False),
+    Column("period", String(20), nullable=False),  # discovery or confirmation
+    Column("children", Integer, nullable=False),  # the cohort's children in the period
+    Column("with_outcome", Integer, nullable=False),
+    Column("comparison_children", Integer, nullable=False),
+    Column("comparison_with_outcome", Integer, nullable=False),
+    Column("effect", Float),  # the difference in proportions, cohort minus comparison
+    Column("ci_low", Float),  # Newcombe's 95% interval
+    Column("ci_high", Float),
+    Column("p", Float),  # two-sided Fisher exact
+    Column("as_of", Date, nullable=False),  # the extract's as_of
+    Column("extract_signature", String(64), nullable=False),  # a digest of the extract's files
+    Column("run_at", DateTime(timezone=True), nullable=False),
+    Index("ix_hypothesis_results_latest", "hypothesis_id", "period", "result_id"),
 )
