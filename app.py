@@ -195,7 +195,8 @@ def _route() -> None:
         st.navigation([st.Page(no_access_page, title="No access", icon=":material/person_off:")]).run()
         return
     scope = access.scope
-    page = st.navigation(navigation_pages(scope.role))
+    # expanded: with more than twelve pages Streamlit otherwise folds the last ones behind "View more"
+    page = st.navigation(navigation_pages(scope.role), expanded=True)
     if config.hosted and st.session_state.get(SIGNED_IN_KEY) != (scope.user, access.issuer):
         audit("sign_in", page=page.title, scope=scope, issuer=access.issuer, token_issued=_token_issued())
         st.session_state[SIGNED_IN_KEY] = (scope.user, access.issuer)

@@ -106,7 +106,7 @@ def page_main(render: Callable) -> None:
         return
     from app import navigation_pages
 
-    st.navigation(navigation_pages())
+    st.navigation(navigation_pages(), expanded=True)
     st.rerun()
 
 
