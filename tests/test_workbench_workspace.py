@@ -110,7 +110,7 @@ def test_opening_migrates_to_the_tables_the_code_expects(workspace):
         "hypothesis_results",
     } <= set(inspect(workspace).get_table_names())
     with workspace.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 

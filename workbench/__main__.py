@@ -11,8 +11,10 @@
     audit progress NAME                             answered so far, per question
     audit estimate NAME [--format csv|json|table] [--as ROLE]
 
-    hypothesis create NAME --statement TEXT --cohort k=v [...] --compare k=v [...] --outcome rereferral|factor
-                      [--factor CODE] --discovery FROM..TO --confirmation FROM..TO [--by EMAIL]
+    hypothesis create NAME --statement TEXT --cohort k=v [...] --compare k=v [...]
+                      --outcome rereferral|factor|closed|service|neet|audit [--factor CODE]
+                      [--within-days N] [--service ID] [--audit NAME --question CODE --answer A]
+                      --discovery FROM..TO --confirmation FROM..TO [--by EMAIL]
     hypothesis list                                 every hypothesis, its status and latest effects
     hypothesis run [NAME]                           every open hypothesis (or NAME) on the extract
     hypothesis show NAME [--format table|json]      the hypothesis, its latest results and their history
@@ -66,6 +68,7 @@ from workbench.hypotheses import (
     set_status,
 )
 from workbench.hypotheses import parse_cohort as parse_hypothesis_cohort
+from workbench.hypothesis_outcomes import OUTCOMES
 from workbench.questions import QuestionError, parse_question
 from workbench.workspace import WorkspaceError, open_workspace
 
@@ -147,6 +150,8 @@ def hypothesis_create(args, workspace) -> int:
         parse_hypothesis_cohort(args.cohort or [], "--cohort"), parse_hypothesis_cohort(args.compare or [], "--compare"),
         args.outcome, parse_period(args.discovery, "--discovery"), parse_period(args.confirmation, "--confirmation"),
         factor_code=args.factor, created_by=args.by,
+        outcome_options={"days": args.within_days, "service_id": args.service, "audit": args.audit,
+                         "question": args.question, "answer": args.answer},
     )  # fmt: skip
     print(f"hypothesis {' '.join(args.name.split())!r} written down, open; its periods are fixed")
     return 0
@@ -296,8 +301,13 @@ def hypothesis_parser(things) -> None:
     create_args.add_argument("--statement", required=True, help="the hypothesis in words")
     create_args.add_argument("--cohort", action="append", metavar="KEY=VALUE", help="a cohort filter (repeatable)")
     create_args.add_argument("--compare", action="append", metavar="KEY=VALUE", help="the comparison cohort's filter")
-    create_args.add_argument("--outcome", required=True, choices=["rereferral", "factor"])
+    create_args.add_argument("--outcome", required=True, choices=OUTCOMES)
     create_args.add_argument("--factor", metavar="CODE", help="with --outcome factor: the factor's code")
+    create_args.add_argument("--within-days", type=int, help="with --outcome closed: closed within N days (182)")
+    create_args.add_argument("--service", metavar="ID", help="with --outcome service: the service (default: any)")
+    create_args.add_argument("--audit", metavar="NAME", help="with --outcome audit: the case-file audit")
+    create_args.add_argument("--question", metavar="CODE", help="with --outcome audit: the audit's question")
+    create_args.add_argument("--answer", help="with --outcome audit: the answer counted (e.g. yes)")
     create_args.add_argument("--discovery", required=True, metavar="FROM..TO", help="the discovery period")
     create_args.add_argument("--confirmation", required=True, metavar="FROM..TO", help="the confirmation period")
     create_args.add_argument("--by", default="command line", help="who writes the hypothesis")

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from queries.models.patterns import COHORT_FILTERS
+from workbench.cohorts import parse_filters
 from workbench.questions import Question, QuestionError
 from workbench.sampling import SampleError, draw_sample
 from workbench.tables import answers, audits, questions, samples, strata
@@ -40,20 +41,7 @@ class AuditError(Exception):
 
 def parse_cohort(pairs: Iterable[str], option: str = "--cohort") -> dict[str, str]:
     """`key=value` cohort filters (the Patterns cohort's, and from_date / to_date) -> {key: value}."""
-    cohort: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            raise AuditError(f"{option} takes KEY=VALUE, got {pair!r}")
-        if key not in COHORT_KEYS:
-            raise AuditError(f"{option}: unknown cohort filter {key!r} (filters: {', '.join(COHORT_KEYS)})")
-        if key in cohort:
-            raise AuditError(f"{option}: {key} is given twice")
-        cohort[key] = value
-    if not cohort:
-        raise AuditError(f"give the cohort with at least one {option} KEY=VALUE (e.g. team_id=T07)")
-    return cohort
+    return parse_filters(pairs, option, COHORT_KEYS, AuditError)
 
 
 def _now() -> dt.datetime:

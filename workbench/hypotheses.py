@@ -1,15 +1,17 @@
 """A register of hypotheses: write one down with its test and periods, run it on each extract, keep every result.
 
 A hypothesis is a statement in words and a test ChildStat can run: two cohorts (the Patterns cohort
-filters) and an outcome — re-referral within 12 months, or a factor's prevalence — compared on a
-discovery period and then on a confirmation period. Both periods are fixed when the hypothesis is
+filters) and an outcome (workbench/hypothesis_outcomes.py: re-referral within 12 months, a factor's
+prevalence, time to close, a service's success, NEET, an audit answer) compared on a discovery period
+and then on a confirmation period. Both periods are fixed when the hypothesis is
 written, before any result exists, and never change. Each run counts the outcome in each cohort with
 the `hypothesis_outcome` question (DuckDB) and appends a result per period (workbench/hypothesis_effect.py)
 with the extract's as_of and signature: results are never overwritten, so a newer extract adds history
 (running again on the extract a period was last run on adds nothing).
 
-Re-referral needs 12 months' follow-up after a period: a period that ends less than 365 days before
-the extract's as_of is not run yet (it would undercount), and `run` says when it can be.
+Re-referral needs 12 months' follow-up after a period, and "closed within N days" N days: a period that
+ends sooner than that before the extract's as_of is not run yet (it would undercount), and `run` says
+when it can be. A hypothesis whose extract lacks a table its outcome needs is not run, and `run` says why.
 
 The functions take the workspace's SQLAlchemy engine (workbench/workspace.py) and raise
 HypothesisError with a message safe to show; nothing here names a child.
@@ -26,15 +28,15 @@ import polars as pl
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from queries.engine import QueryError
 from queries.models.patterns import COHORT_FILTERS
+from workbench.cohorts import parse_filters
 from workbench.hypothesis_effect import difference_in_proportions
+from workbench.hypothesis_outcomes import OutcomeError, check_outcome, count, describe, follow_up_days
 from workbench.tables import hypotheses, hypothesis_results
 
-OUTCOMES = ("rereferral", "factor")
-OUTCOME_WORDS = {"rereferral": "re-referral within 12 months", "factor": "factor {code} recorded"}
 STATUSES = ("open", "supported", "not_supported", "retired")
 PERIODS = ("discovery", "confirmation")
-FOLLOW_UP_DAYS = 365
 MAX_NAME = 100
 
 
@@ -44,20 +46,7 @@ class HypothesisError(Exception):
 
 def parse_cohort(pairs: Iterable[str], option: str) -> dict[str, str]:
     """`key=value` Patterns cohort filters -> {key: value}; the periods, not the cohort, give the dates."""
-    cohort: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            raise HypothesisError(f"{option} takes KEY=VALUE, got {pair!r}")
-        if key not in COHORT_FILTERS:
-            raise HypothesisError(f"{option}: unknown cohort filter {key!r} (filters: {', '.join(COHORT_FILTERS)})")
-        if key in cohort:
-            raise HypothesisError(f"{option}: {key} is given twice")
-        cohort[key] = value
-    if not cohort:
-        raise HypothesisError(f"give the cohort with at least one {option} KEY=VALUE (e.g. team_id=T07)")
-    return cohort
+    return parse_filters(pairs, option, COHORT_FILTERS, HypothesisError)
 
 
 def parse_period(text: str, option: str) -> tuple[dt.date, dt.date]:
@@ -87,6 +76,7 @@ def create_hypothesis(
     confirmation: tuple[dt.date, dt.date],
     factor_code: str | None = None,
     created_by: str = "command line",
+    outcome_options: dict | None = None,
 ) -> None:
     """Write a hypothesis down, open, with its periods fixed from now on."""
     name = " ".join(str(name).split())
@@ -94,11 +84,10 @@ def create_hypothesis(
         raise HypothesisError(f"a hypothesis's name is 1 to {MAX_NAME} characters")
     if not str(statement).strip():
         raise HypothesisError("write the hypothesis in words (--statement)")
-    if outcome not in OUTCOMES:
-        raise HypothesisError(f"the outcome is one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    factor_code = (factor_code or "").strip() or None
-    if (outcome == "factor") != (factor_code is not None):
-        raise HypothesisError("a factor outcome needs --factor CODE, and only a factor outcome takes one")
+    try:
+        factor_code, outcome_options = check_outcome(outcome, factor_code, outcome_options, workspace)
+    except OutcomeError as exc:
+        raise HypothesisError(str(exc)) from None
     if cohort == comparison:
         raise HypothesisError("the two cohorts are the same: compare the cohort with a different one")
     if confirmation[0] <= discovery[1]:
@@ -110,6 +99,7 @@ def create_hypothesis(
                     name=name, statement=str(statement).strip(),
                     cohort=json.dumps(cohort, sort_keys=True), comparison=json.dumps(comparison, sort_keys=True),
                     outcome=outcome, factor_code=factor_code,
+                    outcome_options=json.dumps(outcome_options, sort_keys=True) if outcome_options else None,
                     discovery_from=discovery[0], discovery_to=discovery[1],
                     confirmation_from=confirmation[0], confirmation_to=confirmation[1],
                     status="open", note=None, created_by=created_by, created_at=_now(),
@@ -146,10 +136,19 @@ def _waits_for(row, period: str, as_of: dt.date) -> str | None:
     end = getattr(row, f"{period}_to")
     if end > as_of:
         return f"the period ends {end}, after the extract's as_of {as_of}"
-    if row.outcome == "rereferral" and end + dt.timedelta(days=FOLLOW_UP_DAYS) > as_of:
-        ready = end + dt.timedelta(days=FOLLOW_UP_DAYS)
-        return f"re-referral needs 12 months' follow-up after {end}: an extract with as_of on or after {ready}"
+    days = follow_up_days(row.outcome, _options(row))
+    if days and end + dt.timedelta(days=days) > as_of:
+        ready = end + dt.timedelta(days=days)
+        return f"{_words(row)} needs {days} days' follow-up after {end}: an extract with as_of on or after {ready}"
     return None
+
+
+def _options(row) -> dict:
+    return json.loads(row.outcome_options) if row.outcome_options else {}
+
+
+def _words(row) -> str:
+    return describe(row.outcome, row.factor_code, _options(row))
 
 
 def _run_on(workspace: Engine, as_of: dt.date, signature: str) -> set[tuple[int, str]]:
@@ -160,17 +159,10 @@ def _run_on(workspace: Engine, as_of: dt.date, signature: str) -> set[tuple[int,
     return {key for key, extract in latest.items() if extract == (as_of, signature)}
 
 
-def _count(engine, row, period: str, cohort: dict) -> tuple[int, int]:
-    """(children of the cohort in the period, of them with the outcome), counted in DuckDB."""
-    frame = engine.run(
-        "hypothesis_outcome",
-        from_date=getattr(row, f"{period}_from"),
-        to_date=getattr(row, f"{period}_to"),
-        outcome=row.outcome,
-        factor_code=row.factor_code,
-        **cohort,
-    )
-    return int(frame["children"][0]), int(frame["with_outcome"][0])
+def _count(engine, workspace: Engine, row, period: str, cohort: dict) -> tuple[int, int]:
+    """(children of the cohort in the period whose outcome is known, of them with the outcome)."""
+    dates = getattr(row, f"{period}_from"), getattr(row, f"{period}_to")
+    return count(engine, workspace, row.outcome, row.factor_code, _options(row), dates, cohort)
 
 
 def run_hypotheses(workspace: Engine, engine, name: str | None = None) -> list[dict]:
@@ -192,16 +184,18 @@ def run_hypotheses(workspace: Engine, engine, name: str | None = None) -> list[d
     already_run = _run_on(workspace, as_of, signature)
     done: list[dict] = []
     for row in rows:
-        if row.outcome == "factor" and "factors" not in engine.extract.tables:
-            raise HypothesisError(f"hypothesis {row.name!r} counts a factor, and this extract has no factors table")
         for period in PERIODS:
             not_run = _waits_for(row, period, as_of)
             if not_run is None and (row.hypothesis_id, period) in already_run:
                 not_run = "already run on this extract"
             result = {"name": row.name, "period": period, "not_run": not_run}
             if not_run is None:
-                n1_x1 = _count(engine, row, period, json.loads(row.cohort))
-                n2_x2 = _count(engine, row, period, json.loads(row.comparison))
+                try:
+                    n1_x1 = _count(engine, workspace, row, period, json.loads(row.cohort))
+                    n2_x2 = _count(engine, workspace, row, period, json.loads(row.comparison))
+                except QueryError as exc:  # a table the outcome needs is absent, or a cohort value is unknown
+                    done.append(result | {"not_run": str(exc)})
+                    continue
                 effect = difference_in_proportions(n1_x1[1], n1_x1[0], n2_x2[1], n2_x2[0])
                 result |= {
                     "hypothesis_id": row.hypothesis_id, "children": n1_x1[0], "with_outcome": n1_x1[1],
@@ -248,8 +242,9 @@ def latest_results(history: pl.DataFrame) -> pl.DataFrame:
     return latest.sort(pl.col("period").replace_strict(order, return_dtype=pl.Int64)).drop("order")
 
 
-def describe_outcome(outcome: str, factor_code: str | None) -> str:
-    return OUTCOME_WORDS[outcome].format(code=factor_code)
+def describe_outcome(row) -> str:
+    """The hypothesis's outcome in words."""
+    return _words(row)
 
 
 def hypothesis_details(workspace: Engine, name: str) -> dict:
@@ -258,7 +253,7 @@ def hypothesis_details(workspace: Engine, name: str) -> dict:
         row = _find(connection, name)
     return {
         "name": row.name, "statement": row.statement, "cohort": json.loads(row.cohort),
-        "comparison": json.loads(row.comparison), "outcome": describe_outcome(row.outcome, row.factor_code),
+        "comparison": json.loads(row.comparison), "outcome": describe_outcome(row),
         "discovery": f"{row.discovery_from}..{row.discovery_to}",
         "confirmation": f"{row.confirmation_from}..{row.confirmation_to}",
         "status": row.status, "note": row.note, "created_by": row.created_by, "created_at": row.created_at,
@@ -273,7 +268,7 @@ def list_hypotheses(workspace: Engine) -> pl.DataFrame:
     latest = {(r.hypothesis_id, r.period): r for r in results}  # later rows replace earlier ones
     records = []
     for row in rows:
-        record = {"name": row.name, "outcome": describe_outcome(row.outcome, row.factor_code), "status": row.status}
+        record = {"name": row.name, "outcome": describe_outcome(row), "status": row.status}
         for period in PERIODS:
             found = latest.get((row.hypothesis_id, period))
             record[f"{period}_effect"] = found.effect if found else None

@@ -101,8 +101,11 @@ hypotheses = Table(
     Column("statement", Text, nullable=False),  # the hypothesis in words
     Column("cohort", Text, nullable=False),  # JSON: the first cohort's filters, e.g. {"team_id": "T07"}
     Column("comparison", Text, nullable=False),  # JSON: the cohort it is compared with
-    Column("outcome", String(40), nullable=False),  # rereferral or factor
+    Column("outcome", String(40), nullable=False),  # rereferral, factor, closed, service, neet or audit
     Column("factor_code", String(40)),  # with outcome factor
+    Column(
+        "outcome_options", Text
+    ),  # JSON: closed {"days"}, service {"service_id"}, audit {"audit", "question", "answer"}
     # The periods are fixed when the hypothesis is written, before any result is shown; never updated.
     Column("discovery_from", Date, nullable=False),
     Column("discovery_to", Date, nullable=False),
@@ -132,4 +135,18 @@ hypothesis_results = Table(
     Column("extract_signature", String(64), nullable=False),  # a digest of the extract's files
     Column("run_at", DateTime(timezone=True), nullable=False),
     Index("ix_hypothesis_results_latest", "hypothesis_id", "period", "result_id"),
+)
+
+# A question of an audit made a local factor (source case_file_audit): children of the audit's sample whose
+# current answer is `answer` have it. Patterns shows it beside recorded factors, marked as from a sample.
+audit_factors = Table(
+    "audit_factors",
+    metadata,
+    Column("factor_code", String(40), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("audit_id", Integer, ForeignKey("audits.audit_id"), nullable=False),
+    Column("question_id", Integer, ForeignKey("audit_questions.question_id"), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

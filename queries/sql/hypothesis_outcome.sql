@@ -4,6 +4,9 @@
 --   to_date) and how many of them had the outcome. rereferral: a referral of the child dated in the period
 --   (NFA included, as in the DfE re-referral definition) followed by another referral of the same child 1 to
 --   365 days later. factor: the child has factor_code recorded (factors.recorded_date) in the period.
+--   closed: the child's first non-NFA referral in the period that matches the cohort's referral filters
+--   (team, team focus, primary need, age band) was closed within within_days days of its referral date
+--   (closure on or before as_of; NFA referrals are not cases and are left out).
 -- tables: children, referrals, teams
 -- optional_tables: cp_plans, factors
 -- access: aggregate
@@ -12,8 +15,9 @@
 -- param: as_of date = as_of ; referrals and CP plans on or before this date count
 -- param: from_date date = null ; the period's first day (default: no earlier limit)
 -- param: to_date date = as_of ; the period's last day
--- param: outcome str = rereferral ; what is counted | choices: rereferral, factor
+-- param: outcome str = rereferral ; what is counted | choices: rereferral, factor, closed
 -- param: factor_code str = null ; with outcome factor: the factor's code (e.g. 3B)
+-- param: within_days int = 182 ; with outcome closed: closed within this many days of the referral
 -- param: team_id str = null ; cohort: children with a (non-NFA) referral held by this team
 -- param: team_focus str = null ; cohort: children with a referral held by a team with this focus
 -- param: cp_category str = null ; cohort: children with a CP plan of this category | choices: NEG, PHY, SAB, EMO, MUL
@@ -37,6 +41,26 @@ rereferred AS (
     WHERE ($from_date IS NULL OR first_referral.referral_date >= $from_date)
       AND first_referral.referral_date <= $to_date
 ),
+first_case AS (
+    SELECT r.child_id, r.referral_date, r.closure_date,
+           row_number() OVER (PARTITION BY r.child_id ORDER BY r.referral_date, r.referral_id) AS n
+    FROM referrals AS r
+    JOIN teams AS t ON t.team_id = r.team_id
+    JOIN children AS c ON c.child_id = r.child_id
+    WHERE NOT r.nfa
+      AND r.referral_date <= $as_of
+      AND ($from_date IS NULL OR r.referral_date >= $from_date)
+      AND r.referral_date <= $to_date
+      AND ($team_id IS NULL OR r.team_id = $team_id)
+      AND ($team_focus IS NULL OR t.focus = $team_focus)
+      AND ($primary_need IS NULL OR r.primary_need = $primary_need)
+      AND ($age_band IS NULL OR age_band(c.birth_date, r.referral_date) = $age_band)
+),
+closed_in_time AS (
+    SELECT child_id
+    FROM first_case
+    WHERE n = 1 AND closure_date <= $as_of AND closure_date <= referral_date + $within_days::INTEGER
+),
 with_factor AS (
     SELECT DISTINCT child_id
     FROM factors
@@ -50,5 +74,6 @@ SELECT
     count(*) FILTER (WHERE CASE $outcome
         WHEN 'rereferral' THEN m.child_id IN (SELECT child_id FROM rereferred)
         WHEN 'factor' THEN m.child_id IN (SELECT child_id FROM with_factor)
+        WHEN 'closed' THEN m.child_id IN (SELECT child_id FROM closed_in_time)
     END) AS with_outcome
 FROM members AS m

@@ -42,12 +42,7 @@ WITH young AS (
     )
 ),
 outcomes AS (
-    SELECT y.child_id, bool_or(s.status IN ('NEET', 'unknown')) AS neet, bool_or(s.status = 'NEET') AS neet_only
-    FROM young AS y
-    JOIN neet_status AS s ON s.child_id = y.child_id
-         AND s.recorded_date BETWEEN y.outcome_from AND y.outcome_to AND s.recorded_date <= $as_of
-    WHERE y.outcome_to <= $as_of
-    GROUP BY y.child_id
+    SELECT child_id, neet, neet_only FROM neet_outcomes($as_of)
 ),
 people AS (
     SELECT y.*, 'known' AS cohort, o.neet, o.neet_only
