@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import polars as pl
 import streamlit as st
 
 from pages._frame import audit, current_scope, opened_engine, page_main, run, show_table
+from pages._workspace import opened_workspace
 from pages.patterns import cohort_builder
 from queries.engine import QueryError
 from workbench.audit_estimates import estimate_table, protected_estimates
+from workbench.audit_factors import AuditFactorError, list_factors, make_factor
 from workbench.audits import (
     STRATIFY_BY,
     AuditError,
@@ -23,7 +23,6 @@ from workbench.audits import (
     record_answers,
 )
 from workbench.questions import NOT_RECORDED, QuestionError, parse_question
-from workbench.workspace import WORKSPACE_ENV, WorkspaceError, open_workspace
 
 PAGE = {
     "title": "Case-file audits",
@@ -38,16 +37,6 @@ PAGE = {
 }
 
 CREATORS = ("analyst", "admin")
-
-
-@st.cache_resource(show_spinner="Opening the workspace…", max_entries=4)
-def _workspace(settings: tuple):  # keyed by the settings that name the workspace
-    return open_workspace()
-
-
-def workspace():
-    """The workspace engine (a broken setting raises WorkspaceError every time: nothing is cached for it)."""
-    return _workspace((os.environ.get(WORKSPACE_ENV, ""), os.environ.get("CHILDSTAT_SETTINGS", "")))
 
 
 def may_record(engine, scope):
@@ -67,10 +56,8 @@ def render(container) -> None:
     engine = opened_engine(container)
     if engine is None or scope is None:
         return
-    try:
-        ws = workspace()
-    except WorkspaceError as exc:
-        container.error(f"No workspace: {exc}", icon=":material/database_off:")
+    ws = opened_workspace(container)
+    if ws is None:
         return
     audits = list_audits(ws)
     tabs = ["Read and record", "Estimates"] + (["New audit"] if scope.role in CREATORS else [])
@@ -157,6 +144,42 @@ def estimates(place, ws, scope, name: str) -> None:
         "answered child. Counts of 1 to 5 are hidden for anyone who does not see every child."
     )
     show_table(place, table, f"audit_estimates_{name}", key="audit_estimates")
+    if scope.role in CREATORS:
+        with place.expander("Use an answer as a factor in Patterns", icon=":material/hub:"):
+            factor_form(st, ws, name, scope)
+
+
+def factor_form(place, ws, name: str, scope) -> None:
+    """Make an answer to one of the audit's questions a local factor (source case_file_audit) for Patterns."""
+    made = list_factors(ws).filter(pl.col("audit") == name)
+    if not made.is_empty():
+        place.caption(
+            "Factors from this audit: " + "; ".join(f"{c} ({w})" for c, w in made.select("factor_code", "label").rows())
+        )
+    counted = [q for _, q in audit_questions(ws, name) if q.kind in ("yes_no", "category")]
+    if not counted:
+        place.info("Only a yes/no or category answer can be a factor; this audit has none.")
+        return
+    columns = place.columns(2)
+    question = columns[0].selectbox(
+        "Question", counted, format_func=lambda q: f"{q.code}: {q.label}", key="factor_question"
+    )
+    answer = columns[1].selectbox("Answer", [a for a in question.answers if a != NOT_RECORDED], key="factor_answer")
+    columns = place.columns([1, 3])
+    code = columns[0].text_input("Factor code", max_chars=40, placeholder="e.g. PD", key="factor_code")
+    label = columns[1].text_input("The factor in words", value=question.label, key="factor_label")
+    if place.button("Make it a factor", key="make_factor"):
+        factor_from_page(place, ws, name, question.code, answer, code, label, scope)
+
+
+def factor_from_page(place, ws, name: str, question: str, answer: str, code: str, label: str, scope) -> None:
+    try:
+        make_factor(ws, name, question, answer, code, label, scope.user)
+    except AuditFactorError as exc:
+        place.warning(str(exc), icon=":material/block:")
+        return
+    audit("audit_factor", audit=name, factor=code.strip())
+    place.success(f"Factor {code.strip()} made: Patterns shows it, from this audit's sample, beside recorded factors.")
 
 
 def new_audit(place, ws, engine, scope) -> None:

@@ -9,11 +9,15 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
+from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, run, show_table
+from pages._workspace import workspace
+from queries.engine import QueryError
 from queries.models.pattern_replication import replication_summary
 from queries.models.patterns import plain_findings
 from queries.settings import setting
 from schemas.codes import labels
+from workbench.audit_factors import PERCENTS, factor_prevalence, list_factors, protected_prevalence
+from workbench.workspace import WorkspaceError
 
 PAGE = {
     "title": "Patterns",
@@ -180,6 +184,49 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
     )
     show_table(container, table, "factor_prevalence")
     container.caption(f"'{symbol}': too few children to show safely, hidden with everything worked out from it.")
+
+
+def audit_factor_section(container, filters: dict) -> None:
+    """Factors found by reading case files (workbench audit factors), apart: known only for a sample."""
+    try:
+        ws = workspace()
+    except WorkspaceError:  # no workspace set up: there are no audit factors to show (the audit pages say why)
+        return
+    if list_factors(ws).is_empty():
+        return
+    try:
+        found = protected_prevalence(factor_prevalence(ws, opened_engine(container), filters), current_scope())
+    except QueryError as exc:
+        container.warning(f"Factors from case-file audits cannot be shown: {exc}")
+        return
+    symbol = setting("symbol")
+
+    def share(group: str) -> pl.Expr:
+        text = pl.format(
+            "{} of {}: {}% ({}–{})", *(pl.col(c) for c in (f"{group}_with", f"{group}_n", *PERCENTS[group]))
+        )
+        return pl.when(pl.col(f"{group}_n") == 0).then(pl.lit("no files read")).otherwise(text.fill_null(symbol))
+
+    container.markdown("#### Factors found by reading case files (from a sample)")
+    table = found.select(
+        pl.col("label").alias("Factor"),
+        pl.col("audit").alias("Case-file audit"),
+        pl.col("sampled").cast(pl.String).fill_null(symbol).alias("Files read in the cohort"),
+        share("cohort").alias("Cohort: read files with it"),
+        share("rest").alias("Comparison: read files with it"),
+        pl.format("{} ({} to {})", "difference", "difference_low", "difference_high")
+        .fill_null("–")
+        .alias("Difference, points (95% interval)"),
+        pl.col("not_recorded").cast(pl.String).fill_null(symbol).alias("Cohort: not recorded"),
+        pl.col("factor_code").alias("Code"),
+    )
+    show_table(container, table, "audit_factor_prevalence")
+    container.caption(
+        "These factors are not fields of the extract: they come from case-file audits (source case_file_audit), so "
+        "they are known only for the children whose files were read, and each share is of those files (95% Wilson interval; "
+        "difference: Newcombe's interval). 'Not recorded' answers are counted apart. A share is an estimate for "
+        "the cohort only so far as the audit's random sample covers it. How it works: docs/workbench.md."
+    )
 
 
 def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> None:
@@ -393,6 +440,7 @@ def render(container) -> None:
         )
     container.markdown("#### Every factor")
     prevalence_table(container, shown)
+    audit_factor_section(container, filters)
     if sizes["rest_n"]:
         replication_section(container, filters, engine.as_of)
     container.markdown("#### Which factors go together in this cohort")

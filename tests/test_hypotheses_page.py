@@ -12,6 +12,7 @@ from helpers import open_app_page
 from queries.access import Scope
 from tiny_extract import DEFAULT_MANIFEST, write_extract
 from workbench.hypotheses import (
+    HypothesisError,
     create_hypothesis,
     hypothesis_details,
     latest_results,
@@ -128,3 +129,53 @@ def test_the_run_button_adds_results_and_keeps_the_earlier_ones(register, monkey
     ]
     newer.close()
     assert result_history(ws, "t1 rereferral").height == 4
+
+
+FORM = {
+    "name": "  closing  ", "statement": "T1 closes cases faster than T2", "cohort": {"team_id": "T1"},
+    "comparison": {"team_id": "T2"}, "outcome": "closed", "factor_code": "3B", "days": 200, "service_id": "SV1",
+    "audit": "", "question": "", "answer": "", "discovery": DISCOVERY, "confirmation": CONFIRMATION,
+}  # fmt: skip
+
+
+def test_the_form_writes_a_hypothesis_with_only_its_outcomes_details(tmp_path):
+    from pages.hypotheses import write_hypothesis
+
+    ws = open_workspace(tmp_path / "ws.sqlite")
+    write_hypothesis(ws, FORM, "analyst@council.gov.uk")  # the factor code and service are for other outcomes
+    details = hypothesis_details(ws, "closing")
+    assert (details["outcome"], details["cohort"], details["created_by"]) == (
+        "case closed within 200 days", {"team_id": "T1"}, "analyst@council.gov.uk"
+    )  # fmt: skip
+    assert details["discovery"] == "2025-04-01..2025-09-30"
+    write_hypothesis(ws, FORM | {"name": "pd", "outcome": "factor"}, "analyst@council.gov.uk")
+    assert hypothesis_details(ws, "pd")["outcome"] == "factor 3B recorded"
+    ws.dispose()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"comparison": {}}, "choose at least one filter for the cohort and one for the comparison"),
+        ({"comparison": {"team_id": "T1"}}, "the two cohorts are the same"),
+        ({"outcome": "audit"}, "an audit outcome needs the audit, its question and the answer"),
+        ({"name": "closing"}, "there is already a hypothesis named 'closing'"),
+        ({"name": "x", "confirmation": DISCOVERY}, "the confirmation period starts after the discovery period ends"),
+    ],
+)
+def test_the_form_says_what_is_wrong(tmp_path, change, message):
+    from pages.hypotheses import write_hypothesis
+
+    ws = open_workspace(tmp_path / "ws.sqlite")
+    write_hypothesis(ws, FORM, "a@x")
+    with pytest.raises(HypothesisError, match=message):
+        write_hypothesis(ws, FORM | change, "a@x")
+    ws.dispose()
+
+
+def test_the_page_offers_the_form_to_write_a_hypothesis(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHILDSTAT_WORKSPACE", str(tmp_path / "empty.sqlite"))
+    at = open_app_page("hypotheses", write_extract(tmp_path / "x"), monkeypatch, scope=Scope("analyst", "a@x"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.label for s in at.selectbox][:1] == ["Team"] and "Outcome" in [s.label for s in at.selectbox]
+    assert any("write one above" in i.value for i in at.info)

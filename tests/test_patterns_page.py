@@ -85,3 +85,32 @@ def test_a_period_with_no_referrals_says_so(tmp_path, monkeypatch):
     assert not at.exception
     assert any("No child with a referral in this period matches this cohort" in w.value for w in at.warning)
     assert not at.dataframe
+
+
+def test_an_audit_factor_is_shown_apart_as_from_a_sample(tmp_path, monkeypatch, sample_engine):
+    """An audit of the default cohort's team (20 files read: 5 yes, 1 not recorded) made factor PD."""
+    from workbench.audit_factors import make_factor
+    from workbench.audits import audit_sample, create_audit, record_answers
+    from workbench.questions import parse_question
+    from workbench.workspace import open_workspace
+
+    teams = sample_engine.run("team_list")
+    team = teams.filter(teams["focus"].is_not_null())["team_id"][0]  # the Patterns page's default cohort
+    monkeypatch.setenv("CHILDSTAT_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    ws = open_workspace(tmp_path / "ws.sqlite")
+    pd = parse_question("pd|Parent has a personality disorder|yes_no")
+    create_audit(ws, sample_engine, "deep dive", {"team_id": team}, 20, 7, [pd])
+    for order, child in enumerate(audit_sample(ws, "deep dive")["child_id"], start=1):
+        answer = "yes" if order <= 5 else "not recorded" if order == 6 else "no"
+        record_answers(ws, "deep dive", child, {"pd": answer}, by="reader@council.gov.uk")
+    make_factor(ws, "deep dive", "pd", "yes", "PD", "Parent has a personality disorder (case files)", "a@x")
+    ws.dispose()
+    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch, scope=Scope("analyst", "analyst@council.gov.uk"))
+    assert not at.exception, [e.value for e in at.exception]
+    table = table_with(at, "Cohort: read files with it")
+    assert table["Factor"].tolist() == ["Parent has a personality disorder (case files)"]
+    assert table["Files read in the cohort"].tolist() == ["20"]
+    assert table["Cohort: read files with it"][0].startswith("5 of 19: 26.3% (")
+    assert table["Comparison: read files with it"].tolist() == ["no files read"]
+    assert table["Cohort: not recorded"].tolist() == ["1"]
+    assert any("from a sample" in m.value for m in at.markdown)

@@ -112,3 +112,34 @@ def test_a_broken_workspace_is_said_not_replaced(monkeypatch, tmp_path):
     monkeypatch.setenv("CHILDSTAT_WORKSPACE", "mysql://db.example/audits")
     at = open_audit_page(monkeypatch, Scope("analyst", "a@x"))
     assert any("No workspace" in e.value and "mysql" in e.value for e in at.error)
+
+
+def test_an_analyst_makes_an_answer_a_factor_from_the_estimates_tab(t07_audit, monkeypatch):
+    for child in audit_sample(t07_audit, "pd-t07")["child_id"].to_list()[:3]:
+        record_answers(t07_audit, "pd-t07", child, {"pd": "yes"}, by="a@x")
+    at = open_audit_page(monkeypatch, Scope("analyst", "analyst@council.gov.uk"))
+    assert at.selectbox(key="factor_answer").options == ["yes", "no"]  # "not recorded" is counted apart
+    assert at.text_input(key="factor_label").value == "Parent has a personality disorder"
+    # What "Make it a factor" does (called as the button calls it; see the first test):
+    from pages import case_file_audits as page
+    from workbench.audit_factors import list_factors
+
+    events = []
+    monkeypatch.setattr(page, "audit", lambda event, **fields: events.append((event, fields)))
+    place = Place()
+    page.factor_from_page(
+        place, t07_audit, "pd-t07", "pd", "yes", " PD ", "Parent: personality disorder", Scope("analyst", "a@c")
+    )
+    assert place.said == [
+        ("success", "Factor PD made: Patterns shows it, from this audit's sample, beside recorded factors.")
+    ]
+    assert events == [("audit_factor", {"audit": "pd-t07", "factor": "PD"})]
+    assert list_factors(t07_audit)[["factor_code", "answer", "source"]].rows() == [("PD", "yes", "case_file_audit")]
+    page.factor_from_page(place, t07_audit, "pd-t07", "pd", "yes", "PD", "Again", Scope("analyst", "a@c"))
+    assert place.said[-1] == ("warning", "there is already an audit factor PD")
+
+
+def test_a_team_manager_is_not_offered_to_make_factors(t07_audit, monkeypatch):
+    record_answers(t07_audit, "pd-t07", audit_sample(t07_audit, "pd-t07")["child_id"][0], {"pd": "no"}, by="a@x")
+    at = open_audit_page(monkeypatch, Scope("team_manager", "tm@council.gov.uk", team_id="T07"))
+    assert not [s for s in at.selectbox if s.key == "factor_answer"]

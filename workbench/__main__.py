@@ -10,6 +10,10 @@
     audit answers NAME [--history]                  current answers (or every answer) with who and when
     audit progress NAME                             answered so far, per question
     audit estimate NAME [--format csv|json|table] [--as ROLE]
+    audit factor NAME --question pd --answer yes --code PD --label TEXT [--by EMAIL]
+                                                    make an answer a local factor (source case_file_audit)
+    audit factors [--cohort k=v ...] [--compare-team T]
+                                                    the audit factors; with a cohort, their shares as in Patterns
 
     hypothesis create NAME --statement TEXT --cohort k=v [...] --compare k=v [...]
                       --outcome rereferral|factor|closed|service|neet|audit [--factor CODE]
@@ -41,6 +45,7 @@ from queries.engine import QueryError
 from queries.settings import SettingsError
 from schemas.extract import ExtractError, open_extract
 from workbench.audit_estimates import estimate_table, protected_estimates
+from workbench.audit_factors import AuditFactorError, factor_prevalence, list_factors, make_factor
 from workbench.audits import (
     STRATIFY_BY,
     AuditError,
@@ -135,6 +140,25 @@ def record(args, workspace) -> int:
     stored = record_answers(workspace, args.name, args.child_id, parse_answers(args.answers), args.by)
     print(f"recorded {len(stored)} answer{'s' if len(stored) != 1 else ''}")
     return 0
+
+
+def factor(args, workspace) -> int:
+    answer = make_factor(workspace, args.name, args.question, args.answer, args.code, args.label, args.by)
+    print(f"factor {args.code.strip()}: children of audit {args.name!r} whose answer to {args.question} is {answer!r}")
+    return 0
+
+
+def factors(args, workspace) -> int:
+    if not args.cohort:
+        return emit(list_factors(workspace), args.format)
+    filters = parse_cohort(args.cohort) | ({"compare_team_id": args.compare_team} if args.compare_team else {})
+    from queries.engine import Engine
+
+    engine = Engine(open_extract(args.data))
+    try:
+        return emit(factor_prevalence(workspace, engine, filters), args.format)
+    finally:
+        engine.close()
 
 
 def estimate(args, workspace) -> int:
@@ -237,6 +261,8 @@ def run(args) -> int:
             return emit(answers(workspace, args.name), args.format)
         if args.action == "progress":
             return emit(progress(workspace, args.name), args.format)
+        if args.action in ("factor", "factors"):
+            return (factor if args.action == "factor" else factors)(args, workspace)
         return estimate(args, workspace)
     finally:
         workspace.dispose()
@@ -282,6 +308,15 @@ def parser() -> argparse.ArgumentParser:
     estimate_args.add_argument("--as", dest="as_role", choices=list(ROLES), help="as a user of this role sees them")
     estimate_args.add_argument("--user-team", help="with --as team_manager or social_worker: the user's team_id")
     estimate_args.add_argument("--user-worker", help="with --as social_worker: the user's worker_id")
+    factor_args = action("factor", "make an answer to the audit's question a local factor for Patterns", formats=False)
+    factor_args.add_argument("--question", required=True, metavar="CODE", help="the audit's question")
+    factor_args.add_argument("--answer", required=True, help="the answer that is the factor (e.g. yes)")
+    factor_args.add_argument("--code", required=True, help="the factor's local code (e.g. PD)")
+    factor_args.add_argument("--label", required=True, help="the factor in words")
+    factor_args.add_argument("--by", default="command line", help="who makes the factor")
+    factors_args = action("factors", "the audit factors; with --cohort, their shares in it as Patterns shows", False)
+    factors_args.add_argument("--cohort", action="append", metavar="KEY=VALUE", help="a Patterns cohort filter")
+    factors_args.add_argument("--compare-team", help="compare with this team's children (default: every other child)")
     hypothesis_parser(things)
     return top
 
@@ -331,7 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except (AuditError, HypothesisError, QuestionError, WorkspaceError, ExtractError, SettingsError) as exc:
+    except (
+        AuditError,
+        AuditFactorError,
+        HypothesisError,
+        QuestionError,
+        WorkspaceError,
+        ExtractError,
+        SettingsError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - one line for the user, never a traceback
