@@ -9,7 +9,7 @@ from pages._frame import audit, current_scope, opened_engine, page_main, run, sh
 from pages._workspace import opened_workspace
 from pages.patterns import cohort_builder
 from queries.engine import QueryError
-from workbench.audit_estimates import estimate_table, protected_estimates
+from workbench.audit_estimates import estimate_table, mean_table, protected_estimates, protected_means
 from workbench.audit_factors import AuditFactorError, list_factors, make_factor
 from workbench.audits import (
     STRATIFY_BY,
@@ -144,6 +144,14 @@ def estimates(place, ws, scope, name: str) -> None:
         "answered child. Counts of 1 to 5 are hidden for anyone who does not see every child."
     )
     show_table(place, table, f"audit_estimates_{name}", key="audit_estimates")
+    means = protected_means(mean_table(ws, name), scope)
+    if not means.is_empty():
+        place.markdown("**Number questions: the cohort's mean**")
+        place.caption(
+            "Mean of the recorded answers ('not recorded' left out), estimated for the cohort with stratum weights "
+            "and the finite-population correction; 95% interval on Satterthwaite's degrees of freedom."
+        )
+        show_table(place, means, f"audit_means_{name}", key="audit_means")
     if scope.role in CREATORS:
         with place.expander("Use an answer as a factor in Patterns", icon=":material/hub:"):
             factor_form(st, ws, name, scope)

@@ -248,3 +248,23 @@ def test_two_reviewers_recording_at_once_lose_no_answer(workspace_location, fort
     assert history.group_by("recorded_by").len().sort("recorded_by").rows() == [("a@x", 20), ("b@x", 20)]
     assert current_answers(check, "pd").height == 10 * 2  # one current answer per child and question
     check.dispose()
+
+
+def test_number_questions_get_the_cohorts_mean_with_its_interval(workspace, forty):
+    from workbench.audit_estimates import mean_table, protected_means
+
+    create_t1(workspace, forty)  # 10 of T1's 30, stratified by sex: 5 girls, 5 boys
+    sample = sampled(workspace)
+    for order, child in enumerate(sample["child_id"]):
+        visits = "not recorded" if order == 0 else str(order)
+        record_answers(workspace, "pd", child, {"visits": visits}, by="r@x")
+    table = mean_table(workspace, "pd")
+    girls = [int(v) for v, s in zip(range(10), sample["stratum"], strict=True) if s == "F" and v > 0]
+    boys = [int(v) for v, s in zip(range(10), sample["stratum"], strict=True) if s == "M" and v > 0]
+    expected = 0.5 * sum(girls) / len(girls) + 0.5 * sum(boys) / len(boys)  # 15 girls and 15 boys in T1
+    row = table.row(0, named=True)
+    assert (row["question"], row["sample"], row["answered"], row["cohort_size"]) == ("visits", "cohort", 9, 30)
+    assert row["sample_mean"] == round(45 / 9, 2) and row["estimated_mean"] == round(expected, 2)
+    assert row["ci_low"] < row["estimated_mean"] < row["ci_high"]
+    manager = protected_means(table, Scope("team_manager", "m@x", None, "T1"))
+    assert manager["estimated_mean"].to_list() == [round(expected, 2)]  # 9 answers: shown

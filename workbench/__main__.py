@@ -9,7 +9,7 @@
     audit record NAME CHILD_ID pd=yes [code=answer ...] --by EMAIL
     audit answers NAME [--history]                  current answers (or every answer) with who and when
     audit progress NAME                             answered so far, per question
-    audit estimate NAME [--format csv|json|table] [--as ROLE]
+    audit estimate NAME [--format csv|json|table] [--as ROLE] [--means]
     audit factor NAME --question pd --answer yes --code PD --label TEXT [--by EMAIL]
                                                     make an answer a local factor (source case_file_audit)
     audit factors [--cohort k=v ...] [--compare-team T]
@@ -44,7 +44,7 @@ from queries.access import ROLES, Scope
 from queries.engine import QueryError
 from queries.settings import SettingsError
 from schemas.extract import ExtractError, open_extract
-from workbench.audit_estimates import estimate_table, protected_estimates
+from workbench.audit_estimates import estimate_table, mean_table, protected_estimates, protected_means
 from workbench.audit_factors import AuditFactorError, factor_prevalence, list_factors, make_factor
 from workbench.audits import (
     STRATIFY_BY,
@@ -165,6 +165,8 @@ def estimate(args, workspace) -> int:
     scope = None
     if args.as_role is not None:
         scope = Scope(args.as_role, f"command line as {args.as_role}", args.user_worker, args.user_team)
+    if args.means:
+        return emit(protected_means(mean_table(workspace, args.name), scope), args.format)
     return emit(protected_estimates(estimate_table(workspace, args.name), scope), args.format)
 
 
@@ -305,6 +307,7 @@ def parser() -> argparse.ArgumentParser:
     answers_args.add_argument("--history", action="store_true", help="every answer ever recorded, oldest first")
     action("progress", "how many children have been answered, per question")
     estimate_args = action("estimate", "estimates for the whole cohort, with 95% intervals")
+    estimate_args.add_argument("--means", action="store_true", help="the number questions' means, not the answers")
     estimate_args.add_argument("--as", dest="as_role", choices=list(ROLES), help="as a user of this role sees them")
     estimate_args.add_argument("--user-team", help="with --as team_manager or social_worker: the user's team_id")
     estimate_args.add_argument("--user-worker", help="with --as social_worker: the user's worker_id")

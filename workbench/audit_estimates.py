@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from queries.disclosure import protect
 from queries.registry import Query, disclosure_fields
 from workbench.audits import GROUPS, audit_questions, audit_strata, current_answers
-from workbench.estimates import difference_interval, stratified_proportion
+from workbench.estimates import difference_interval, stratified_mean, stratified_proportion
 from workbench.questions import NOT_RECORDED
 
 COLUMNS = {
@@ -113,3 +113,63 @@ def protected_estimates(frame: pl.DataFrame, scope) -> pl.DataFrame:
     order = frame.with_row_index("_row").select("question", "answer", "sample", "_row")
     out = pl.concat([shown, differences, hidden], how="vertical_relaxed")
     return out.join(order, on=["question", "answer", "sample"]).sort("_row").drop("_row")
+
+
+MEAN_COLUMNS = {
+    "question": pl.String, "sample": pl.String, "answered": pl.Int64, "sample_mean": pl.Float64,
+    "cohort_size": pl.Int64, "estimated_mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+}  # fmt: skip
+
+MEANS = Query(
+    name="audit_means",
+    title="Case-file audit means",
+    description="The cohort's mean of each number question, from a case-file audit's sample (workbench).",
+    tables=(),
+    params=(),
+    **disclosure_fields(
+        "audit_means",
+        access="aggregate",
+        roles=("analyst", "head_of_service", "team_manager", "social_worker"),
+        counts=[("answered",), ("cohort_size",)],
+        comparison_counts=(),
+        derived={c: ("answered",) for c in ("sample_mean", "estimated_mean", "ci_low", "ci_high")},
+        protection="suppression",
+    ),
+)
+
+
+def mean_table(workspace: Engine, name: str) -> pl.DataFrame:
+    """For each number question and sample: the answers' mean and the cohort's estimated mean with its 95% interval.
+
+    Answers "not recorded" are left out (the estimates table counts them); workbench/estimates.py's stratified_mean.
+    """
+    sizes = audit_strata(workspace, name)
+    current = current_answers(workspace, name).filter(pl.col("value") != NOT_RECORDED)
+    rows = []
+    for _, question in audit_questions(workspace, name):
+        if question.kind != "number":
+            continue
+        for group in (g for g in GROUPS if g in sizes["sample_group"].to_list()):
+            group_strata = sizes.filter(pl.col("sample_group") == group)
+            given = current.filter((pl.col("sample_group") == group) & (pl.col("question") == question.code))
+            values = [
+                given.filter(pl.col("stratum") == s)["value"].cast(pl.Float64).to_list()
+                for s in group_strata["stratum"]
+            ]
+            estimate, _, low, high = stratified_mean(group_strata["cohort_size"].to_list(), values)
+            answered = sum(len(v) for v in values)
+            rows.append({
+                "question": question.code, "sample": group, "answered": answered,
+                "sample_mean": round(sum(map(sum, values)) / answered, 2) if answered else None,
+                "cohort_size": int(group_strata["cohort_size"].sum()),
+                **{c: None if math.isnan(v) else round(v, 2)
+                   for c, v in (("estimated_mean", estimate), ("ci_low", low), ("ci_high", high))},
+            })  # fmt: skip
+    return pl.DataFrame(rows, schema=MEAN_COLUMNS, orient="row") if rows else pl.DataFrame(schema=MEAN_COLUMNS)
+
+
+def protected_means(frame: pl.DataFrame, scope) -> pl.DataFrame:
+    """The means as this user may see them (None or an analyst: exact); a mean of 1 to 5 answers is hidden."""
+    if scope is None or scope.sees_everything:
+        return frame
+    return protect(frame, MEANS, scope)

@@ -29,6 +29,7 @@ children) uses Newcombe's hybrid score method (1998, Stat Med 17:873, method 10)
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -100,3 +101,35 @@ def difference_interval(p1, low1, high1, p2, low2, high2) -> tuple[float, float,
     low = difference - np.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2)
     high = difference + np.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2)
     return float(difference), float(low), float(high)
+
+
+def stratified_mean(cohort_sizes, values_by_stratum, z: float = Z95) -> tuple[float, float, float, float]:
+    """A number question's cohort mean from each stratum's answers: (estimate, standard error, low, high).
+
+    estimate  sum W_h ybar_h;  variance  sum W_h^2 (1 - n_h / N_h) s_h^2 / n_h  (Cochran 1977, 5.3 and 5.4)
+    with the interval estimate ± t * se on Satterthwaite's degrees of freedom (Cochran 1977, 5A.42):
+    df = (sum a_h s_h^2)^2 / sum (a_h s_h^2)^2 / (n_h - 1), a_h = W_h^2 (1 - f_h) / n_h. A stratum read in
+    full adds nothing; nan when a stratum has no answer (no estimate) or one answer and is not read in full.
+    """
+    N = np.asarray(cohort_sizes, float)
+    n = np.array([len(v) for v in values_by_stratum], float)
+    present = N > 0
+    if np.any(present & (n < 1)):
+        return (math.nan,) * 4
+    weight = N / N.sum()
+    means = np.array([np.mean(v) if len(v) else 0.0 for v in values_by_stratum])
+    estimate = float((weight * means).sum())
+    fpc = np.where(present, 1 - n / N, 0.0)
+    sampled = fpc > 0
+    if np.any(sampled & (n < 2)):
+        return estimate, math.nan, math.nan, math.nan
+    spread = np.array([np.var(v, ddof=1) if len(v) > 1 else 0.0 for v in values_by_stratum])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        parts = np.where(sampled, weight**2 * fpc * spread / n, 0.0)
+        denominator = np.where(sampled, parts**2 / (n - 1), 0.0).sum()
+    se = float(math.sqrt(parts.sum()))
+    if se == 0:
+        return estimate, 0.0, estimate, estimate
+    degrees = parts.sum() ** 2 / denominator
+    half = float(student_t.ppf(NormalDist().cdf(z), degrees)) * se
+    return estimate, se, estimate - half, estimate + half
