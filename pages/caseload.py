@@ -138,7 +138,7 @@ def render_worker(container, as_of) -> None:
     rows = {r["worker_id"]: r for r in workers.sort("open_cases", descending=True).iter_rows(named=True)}
     worker_id = container.selectbox("Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="worker")
     me = rows[worker_id]
-    container.subheader(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
+    container.header(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
 
     due = run("due_soon", container, worker_id=worker_id)
     assessments = run("open_assessments", container, worker_id=worker_id)
@@ -152,7 +152,7 @@ def render_worker(container, as_of) -> None:
 
     cases = run("worker_cases", container, worker_id=worker_id)
     if cases is not None:
-        container.markdown("#### My open cases")
+        container.markdown("### My open cases")
         container.caption(
             f"Local visit standards: CP every {setting('cp_visit_working_days')} working days, CIN every "
             f"{setting('cin_visit_working_days')} working days, looked after every {setting('cla_visit_days')} days. "
@@ -163,7 +163,7 @@ def render_worker(container, as_of) -> None:
         else:
             cases_table(container, cases, f"cases_{worker_id}")
     if due is not None:
-        container.markdown("#### Due in the next 5 working days")
+        container.markdown("### Due in the next 5 working days")
         if due.is_empty():
             container.info("Nothing falls due in the next 5 working days.")
         else:
@@ -179,13 +179,13 @@ def render_worker(container, as_of) -> None:
                 column_config={"Due": st.column_config.DateColumn(format="ddd D MMM YYYY")},
             )
     if assessments is not None:
-        container.markdown("#### Open assessments")
+        container.markdown("### Open assessments")
         if assessments.is_empty():
             container.info("No open assessments.")
         else:
             assessment_table(container, assessments, f"assessments_{worker_id}")
     if cases is not None and not cases.is_empty():
-        container.markdown("#### A child's chronology")
+        container.markdown("### A child's chronology")
         chronology(container, cases["child_id"].to_list(), "worker_child")
 
 
@@ -241,7 +241,7 @@ def compliance_section(container, team_id: str) -> None:
     trend = run("compliance_trend", container, team_id=team_id)
     if summary is None:
         return
-    container.markdown("#### Compliance")
+    container.markdown("### Compliance")
     container.caption(
         "Timeliness over the 12 months to the extract date; visits and plans on the extract date. "
         "For the last two measures, lower is better."
@@ -284,7 +284,7 @@ def render_team(container, as_of) -> None:
     team_id, team_names = pick_team(container, "manager_team")
     if team_id is None:
         return
-    container.subheader(f"{team_names[team_id]} on {as_of:%d %B %Y}")
+    container.header(f"{team_names[team_id]} on {as_of:%d %B %Y}")
     team = run("team_caseload", container, team_id=team_id)
     workers = run("caseload_by_worker", container, team_id=team_id)
     if team is not None and team.height:
@@ -302,7 +302,7 @@ def render_team(container, as_of) -> None:
         columns[2].metric("Overdue visits", row["overdue_visits"])
         columns[3].metric("Agency workers", f"{row['agency_workers']} of {row['workers_in_post']}")
     if workers is not None:
-        container.markdown("#### Caseload per worker")
+        container.markdown("### Caseload per worker")
         caseload_chart(container, workers)
         show_table(
             container,
@@ -323,7 +323,7 @@ def render_team(container, as_of) -> None:
         )
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
-        container.markdown("#### Overdue visits, worst first")
+        container.markdown("### Overdue visits, worst first")
         if overdue.is_empty():
             container.success("No visits are overdue in this team.")
         else:
@@ -349,7 +349,7 @@ def render_team(container, as_of) -> None:
 
 
 def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
-    container.markdown("#### The children behind the figures")
+    container.markdown("### The children behind the figures")
     by_worker, by_measure = container.tabs(["By worker", "By measure"])
     if workers is not None and workers.height:
         rows = {r["worker_id"]: r for r in workers.iter_rows(named=True)}

@@ -453,15 +453,15 @@ def render(container) -> None:
             )
     reference = run("cla_england_reference", container)
     england = dict(zip(reference["measure"], reference["value"], strict=True)) if reference is not None else {}
-    container.markdown("#### Children in care now")
+    container.markdown("## Children in care now")
     now_section(container, as_of, england)
-    container.markdown("#### Placement costs")
+    container.markdown("## Placement costs")
     placements_section(container, as_of)
-    container.markdown("#### Reviews on time")
+    container.markdown("## Reviews on time")
     reviews_section(container, as_of)
-    container.markdown("#### Missing from care")
+    container.markdown("## Missing from care")
     missing_section(container, as_of, england)
-    container.markdown("#### Care leavers")
+    container.markdown("## Care leavers")
     care_leavers_section(container)
 
 

@@ -160,7 +160,7 @@ def render(container) -> None:
     history = run("referrals_by_month", container, months=60, team_id=team_id, total=True)
     forecast = run("demand_forecast", container, team_id=team_id)
     if history is not None and forecast is not None and not forecast.is_empty():
-        container.markdown("#### Referrals: the last five years and the next twelve months")
+        container.markdown("## Referrals: the last five years and the next twelve months")
         forecast_chart(container, history, forecast)
         ramp = int(forecast["ramp_months_trimmed"][0])
         container.caption(
@@ -184,9 +184,9 @@ def render(container) -> None:
         )
     backtest = run("demand_backtest", container, team_id=team_id)
     if backtest is not None:
-        container.markdown("#### Is the forecast worth having?")
+        container.markdown("## Is the forecast worth having?")
         backtest_note(container, backtest)
-    container.markdown("#### Caseload and staffing")
+    container.markdown("## Caseload and staffing")
     projection_section(container, team_id)
 
 

@@ -198,7 +198,7 @@ def not_referred_section(container, row: dict) -> None:
             "Contacts": [count_text(row["contacts_converted"]), *(count_text(row[c]) for c, _ in NOT_REFERRED)],
         }
     )
-    container.markdown("#### Contacts that did not become a referral")
+    container.markdown("### Contacts that did not become a referral")
     nfa = percent_span(row["nfa_rate"], row["nfa_ci_low"], row["nfa_ci_high"])
     container.markdown(
         f"Of **{count_text(row['contacts'])}** contacts, **{count_text(row['contacts_nfa'])}** ended in no further "
@@ -450,11 +450,11 @@ def render(container) -> None:
     team_id = team_choice(columns[0])
     choice = columns[1].radio("Period", list(PERIODS), horizontal=True, key="front_door_period")
     from_date = first_day_of_period(as_of, PERIODS[choice])
-    container.markdown("#### From contact to child protection plan")
+    container.markdown("## From contact to child protection plan")
     flow_section(container, engine, team_id, from_date)
-    container.markdown("#### Which sources' contacts became referrals")
+    container.markdown("## Which sources' contacts became referrals")
     source_section(container, team_id)
-    container.markdown("#### Timeliness, with England's figures")
+    container.markdown("## Timeliness, with England's figures")
     timeliness_section(container, team_id, from_date)
 
 

@@ -115,7 +115,7 @@ def render(container) -> None:
         return
     extract = state.engine.extract
     team_id = team_choice(container)
-    container.subheader(f"On {extract.as_of:%d %B %Y}")
+    container.header(f"On {extract.as_of:%d %B %Y}")
     headline_metrics(container, team_id)
     referral_chart(container, team_id)
     container.caption(

@@ -90,7 +90,7 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
 
 def factors_section(container) -> bool:
     """The risk factors; False when there are too few outcomes to fit a model (run() explains any other failure)."""
-    container.markdown("### What predicts becoming NEET")
+    container.markdown("## What predicts becoming NEET")
     factors = run("neet_risk_factors", container)
     if factors is None:
         return True
@@ -217,7 +217,7 @@ def decision_curve_plot(container) -> None:
 
 
 def performance_section(container) -> dict:
-    container.markdown("### How good is the model, and is it better than RONI?")
+    container.markdown("## How good is the model, and is it better than RONI?")
     performance = run("neet_model_performance", container)
     if performance is None:
         return {}
@@ -308,7 +308,7 @@ def performance_section(container) -> dict:
 
 
 def fairness_section(container) -> None:
-    container.markdown("### Does it work as well for everyone?")
+    container.markdown("## Does it work as well for everyone?")
     fairness = run("neet_fairness", container)
     if fairness is None or fairness.is_empty():
         return
@@ -359,7 +359,7 @@ def fairness_section(container) -> None:
 
 
 def risk_list_section(container, values: dict) -> None:
-    container.markdown("### Young people to talk about early")
+    container.markdown("## Young people to talk about early")
     if values.get("model_fitted"):
         accuracy = (
             f"On young people with later outcomes it had an AUC of {values['auc']:.2f} "

@@ -263,7 +263,7 @@ def rules_table(container, filters: dict) -> None:
 
 def replication_section(container, filters: dict, as_of: dt.date) -> None:
     """The analyst's check: findings on the earlier referrals, confirmed (or not) on the later ones."""
-    container.markdown("#### Do the findings hold up on later referrals?")
+    container.markdown("## Do the findings hold up on later referrals?")
     container.markdown(
         "A finding made by looking at many factors should be checked on children it was not found in. "
         "ChildStat splits this cohort's children (and the comparison group) by the date of their first "
@@ -391,13 +391,13 @@ def render(container) -> None:
         container.caption(
             f"{left_out} factors with too few children in a group to show safely are left out of the chart."
         )
-    container.markdown("#### Every factor")
+    container.markdown("## Every factor")
     prevalence_table(container, shown)
     if sizes["rest_n"]:
         replication_section(container, filters, engine.as_of)
-    container.markdown("#### Which factors go together in this cohort")
+    container.markdown("## Which factors go together in this cohort")
     cooccurrence_heatmap(container, filters, prevalence)
-    container.markdown("#### Rules of up to three factors")
+    container.markdown("## Rules of up to three factors")
     rules_table(container, filters)
 
 

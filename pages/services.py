@@ -405,7 +405,7 @@ def render(container) -> None:
             sentences = headline_sentences(shown)
             if sentences:
                 container.success("  \n".join(sentences), icon=":material/lightbulb:")
-            container.markdown("#### Cost and success by service")
+            container.markdown("## Cost and success by service")
             outcomes_table(container, shown)
             container.caption(
                 f"'{symbol()}': too few to show safely, hidden with everything worked out from it. Cost of an episode: the recorded "
@@ -417,15 +417,15 @@ def render(container) -> None:
                 "children); the comparison below gives the cost of each additional one. Too recent to judge: the "
                 "case is still open, closed less than a year ago, or not recorded."
             )
-            container.markdown("#### Cost per child against success")
+            container.markdown("## Cost per child against success")
             cost_success_chart(container, shown)
-            container.markdown("#### How episodes ended")
+            container.markdown("## How episodes ended")
             exits_chart(container, shown)
-    container.markdown("#### Against similar children who did not get the service")
+    container.markdown("## Against similar children who did not get the service")
     comparison_section(container)
-    container.markdown("#### Spend by month and how it was bought")
+    container.markdown("## Spend by month and how it was bought")
     spend_section(container, as_of)
-    container.markdown("#### Placement costs of looked-after children")
+    container.markdown("## Placement costs of looked-after children")
     placements_section(container, as_of)
 
 

@@ -293,15 +293,15 @@ def render(container) -> None:
     england = dict(zip(reference["measure"], reference["value"], strict=True)) if reference is not None else {}
     outcomes = run("team_outcomes", container, by=by)
     if outcomes is not None and not outcomes.is_empty():
-        container.markdown("#### Outcomes over referrals in the last 12 months")
+        container.markdown("## Outcomes over referrals in the last 12 months")
         outcomes_table(container, outcomes, names, england)
-    container.markdown("#### How quickly episodes close")
+    container.markdown("## How quickly episodes close")
     km_chart(container, by, names)
-    container.markdown("#### Re-referrals by team")
+    container.markdown("## Re-referrals by team")
     funnel_chart(container, england.get("rereferral_rate", 0.22))
-    container.markdown("#### Like with like: within each primary need")
+    container.markdown("## Like with like: within each primary need")
     by_need_chart(container)
-    container.markdown("#### Like with like: within each service area")
+    container.markdown("## Like with like: within each service area")
     by_area_chart(container)
 
 
