@@ -20,6 +20,7 @@ import streamlit as st
 
 from pages import _audit, _hosting
 from pages._export import safe_csv
+from queries import wording
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
 from queries.engine import Engine, NotAllowed, QueryError
@@ -366,17 +367,14 @@ def enforced_filters(engine: Engine, name: str, params: dict, scope: Scope) -> d
 
 def count_text(value) -> str:
     """A count for display: one the engine protected (hid) shows as the setting's symbol."""
-    if value is None:
-        return setting("symbol")
-    return f"{value:,}"
+    return wording.count(value)
 
 
 def share_text(numerator, denominator, value=None) -> str:
     """A percentage for display, hidden when it rests on a count the engine hid."""
     if numerator is None or denominator in (None, 0) or (value is None and numerator is None):
         return "–" if denominator == 0 else setting("symbol")
-    share = value if value is not None else numerator / denominator
-    return f"{share:.0%}"
+    return wording.percent(value if value is not None else numerator / denominator)
 
 
 def formatted(values: pl.Series, fmt: Callable[[Any], str], null: str | None = None) -> pl.Series:

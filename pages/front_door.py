@@ -9,6 +9,7 @@ import polars as pl
 
 from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
+from queries.wording import counted, plural
 
 PAGE = {
     "title": "Front door",
@@ -178,12 +179,12 @@ def flow_section(container, engine, team_id, from_date) -> None:
     )
     if with_contacts and row["contacts_short_follow_up"]:
         notes.append(
-            f"{count_text(row['contacts_short_follow_up'])} contacts were made in the last {days} days before the "
+            f"{counted(row['contacts_short_follow_up'], 'contact')} {plural('was', row['contacts_short_follow_up'])} made in the last {days} days before the "
             "extract date and have had less time to become a referral, so the first conversion is a little low."
         )
     if row["skipped_steps"]:
         notes.append(
-            f"{count_text(row['skipped_steps'])} referrals were recorded at a later step without an earlier one (for "
+            f"{counted(row['skipped_steps'], 'referral')} {plural('was', row['skipped_steps'])} recorded at a later step without an earlier one (for "
             "example a plan with no conference) and are not carried on: worth checking the records."
         )
     container.caption(" ".join(notes))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.settings import setting
+from queries.wording import count, counted, p_text, p_value
 
 PAGE = {
     "title": "NEET risk",
@@ -70,9 +71,11 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
                     arrayminus=(part["odds_ratio"] - part["ci_low"]).to_list(),
                     color=colour,
                 ),
-                customdata=part.select("ci_low", "ci_high", "p_value", "n").rows(),
+                customdata=list(
+                    zip(part["ci_low"], part["ci_high"], [p_text(p) for p in part["p_value"]], part["n"], strict=True)
+                ),
                 hovertemplate="%{y}: odds ratio %{x:.2f} (95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}), "
-                "p = %{customdata[2]:.2g}, %{customdata[3]} young people<extra></extra>",
+                "%{customdata[2]}, %{customdata[3]} young people<extra></extra>",
             )
         )
     figure.add_vline(x=1, line_dash="dash", line_color="#555")
@@ -129,8 +132,8 @@ def factors_section(container) -> bool:
         pl.format("{}–{}", pl.col("ci_low").round(2), pl.col("ci_high").round(2))
         .fill_null(symbol)
         .alias("95% interval"),
-        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
-        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q (false discovery)"),
+        formatted(shown["p_value"], p_value, null=symbol).alias("p"),
+        formatted(shown["q_value"], p_value, null=symbol).alias("q (false discovery)"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")
@@ -227,7 +230,7 @@ def performance_section(container) -> dict:
         return values
     container.markdown(
         f"Trained on young people whose outcome was complete in {years(values, 'train_')} "
-        f"({count_text(int(values['train_n']))} young people), tested on later young people, complete in "
+        f"({counted(int(values['train_n']), 'young person')}), tested on later young people, complete in "
         f"{years(values, 'test_')} ({count_text(int(values['n']))}, of whom {count_text(int(values['positives']))} "
         "were NEET or not known). The RONI score is judged on the same young people, from the same Year 10 records."
     )
@@ -257,7 +260,7 @@ def performance_section(container) -> dict:
         f"**{verdict}**: AUC {values['auc']:.2f} (95% interval {values['auc_ci_low']:.2f}–{values['auc_ci_high']:.2f})"
         f" against {values['roni_auc']:.2f} ({values['roni_auc_ci_low']:.2f}–{values['roni_auc_ci_high']:.2f}); "
         f"difference {values['auc_difference']:+.2f} ({values['auc_difference_ci_low']:+.2f} to "
-        f"{values['auc_difference_ci_high']:+.2f}, DeLong p = {values['auc_difference_p']:.2g}). An AUC of 0.5 is "
+        f"{values['auc_difference_ci_high']:+.2f}, DeLong {p_text(values['auc_difference_p'])}). An AUC of 0.5 is "
         "guessing and 1 is perfect. "
         f"Against NEET alone ({pct(values['neet_only_rate'])} of the test years, not counting 'not known'), the "
         f"model's AUC is {values['neet_only_auc']:.2f} ({values['neet_only_auc_ci_low']:.2f}–"
@@ -398,9 +401,9 @@ def risk_list_section(container, values: dict) -> None:
         return
     flagged = risk_list.filter(pl.col("flagged").fill_null(False)).height
     container.markdown(
-        f"**{risk_list.height:,} young people**; {flagged:,} at or above the threshold."
+        f"**{counted(risk_list.height, 'young person')}**; {count(flagged)} at or above the threshold."
         if values.get("model_fitted")
-        else f"**{risk_list.height:,} young people**, highest RONI score first."
+        else f"**{counted(risk_list.height, 'young person')}**, highest RONI score first."
     )
     table = risk_list.select(
         pl.col("child_id").alias("Child"),

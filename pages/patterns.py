@@ -9,10 +9,11 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
+from pages._frame import formatted, opened_engine, page_main, run, show_table
 from queries.models.pattern_replication import replication_summary
 from queries.models.patterns import plain_findings
 from queries.settings import setting
+from queries.wording import counted, p_text, p_value
 from schemas.codes import labels
 
 PAGE = {
@@ -174,8 +175,8 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         pl.col("rest_with").cast(pl.String).fill_null(symbol).alias("Comparison: children"),
         number("rest_pct").alias("Comparison %"),
         number("lift", 2).alias("Lift"),
-        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
-        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q"),
+        formatted(shown["p_value"], p_value, null=symbol).alias("p"),
+        formatted(shown["q_value"], p_value, null=symbol).alias("q"),
         pl.col("factor_code").alias("Code"),
     )
     show_table(container, table, "factor_prevalence")
@@ -203,8 +204,8 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
         lambda r: (
             "–"
             if r is None
-            else f"{count_text(r['n_both'])} children with both; lift {number_text(r['lift'], '.2f')}, "
-            f"p {number_text(r['p_value'], '.2g')}, q {number_text(r['q_value'], '.2g')}"
+            else f"{counted(r['n_both'], 'child')} with both; lift {number_text(r['lift'], '.2f')}, "
+            f"{p_text(r['p_value'])}, q {p_value(r['q_value'])}"
         )
     )
     labels = [names[c] for c in codes]
@@ -313,10 +314,10 @@ def replication_section(container, filters: dict, as_of: dt.date) -> None:
             pl.col("label").alias("Factor"),
             number("discovery_cohort_pct", ".0f").alias(f"Before {starts}: cohort %"),
             number("discovery_rest_pct", ".0f").alias("comparison %"),
-            number("discovery_q", ".2g").alias("q"),
+            formatted(findings["discovery_q"], p_value, null=symbol).alias("q"),
             number("confirmation_cohort_pct", ".0f").alias(f"From {starts}: cohort %"),
             number("confirmation_rest_pct", ".0f").alias("comparison % "),
-            number("confirmation_p", ".2g").alias("p (one-sided)"),
+            formatted(findings["confirmation_p"], p_value, null=symbol).alias("p (one-sided)"),
             pl.col("verdict").fill_null(symbol).alias("Held up?"),
         ),
         "factor_replication",
@@ -348,8 +349,7 @@ def render(container) -> None:
         return
     sizes = sizes.row(0, named=True)
     container.markdown(
-        f"**Cohort: {count_text(sizes['cohort_n'])} children. "
-        f"Comparison group: {count_text(sizes['rest_n'])} children.**"
+        f"**Cohort: {counted(sizes['cohort_n'], 'child')}. Comparison group: {counted(sizes['rest_n'], 'child')}.**"
     )
     in_period = " with a referral in this period" if "from_date" in filters else ""
     if sizes["cohort_n"] == 0:

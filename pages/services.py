@@ -7,6 +7,7 @@ import math
 
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
@@ -299,7 +300,10 @@ def spend_section(container, as_of: dt.date) -> None:
         whole(spend, "episodes").alias("Episodes"),
     )
     show_table(
-        container.expander("Spend by month, as a table", icon=":material/table:"), table, "service_spend_by_month"
+        container.expander("Spend by month, as a table", icon=":material/table:"),
+        table,
+        "service_spend_by_month",
+        column_config={"Spend (£)": st.column_config.NumberColumn(format="%,.0f")},  # "16,720", a number still
     )
 
 

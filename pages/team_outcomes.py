@@ -7,6 +7,7 @@ import polars as pl
 
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
+from queries.wording import counted, p_text
 from schemas.codes import labels
 
 PAGE = {
@@ -108,8 +109,8 @@ def km_chart(container, by: str, names: dict) -> None:
         row = test.row(0, named=True)
         verdict = "differ by more than chance" if row["p_value"] < 0.05 else "are not clearly different"
         container.caption(
-            f"Log-rank test: χ² = {row['chi_square']:.1f} on {row['df']} degree(s) of freedom, "
-            f"p = {row['p_value']:.2g}: the groups' times to close {verdict}. Open episodes count up to the extract date."
+            f"Log-rank test: χ² = {row['chi_square']:.1f} on {counted(row['df'], 'degree')} of freedom, "
+            f"{p_text(row['p_value'])}: the groups' times to close {verdict}. Open episodes count up to the extract date."
         )
 
 
@@ -176,7 +177,7 @@ def funnel_words(teams: pl.DataFrame) -> str:
         before = teams.filter(pl.col("outside_998_unadjusted").fill_null(False))["team_name"].to_list()
         basis = (
             f"Teams' rates vary more than chance alone would make them (overdispersion: φ = {phi[0]:.1f}, "
-            f"p = {p_value[0]:.2g}), because teams differ in the families they work with as well as in practice, "
+            f"{p_text(p_value[0])}), because teams differ in the families they work with as well as in practice, "
             "so the limits drawn are widened for it (Spiegelhalter's method). "
             + (
                 f"On the narrower limits that ignore this, {', '.join(before)} would have looked unusual. "

@@ -37,6 +37,7 @@ import polars as pl
 from queries.access import ROLES, Scope
 from queries.engine import QueryError
 from queries.settings import SettingsError
+from queries.wording import p_text
 from schemas.extract import ExtractError, open_extract
 from workbench.audit_estimates import estimate_table, protected_estimates
 from workbench.audits import (
@@ -179,7 +180,7 @@ def describe_result(result: dict) -> str:
         return f"{counts}: no effect (a cohort has no children in the period)"
     return (
         f"{counts}: difference {100 * result['effect']:+.1f} points "
-        f"(95% CI {100 * result['ci_low']:+.1f} to {100 * result['ci_high']:+.1f}), p = {result['p']:.3g}"
+        f"(95% CI {100 * result['ci_low']:+.1f} to {100 * result['ci_high']:+.1f}), {p_text(result['p'])}"
     )
 
 
