@@ -432,6 +432,10 @@ FRAME_CSS = """
 }
 a:focus-visible, button:focus-visible, [role="tab"]:focus-visible, [role="radio"]:focus-visible,
 summary:focus-visible { outline: 3px solid #0b0c0c !important; outline-offset: 2px; box-shadow: 0 0 0 6px #ffdd00; }
+/* A chart's text alternative (pages/_charts.py): read by screen readers, not drawn, taking no space. */
+.childstat-sr-only { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; margin: 0; }
+[data-testid="stElementContainer"]:has(.childstat-sr-only) { position: absolute; }
 </style>
 """
 

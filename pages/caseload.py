@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from pages._charts import COUNCIL, PALETTE
+from pages._charts import show as show_chart
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 
@@ -20,6 +22,7 @@ PAGE = {
     "overdue visits, and the compliance measures with their 12-month trend, with the children behind them.",
 }
 
+AGENCY = PALETTE[4]
 RAG_WORDS = {"red": "🔴 Overdue", "amber": "🟠 Due soon", "green": "🟢 On track"}
 MEASURE_CHOICES = {
     "visits_in_timescale": "Visits in timescale",
@@ -99,7 +102,7 @@ def chronology(container, child_ids: list[str], key: str) -> None:
             x=events["event_date"].to_list(),
             y=events["event"].to_list(),
             mode="markers",
-            marker=dict(size=10, color="#1f6f8b"),
+            marker=dict(size=10, color=COUNCIL),
             hovertemplate="%{x|%d %b %Y}: %{y}<extra></extra>",
         )
     )
@@ -109,7 +112,7 @@ def chronology(container, child_ids: list[str], key: str) -> None:
         xaxis=dict(tickformat="%-d %b %Y"),
         yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
     )
-    container.plotly_chart(figure, width="stretch", key=f"{key}_chart")
+    show_chart(container, figure, key=f"{key}_chart")
     show_table(
         container,
         events.select(
@@ -219,7 +222,10 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
             x=holders["cases_per_fte"].to_list(),
             y=names,
             orientation="h",
-            marker_color=["#b35c00" if a else "#1f6f8b" for a in holders["agency"]],
+            marker=dict(
+                color=[AGENCY if a else COUNCIL for a in holders["agency"]],
+                pattern=dict(shape=["/" if a else "" for a in holders["agency"]]),
+            ),
             customdata=holders.select("open_cases", "fte").rows(),
             hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
         )
@@ -230,10 +236,10 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
     figure.update_layout(
         height=120 + 26 * holders.height,
         margin=dict(l=10, r=10, t=40, b=10),
-        title="Cases per FTE (orange: agency worker)",
+        title="Cases per FTE (hatched orange: agency worker)",
         xaxis_title="Open cases per FTE",
     )
-    container.plotly_chart(figure, width="stretch", key="caseload_chart")
+    show_chart(container, figure, key="caseload_chart")
 
 
 def compliance_section(container, team_id: str) -> None:
@@ -277,7 +283,7 @@ def compliance_section(container, team_id: str) -> None:
             margin=dict(l=10, r=10, t=40, b=10),
             legend=dict(orientation="h", y=-0.2),
         )
-        container.plotly_chart(figure, width="stretch", key="compliance_trend")
+        show_chart(container, figure, key="compliance_trend")
 
 
 def render_team(container, as_of) -> None:

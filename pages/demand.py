@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL
+from pages._charts import show as show_chart
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
 
@@ -52,7 +54,7 @@ def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> 
             x=months,
             y=forecast["forecast"].to_list(),
             mode="lines+markers",
-            line=dict(color="#1f6f8b", dash="dash"),
+            line=dict(color=COUNCIL, dash="dash"),
             name="Forecast",
             hovertemplate="%{x|%B %Y}: about %{y:.0f} expected<extra></extra>",
         )
@@ -64,7 +66,7 @@ def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> 
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", y=-0.15),
     )
-    container.plotly_chart(figure, width="stretch", key="forecast")
+    show_chart(container, figure, key="forecast")
     if history["referrals"].null_count():
         container.caption("Months with too few referrals to show safely are not drawn, to protect children's privacy.")
 

@@ -7,6 +7,8 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL, ENGLAND, FLAGGED, interval_bars
+from pages._charts import show as show_chart
 from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 from queries.wording import counted, plural
@@ -42,7 +44,7 @@ NOT_REFERRED = (
     ("contacts_no_outcome", "No outcome recorded"),
 )
 FLAG_WORDS = {"above": "Above its usual range", "below": "Below its usual range", "within": "Within its usual range"}
-COLOURS = {"month": "#1f6f8b", "flagged": "#c0392b", "range": "rgba(127,140,141,0.28)", "england": "#b35c00"}
+COLOURS = {"month": COUNCIL, "flagged": FLAGGED, "range": "rgba(89,89,89,0.25)", "england": ENGLAND}
 
 
 def symbol() -> str:
@@ -137,7 +139,7 @@ def flow_chart(container, steps: list[dict]) -> None:
         ),
         yaxis=dict(title=None),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_flow")
+    show_chart(container, figure, key="front_door_flow")
     hidden = [s["step"] for s in steps if s["count"] is None]
     if hidden:
         container.caption(f"Not drawn, too few to show safely: {', '.join(hidden).lower()}.")
@@ -248,13 +250,15 @@ def source_chart(container, frame: pl.DataFrame) -> None:
             y=labels,
             x=(100 * plotted["rate"]).to_list(),
             mode="markers",
-            marker=dict(size=10, color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged]),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(100 * (plotted["ci_high"] - plotted["rate"])).to_list(),
-                arrayminus=(100 * (plotted["rate"] - plotted["ci_low"])).to_list(),
-                color="#7f8c8d",
+            marker=dict(
+                size=10,
+                color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged],
+                symbol=["diamond" if f else "circle" for f in flagged],  # unusual: by mark as well as colour
+            ),
+            **interval_bars(
+                (100 * plotted["ci_low"]).to_list(),
+                (100 * plotted["ci_high"]).to_list(),
+                (100 * plotted["rate"]).to_list(),
             ),
             customdata=plotted["contacts"].to_list(),
             name="This month (95% interval)",
@@ -269,7 +273,7 @@ def source_chart(container, frame: pl.DataFrame) -> None:
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_sources")
+    show_chart(container, figure, key="front_door_sources")
 
 
 def share_words(r: dict) -> str:
@@ -356,12 +360,10 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
             x=(100 * plotted["rate"]).to_list(),
             mode="markers",
             marker=dict(size=11, color=COLOURS["month"]),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(100 * (plotted["ci_high"] - plotted["rate"])).to_list(),
-                arrayminus=(100 * (plotted["rate"] - plotted["ci_low"])).to_list(),
-                color="#7f8c8d",
+            **interval_bars(
+                (100 * plotted["ci_low"]).to_list(),
+                (100 * plotted["ci_high"]).to_list(),
+                (100 * plotted["rate"]).to_list(),
             ),
             name="Ours (95% interval)",
             hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
@@ -386,7 +388,7 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels[::-1]),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_timeliness")
+    show_chart(container, figure, key="front_door_timeliness")
 
 
 def days_words(r: dict) -> str:

@@ -9,6 +9,8 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages._charts import interval_bars, series_style
+from pages._charts import show as show_chart
 from pages._frame import formatted, opened_engine, page_main, run, show_table
 from queries.models.pattern_replication import replication_summary
 from queries.models.patterns import plain_findings
@@ -124,23 +126,25 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
     )
     for row, subject in enumerate(subjects, start=1):
         part = plotted.filter(subject=subject).sort("lift")
-        for group, colour, label in (("cohort", "#b35c00", "This cohort"), ("rest", "#1f6f8b", "Comparison group")):
+        for group, style, label in (
+            ("cohort", series_style(1), "This cohort"),
+            ("rest", series_style(0), "Comparison group"),
+        ):
             pct = part[f"{group}_pct"]
             figure.add_trace(
                 go.Scatter(
                     x=pct.to_list(),
                     y=part["label"].to_list(),
                     mode="markers",
-                    marker=dict(size=10, color=colour),
+                    marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
                     name=label,
                     legendgroup=group,
                     showlegend=row == 1,
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(part[f"{group}_ci_high"] - pct).to_list(),
-                        arrayminus=(pct - part[f"{group}_ci_low"]).to_list(),
-                        color=colour,
+                    **interval_bars(
+                        part[f"{group}_ci_low"].to_list(),
+                        part[f"{group}_ci_high"].to_list(),
+                        pct.to_list(),
+                        style["color"],
                     ),
                     customdata=part.select(f"{group}_with", f"{group}_n", "lift").rows(),
                     hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} of %{customdata[1]} children); "
@@ -155,7 +159,7 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=1.04, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="prevalence_dots")
+    show_chart(container, figure, key="prevalence_dots")
 
 
 def prevalence_table(container, shown: pl.DataFrame) -> None:
@@ -233,7 +237,7 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
         ]
     )
     figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
-    container.plotly_chart(figure, width="stretch", key="cooccurrence")
+    show_chart(container, figure, key="cooccurrence")
     container.caption(
         "Each pair is tested within the cohort (Fisher's exact test on the children with both, with one only, with "
         "neither; the false discovery rate is controlled over every pair of these factors). "
