@@ -400,11 +400,42 @@ def table_data(frame: pl.DataFrame):
     return frame.to_arrow()
 
 
+TABLE_ROWS = 20  # rows a table shows before it scrolls (Streamlit's own default is 10)
+ROW_PX, WRAPPED_ROW_PX = 35, 56  # one line; two lines, for tables with long text
+LONG_TEXT = 28  # characters: a text column longer than this is given a fixed width and wraps
+
+
+def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict, dict]:
+    """Column settings and sizes so a table fits a 1440-pixel screen: the first (identifying) column pinned,
+    long text columns a fixed width that wraps onto a second line, and up to TABLE_ROWS rows in view."""
+    config = {c: {"label": v} if isinstance(v, str) else v for c, v in (column_config or {}).items()}
+    if frame.width and config.get(frame.columns[0], {}) is not None:  # None: a column the page hides
+        config[frame.columns[0]] = {**config.get(frame.columns[0], {}), "pinned": True}
+    long_text = [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String and (frame[c].str.len_chars().max() or 0) > LONG_TEXT and config.get(c, {}) is not None
+    ]
+    for column in long_text:
+        config[column] = {"width": "medium", **config.get(column, {})}
+    row_px = WRAPPED_ROW_PX if long_text else ROW_PX
+    sizes = {"row_height": row_px, "height": ROW_PX + row_px * max(1, min(frame.height, TABLE_ROWS)) + 3}
+    return config, sizes
+
+
 def show_table(
     container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
 ) -> None:
     """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
-    container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    config, sizes = table_layout(frame, column_config)
+    container.dataframe(
+        table_data(frame),
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        alt=f"Table of {frame.height:,} rows: {', '.join(frame.columns)}.",
+        **(sizes | kwargs),
+    )
     container.download_button(
         "Download CSV",
         safe_csv(frame),

@@ -10,6 +10,7 @@ from pages._charts import COUNCIL, PALETTE
 from pages._charts import show as show_chart
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
+from queries.wording import counted
 
 PAGE = {
     "title": "Caseload",
@@ -113,9 +114,10 @@ def chronology(container, child_ids: list[str], key: str) -> None:
         yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
     )
     show_chart(container, figure, key=f"{key}_chart")
+    container.caption(f"{counted(events.height, 'event')}, newest first; the table scrolls to the first.")
     show_table(
         container,
-        events.select(
+        events.reverse().select(  # the question lists them in time order; the latest matter most to a worker
             pl.col("event_date").alias("Date"),
             pl.col("event").alias("Event"),
             pl.col("detail").alias("Detail"),

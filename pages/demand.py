@@ -161,7 +161,14 @@ def render(container) -> None:
     )
     history = run("referrals_by_month", container, months=60, team_id=team_id, total=True)
     forecast = run("demand_forecast", container, team_id=team_id)
-    if history is not None and forecast is not None and not forecast.is_empty():
+    if forecast is not None and not forecast.is_empty() and forecast["forecast"].null_count() == forecast.height:
+        container.markdown("## Referrals: the last five years and the next twelve months")
+        container.info(
+            "No forecast is shown here: some months of this history have too few referrals to show safely, "
+            "and a forecast fitted to them would give them away. Choose the whole council (or a larger team).",
+            icon=":material/shield:",
+        )
+    elif history is not None and forecast is not None and not forecast.is_empty():
         container.markdown("## Referrals: the last five years and the next twelve months")
         forecast_chart(container, history, forecast)
         ramp = int(forecast["ramp_months_trimmed"][0])

@@ -155,8 +155,22 @@ def flow_section(container, engine, team_id, from_date) -> None:
     if not with_contacts:
         container.info("This extract has no contacts table, so the flow starts at referrals.", icon=":material/info:")
     steps = step_rows(row, with_contacts)
+    if all(s["count"] is None for s in steps):
+        container.info("Too few contacts and referrals in this period to show safely.", icon=":material/shield:")
+        return
     if all(s["count"] in (0, None) for s in steps):
-        container.info("No contacts or referrals in this period.")
+        # A team that takes no contacts (a Child in Need or Looked After team) is all zeros here: say why.
+        container.info(
+            "No contacts or referrals in this period"
+            + (
+                " are recorded against this team. Contacts and referrals are recorded against the team that "
+                "received them, usually the front door (MASH or assessment) team: choose that team or the "
+                "whole council to see the flow."
+                if team_id
+                else "."
+            ),
+            icon=":material/info:",
+        )
         return
     flow_chart(container, steps)
     table = pl.DataFrame(
