@@ -401,26 +401,17 @@ def table_data(frame: pl.DataFrame):
 
 
 TABLE_ROWS = 20  # rows a table shows before it scrolls (Streamlit's own default is 10)
-ROW_PX, WRAPPED_ROW_PX = 35, 56  # one line; two lines, for tables with long text
-LONG_TEXT = 28  # characters: a text column longer than this is given a fixed width and wraps
+ROW_PX = 35  # Streamlit's row height
 
 
 def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict, dict]:
-    """Column settings and sizes so a table fits a 1440-pixel screen: the first (identifying) column pinned,
-    long text columns a fixed width that wraps onto a second line, and up to TABLE_ROWS rows in view."""
+    """Column settings and size: the first (identifying) column pinned, so it stays in view when a wide
+    table scrolls sideways, and up to TABLE_ROWS rows in view. (Streamlit 1.67's grid does not wrap text
+    in a taller row, so long text is not given one.)"""
     config = {c: {"label": v} if isinstance(v, str) else v for c, v in (column_config or {}).items()}
     if frame.width and config.get(frame.columns[0], {}) is not None:  # None: a column the page hides
         config[frame.columns[0]] = {**config.get(frame.columns[0], {}), "pinned": True}
-    long_text = [
-        c
-        for c, dtype in frame.schema.items()
-        if dtype == pl.String and (frame[c].str.len_chars().max() or 0) > LONG_TEXT and config.get(c, {}) is not None
-    ]
-    for column in long_text:
-        config[column] = {"width": "medium", **config.get(column, {})}
-    row_px = WRAPPED_ROW_PX if long_text else ROW_PX
-    sizes = {"row_height": row_px, "height": ROW_PX + row_px * max(1, min(frame.height, TABLE_ROWS)) + 3}
-    return config, sizes
+    return config, {"height": ROW_PX * (1 + max(1, min(frame.height, TABLE_ROWS))) + 3}
 
 
 def show_table(

@@ -210,6 +210,25 @@ def axe_check(page, where: str) -> list[dict]:
     ]
 
 
+def focus_problems(page, title: str) -> list[str]:
+    """Tab from the top of a freshly loaded page to the first navigation link: its focus must be the frame's
+    yellow fill."""
+    page.reload(wait_until="domcontentloaded")
+    wait_for_run(page, title)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e && e.matches('[data-testid=\"stSidebarNavLink\"]') ? getComputedStyle(e).backgroundColor : null }"
+        )
+        if focused:
+            page.screenshot(path=str(SCREENSHOTS / "focus_navigation.png"))
+            return (
+                [] if focused == "rgb(255, 221, 0)" else [f"keyboard focus on the navigation is {focused}, not yellow"]
+            )
+    return ["Tab never reached the navigation"]
+
+
 def report_axe(violations: list[dict]) -> list[str]:
     """Write every violation to test-artifacts/axe.json, print one line each; the failing ones as problems."""
     (SCREENSHOTS.parent / "axe.json").write_text(json.dumps(violations, indent=1))
@@ -260,6 +279,7 @@ def test_every_page_in_a_real_browser(server):
             problems += page_problems(page, "/caseload (team view)", "Caseload", "caseload", council)
             violations += axe_check(page, "/caseload (team view)")
             full_page_screenshot(page, SCREENSHOTS / "caseload_team.png")
+            problems += focus_problems(page, "Caseload")
         finally:
             browser.close()
     problems += report_axe(violations)
