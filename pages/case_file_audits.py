@@ -10,6 +10,7 @@ import streamlit as st
 from pages._frame import audit, current_scope, opened_engine, page_main, run, show_table
 from pages.patterns import cohort_builder
 from queries.engine import QueryError
+from queries.wording import count, counted
 from workbench.audit_estimates import estimate_table, protected_estimates
 from workbench.audits import (
     STRATIFY_BY,
@@ -192,7 +193,7 @@ def new_audit(place, ws, engine, scope) -> None:
         return
     audit("audit_create", audit=name, filters=cohort, size=int(size), seed=int(seed))
     summary = drawn["cohort"]
-    place.success(f"Drew {summary['sample_size']} of the cohort's {summary['cohort_size']} children.")
+    place.success(f"Drew {count(summary['sample_size'])} of the cohort's {counted(summary['cohort_size'], 'child')}.")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import polars as pl
 from queries.access import ROLES, Scope
 from queries.engine import QueryError
 from queries.settings import SettingsError
-from queries.wording import p_text
+from queries.wording import count, counted, p_text
 from schemas.extract import ExtractError, open_extract
 from workbench.audit_estimates import estimate_table, protected_estimates
 from workbench.audits import (
@@ -115,7 +115,7 @@ def create(args, workspace) -> int:
         engine.close()
     for group, summary in drawn.items():
         print(
-            f"{group}: {summary['sample_size']} of {summary['cohort_size']} children drawn "
+            f"{group}: {count(summary['sample_size'])} of {counted(summary['cohort_size'], 'child')} drawn "
             f"({summary['strata']} strat{'um' if summary['strata'] == 1 else 'a'})"
         )
     return 0
