@@ -401,17 +401,29 @@ def table_data(frame: pl.DataFrame):
 
 
 TABLE_ROWS = 20  # rows a table shows before it scrolls (Streamlit's own default is 10)
-ROW_PX = 35  # Streamlit's row height
+ROW_PX = 35  # Streamlit's row height: one line
+WRAPPED_ROW_PX = 68  # Streamlit's grid wraps text only in rows taller than 4rem (64 px): three lines
+LONG_TEXT = 32  # characters: a text column longer than this gets a fixed width and wraps
 
 
 def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict, dict]:
-    """Column settings and size: the first (identifying) column pinned, so it stays in view when a wide
-    table scrolls sideways, and up to TABLE_ROWS rows in view. (Streamlit 1.67's grid does not wrap text
-    in a taller row, so long text is not given one.)"""
+    """Column settings and sizes so a table fits a 1440-pixel screen: the first (identifying) column pinned,
+    so it stays in view should a table still scroll sideways; long text columns a fixed width, with rows
+    tall enough for the text to wrap onto three lines; and up to TABLE_ROWS rows in view."""
     config = {c: {"label": v} if isinstance(v, str) else v for c, v in (column_config or {}).items()}
     if frame.width and config.get(frame.columns[0], {}) is not None:  # None: a column the page hides
         config[frame.columns[0]] = {**config.get(frame.columns[0], {}), "pinned": True}
-    return config, {"height": ROW_PX * (1 + max(1, min(frame.height, TABLE_ROWS))) + 3}
+    longest = {
+        c: frame[c].str.len_chars().max() or 0
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String and config.get(c, {}) is not None
+    }
+    long_text = {c: n for c, n in longest.items() if n > LONG_TEXT}
+    for column, n in long_text.items():
+        config[column] = {"width": "large" if n > 3 * LONG_TEXT else "medium", **config.get(column, {})}
+    row_px = WRAPPED_ROW_PX if long_text else ROW_PX
+    rows = max(1, min(frame.height, TABLE_ROWS if not long_text else TABLE_ROWS // 2))
+    return config, {"row_height": row_px, "height": ROW_PX + row_px * rows + 3}
 
 
 def show_table(
