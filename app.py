@@ -197,6 +197,7 @@ def _route() -> None:
     scope = access.scope
     # expanded: with more than twelve pages Streamlit otherwise folds the last ones behind "View more"
     page = st.navigation(navigation_pages(scope.role), expanded=True)
+    st.set_page_config(page_title=f"{page.title} · ChildStat")  # the browser tab and what a screen reader announces
     if config.hosted and st.session_state.get(SIGNED_IN_KEY) != (scope.user, access.issuer):
         audit("sign_in", page=page.title, scope=scope, issuer=access.issuer, token_issued=_token_issued())
         st.session_state[SIGNED_IN_KEY] = (scope.user, access.issuer)

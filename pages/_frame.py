@@ -20,6 +20,7 @@ import streamlit as st
 
 from pages import _audit, _hosting
 from pages._export import safe_csv
+from queries import wording
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
 from queries.engine import Engine, NotAllowed, QueryError
@@ -44,6 +45,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     _router.active = True
     _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
+        st.html(FRAME_CSS)
         scope = current_scope()
         if scope is not None:
             st.caption(f":material/shield: {protection_line(scope.role)}")
@@ -365,17 +367,14 @@ def enforced_filters(engine: Engine, name: str, params: dict, scope: Scope) -> d
 
 def count_text(value) -> str:
     """A count for display: one the engine protected (hid) shows as the setting's symbol."""
-    if value is None:
-        return setting("symbol")
-    return f"{value:,}"
+    return wording.count(value)
 
 
 def share_text(numerator, denominator, value=None) -> str:
     """A percentage for display, hidden when it rests on a count the engine hid."""
     if numerator is None or denominator in (None, 0) or (value is None and numerator is None):
         return "–" if denominator == 0 else setting("symbol")
-    share = value if value is not None else numerator / denominator
-    return f"{share:.0%}"
+    return wording.percent(value if value is not None else numerator / denominator)
 
 
 def formatted(values: pl.Series, fmt: Callable[[Any], str], null: str | None = None) -> pl.Series:
@@ -401,11 +400,45 @@ def table_data(frame: pl.DataFrame):
     return frame.to_arrow()
 
 
+TABLE_ROWS = 20  # rows a table shows before it scrolls (Streamlit's own default is 10)
+ROW_PX = 35  # Streamlit's row height: one line
+WRAPPED_ROW_PX = 68  # Streamlit's grid wraps text only in rows taller than 4rem (64 px): three lines
+LONG_TEXT = 32  # characters: a text column longer than this gets a fixed width and wraps
+
+
+def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict, dict]:
+    """Column settings and sizes so a table fits a 1440-pixel screen: the first (identifying) column pinned,
+    so it stays in view should a table still scroll sideways; long text columns a fixed width, with rows
+    tall enough for the text to wrap onto three lines; and up to TABLE_ROWS rows in view."""
+    config = {c: {"label": v} if isinstance(v, str) else v for c, v in (column_config or {}).items()}
+    if frame.width and config.get(frame.columns[0], {}) is not None:  # None: a column the page hides
+        config[frame.columns[0]] = {**config.get(frame.columns[0], {}), "pinned": True}
+    longest = {
+        c: frame[c].str.len_chars().max() or 0
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String and config.get(c, {}) is not None
+    }
+    long_text = {c: n for c, n in longest.items() if n > LONG_TEXT}
+    for column, n in long_text.items():
+        config[column] = {"width": "large" if n > 3 * LONG_TEXT else "medium", **config.get(column, {})}
+    row_px = WRAPPED_ROW_PX if long_text else ROW_PX
+    rows = max(1, min(frame.height, TABLE_ROWS if not long_text else TABLE_ROWS // 2))
+    return config, {"row_height": row_px, "height": ROW_PX + row_px * rows + 3}
+
+
 def show_table(
     container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
 ) -> None:
     """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
-    container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    config, sizes = table_layout(frame, column_config)
+    container.dataframe(
+        table_data(frame),
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        alt=f"Table of {frame.height:,} rows: {', '.join(frame.columns)}.",
+        **(sizes | kwargs),
+    )
     container.download_button(
         "Download CSV",
         safe_csv(frame),
@@ -418,6 +451,27 @@ def show_table(
         kwargs={"file": _audit.strip_child_from_file_name(f"{file_stem}.csv"), "rows": frame.height},
     )
 
+
+# Every page: section headings (h2, h3 under the page's h1, so none is skipped) at a reading size, and a
+# keyboard focus that cannot be missed (WCAG 2.4.7, 2.4.13): a yellow fill and a dark ring, GOV.UK's style.
+FRAME_CSS = """
+<style>
+[data-testid="stMain"] h2 { font-size: 1.45rem; padding-top: 1rem; }
+[data-testid="stMain"] h3 { font-size: 1.2rem; }
+[data-testid="stSidebarNavLink"]:focus-visible, [data-testid="stPageLink-NavLink"]:focus-visible {
+  background-color: #ffdd00 !important; outline: 3px solid #0b0c0c !important; outline-offset: 0;
+}
+[data-testid="stSidebarNavLink"]:focus-visible span, [data-testid="stPageLink-NavLink"]:focus-visible span {
+  color: #0b0c0c !important;
+}
+a:focus-visible, button:focus-visible, [role="tab"]:focus-visible, [role="radio"]:focus-visible,
+summary:focus-visible { outline: 3px solid #0b0c0c !important; outline-offset: 2px; box-shadow: 0 0 0 6px #ffdd00; }
+/* A chart's text alternative (pages/_charts.py): read by screen readers, not drawn, taking no space. */
+.childstat-sr-only { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; margin: 0; }
+[data-testid="stElementContainer"]:has(.childstat-sr-only) { position: absolute; }
+</style>
+"""
 
 PRINT_CSS = """
 <style>

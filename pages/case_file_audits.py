@@ -9,6 +9,7 @@ from pages._frame import audit, current_scope, opened_engine, page_main, run, sh
 from pages._workspace import opened_workspace
 from pages.patterns import cohort_builder
 from queries.engine import QueryError
+from queries.wording import count, counted
 from workbench.audit_estimates import estimate_table, mean_table, protected_estimates, protected_means
 from workbench.audit_factors import AuditFactorError, list_factors, make_factor
 from workbench.audits import (
@@ -223,7 +224,7 @@ def new_audit(place, ws, engine, scope) -> None:
         return
     audit("audit_create", audit=name, filters=cohort, size=int(size), seed=int(seed))
     summary = drawn["cohort"]
-    place.success(f"Drew {summary['sample_size']} of the cohort's {summary['cohort_size']} children.")
+    place.success(f"Drew {count(summary['sample_size'])} of the cohort's {counted(summary['cohort_size'], 'child')}.")
 
 
 if __name__ == "__main__":

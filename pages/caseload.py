@@ -6,8 +6,11 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from pages._charts import COUNCIL, PALETTE
+from pages._charts import show as show_chart
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
+from queries.wording import counted
 
 PAGE = {
     "title": "Caseload",
@@ -20,6 +23,7 @@ PAGE = {
     "overdue visits, and the compliance measures with their 12-month trend, with the children behind them.",
 }
 
+AGENCY = PALETTE[4]
 RAG_WORDS = {"red": "🔴 Overdue", "amber": "🟠 Due soon", "green": "🟢 On track"}
 MEASURE_CHOICES = {
     "visits_in_timescale": "Visits in timescale",
@@ -99,7 +103,7 @@ def chronology(container, child_ids: list[str], key: str) -> None:
             x=events["event_date"].to_list(),
             y=events["event"].to_list(),
             mode="markers",
-            marker=dict(size=10, color="#1f6f8b"),
+            marker=dict(size=10, color=COUNCIL),
             hovertemplate="%{x|%d %b %Y}: %{y}<extra></extra>",
         )
     )
@@ -109,10 +113,11 @@ def chronology(container, child_ids: list[str], key: str) -> None:
         xaxis=dict(tickformat="%-d %b %Y"),
         yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
     )
-    container.plotly_chart(figure, width="stretch", key=f"{key}_chart")
+    show_chart(container, figure, key=f"{key}_chart")
+    container.caption(f"{counted(events.height, 'event')}, newest first; the table scrolls to the first.")
     show_table(
         container,
-        events.select(
+        events.reverse().select(  # the question lists them in time order; the latest matter most to a worker
             pl.col("event_date").alias("Date"),
             pl.col("event").alias("Event"),
             pl.col("detail").alias("Detail"),
@@ -138,7 +143,7 @@ def render_worker(container, as_of) -> None:
     rows = {r["worker_id"]: r for r in workers.sort("open_cases", descending=True).iter_rows(named=True)}
     worker_id = container.selectbox("Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="worker")
     me = rows[worker_id]
-    container.subheader(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
+    container.header(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
 
     due = run("due_soon", container, worker_id=worker_id)
     assessments = run("open_assessments", container, worker_id=worker_id)
@@ -152,7 +157,7 @@ def render_worker(container, as_of) -> None:
 
     cases = run("worker_cases", container, worker_id=worker_id)
     if cases is not None:
-        container.markdown("#### My open cases")
+        container.markdown("### My open cases")
         container.caption(
             f"Local visit standards: CP every {setting('cp_visit_working_days')} working days, CIN every "
             f"{setting('cin_visit_working_days')} working days, looked after every {setting('cla_visit_days')} days. "
@@ -163,7 +168,7 @@ def render_worker(container, as_of) -> None:
         else:
             cases_table(container, cases, f"cases_{worker_id}")
     if due is not None:
-        container.markdown("#### Due in the next 5 working days")
+        container.markdown("### Due in the next 5 working days")
         if due.is_empty():
             container.info("Nothing falls due in the next 5 working days.")
         else:
@@ -179,13 +184,13 @@ def render_worker(container, as_of) -> None:
                 column_config={"Due": st.column_config.DateColumn(format="ddd D MMM YYYY")},
             )
     if assessments is not None:
-        container.markdown("#### Open assessments")
+        container.markdown("### Open assessments")
         if assessments.is_empty():
             container.info("No open assessments.")
         else:
             assessment_table(container, assessments, f"assessments_{worker_id}")
     if cases is not None and not cases.is_empty():
-        container.markdown("#### A child's chronology")
+        container.markdown("### A child's chronology")
         chronology(container, cases["child_id"].to_list(), "worker_child")
 
 
@@ -219,7 +224,10 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
             x=holders["cases_per_fte"].to_list(),
             y=names,
             orientation="h",
-            marker_color=["#b35c00" if a else "#1f6f8b" for a in holders["agency"]],
+            marker=dict(
+                color=[AGENCY if a else COUNCIL for a in holders["agency"]],
+                pattern=dict(shape=["/" if a else "" for a in holders["agency"]]),
+            ),
             customdata=holders.select("open_cases", "fte").rows(),
             hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
         )
@@ -230,10 +238,10 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
     figure.update_layout(
         height=120 + 26 * holders.height,
         margin=dict(l=10, r=10, t=40, b=10),
-        title="Cases per FTE (orange: agency worker)",
+        title="Cases per FTE (hatched orange: agency worker)",
         xaxis_title="Open cases per FTE",
     )
-    container.plotly_chart(figure, width="stretch", key="caseload_chart")
+    show_chart(container, figure, key="caseload_chart")
 
 
 def compliance_section(container, team_id: str) -> None:
@@ -241,7 +249,7 @@ def compliance_section(container, team_id: str) -> None:
     trend = run("compliance_trend", container, team_id=team_id)
     if summary is None:
         return
-    container.markdown("#### Compliance")
+    container.markdown("### Compliance")
     container.caption(
         "Timeliness over the 12 months to the extract date; visits and plans on the extract date. "
         "For the last two measures, lower is better."
@@ -277,14 +285,14 @@ def compliance_section(container, team_id: str) -> None:
             margin=dict(l=10, r=10, t=40, b=10),
             legend=dict(orientation="h", y=-0.2),
         )
-        container.plotly_chart(figure, width="stretch", key="compliance_trend")
+        show_chart(container, figure, key="compliance_trend")
 
 
 def render_team(container, as_of) -> None:
     team_id, team_names = pick_team(container, "manager_team")
     if team_id is None:
         return
-    container.subheader(f"{team_names[team_id]} on {as_of:%d %B %Y}")
+    container.header(f"{team_names[team_id]} on {as_of:%d %B %Y}")
     team = run("team_caseload", container, team_id=team_id)
     workers = run("caseload_by_worker", container, team_id=team_id)
     if team is not None and team.height:
@@ -302,7 +310,7 @@ def render_team(container, as_of) -> None:
         columns[2].metric("Overdue visits", row["overdue_visits"])
         columns[3].metric("Agency workers", f"{row['agency_workers']} of {row['workers_in_post']}")
     if workers is not None:
-        container.markdown("#### Caseload per worker")
+        container.markdown("### Caseload per worker")
         caseload_chart(container, workers)
         show_table(
             container,
@@ -323,7 +331,7 @@ def render_team(container, as_of) -> None:
         )
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
-        container.markdown("#### Overdue visits, worst first")
+        container.markdown("### Overdue visits, worst first")
         if overdue.is_empty():
             container.success("No visits are overdue in this team.")
         else:
@@ -349,7 +357,7 @@ def render_team(container, as_of) -> None:
 
 
 def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
-    container.markdown("#### The children behind the figures")
+    container.markdown("### The children behind the figures")
     by_worker, by_measure = container.tabs(["By worker", "By measure"])
     if workers is not None and workers.height:
         rows = {r["worker_id"]: r for r in workers.iter_rows(named=True)}

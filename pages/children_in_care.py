@@ -8,6 +8,8 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL, ENGLAND, MUTED, interval_bars
+from pages._charts import show as show_chart
 from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
 from pages.services import placements_section
 from queries.access import may_run
@@ -25,7 +27,7 @@ PAGE = {
     "suitably housed, with England's figures beside ours. Works from an SSDA903 return alone.",
 }
 
-COLOURS = {"council": "#1f6f8b", "england": "#c0392b", "grey": "#7f8c8d"}
+COLOURS = {"council": COUNCIL, "england": ENGLAND, "grey": MUTED}
 DFE = "DfE, Children looked after in England including adoptions, year ending 31 March 2025"
 
 
@@ -70,12 +72,10 @@ def share_chart(container, labels, values, lows, highs, title: str, axis: str, k
             x=[100 * s for s in shares],
             orientation="h",
             marker_color=COLOURS["council"],
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=[100 * (h - s) if h is not None else 0 for s, h in zip(shares, high, strict=True)],
-                arrayminus=[100 * (s - lo) if lo is not None else 0 for s, lo in zip(shares, low, strict=True)],
-                color="#333333",
+            **interval_bars(
+                [None if lo is None else 100 * lo for lo in low],
+                [None if h is None else 100 * h for h in high],
+                [None if s is None else 100 * s for s in shares],
             ),
             hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
             name="This council",
@@ -102,7 +102,7 @@ def share_chart(container, labels, values, lows, highs, title: str, axis: str, k
         showlegend=bool(marked),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
     )
-    container.plotly_chart(figure, width="stretch", key=key)
+    show_chart(container, figure, key=key)
 
 
 def counts_chart(container, labels, values, title: str, axis: str, key: str) -> None:
@@ -126,7 +126,7 @@ def counts_chart(container, labels, values, title: str, axis: str, key: str) -> 
         xaxis=dict(title=axis, rangemode="nonnegative"),
         yaxis=dict(title=None, autorange="reversed"),
     )
-    container.plotly_chart(figure, width="stretch", key=key)
+    show_chart(container, figure, key=key)
     if len(shown) < len(labels):
         container.caption(f"{len(labels) - len(shown)} with too few children to show safely are left out.")
 
@@ -453,15 +453,15 @@ def render(container) -> None:
             )
     reference = run("cla_england_reference", container)
     england = dict(zip(reference["measure"], reference["value"], strict=True)) if reference is not None else {}
-    container.markdown("#### Children in care now")
+    container.markdown("## Children in care now")
     now_section(container, as_of, england)
-    container.markdown("#### Placement costs")
+    container.markdown("## Placement costs")
     placements_section(container, as_of)
-    container.markdown("#### Reviews on time")
+    container.markdown("## Reviews on time")
     reviews_section(container, as_of)
-    container.markdown("#### Missing from care")
+    container.markdown("## Missing from care")
     missing_section(container, as_of, england)
-    container.markdown("#### Care leavers")
+    container.markdown("## Care leavers")
     care_leavers_section(container)
 
 

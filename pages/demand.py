@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL
+from pages._charts import show as show_chart
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
 
@@ -52,7 +54,7 @@ def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> 
             x=months,
             y=forecast["forecast"].to_list(),
             mode="lines+markers",
-            line=dict(color="#1f6f8b", dash="dash"),
+            line=dict(color=COUNCIL, dash="dash"),
             name="Forecast",
             hovertemplate="%{x|%B %Y}: about %{y:.0f} expected<extra></extra>",
         )
@@ -64,7 +66,7 @@ def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> 
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", y=-0.15),
     )
-    container.plotly_chart(figure, width="stretch", key="forecast")
+    show_chart(container, figure, key="forecast")
     if history["referrals"].null_count():
         container.caption("Months with too few referrals to show safely are not drawn, to protect children's privacy.")
 
@@ -159,8 +161,15 @@ def render(container) -> None:
     )
     history = run("referrals_by_month", container, months=60, team_id=team_id, total=True)
     forecast = run("demand_forecast", container, team_id=team_id)
-    if history is not None and forecast is not None and not forecast.is_empty():
-        container.markdown("#### Referrals: the last five years and the next twelve months")
+    if forecast is not None and not forecast.is_empty() and forecast["forecast"].null_count() == forecast.height:
+        container.markdown("## Referrals: the last five years and the next twelve months")
+        container.info(
+            "No forecast is shown here: some months of this history have too few referrals to show safely, "
+            "and a forecast fitted to them would give them away. Choose the whole council (or a larger team).",
+            icon=":material/shield:",
+        )
+    elif history is not None and forecast is not None and not forecast.is_empty():
+        container.markdown("## Referrals: the last five years and the next twelve months")
         forecast_chart(container, history, forecast)
         ramp = int(forecast["ramp_months_trimmed"][0])
         container.caption(
@@ -184,9 +193,9 @@ def render(container) -> None:
         )
     backtest = run("demand_backtest", container, team_id=team_id)
     if backtest is not None:
-        container.markdown("#### Is the forecast worth having?")
+        container.markdown("## Is the forecast worth having?")
         backtest_note(container, backtest)
-    container.markdown("#### Caseload and staffing")
+    container.markdown("## Caseload and staffing")
     projection_section(container, team_id)
 
 

@@ -7,8 +7,11 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL, ENGLAND, FLAGGED, interval_bars
+from pages._charts import show as show_chart
 from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
+from queries.wording import counted, plural
 
 PAGE = {
     "title": "Front door",
@@ -41,7 +44,7 @@ NOT_REFERRED = (
     ("contacts_no_outcome", "No outcome recorded"),
 )
 FLAG_WORDS = {"above": "Above its usual range", "below": "Below its usual range", "within": "Within its usual range"}
-COLOURS = {"month": "#1f6f8b", "flagged": "#c0392b", "range": "rgba(127,140,141,0.28)", "england": "#b35c00"}
+COLOURS = {"month": COUNCIL, "flagged": FLAGGED, "range": "rgba(89,89,89,0.25)", "england": ENGLAND}
 
 
 def symbol() -> str:
@@ -136,7 +139,7 @@ def flow_chart(container, steps: list[dict]) -> None:
         ),
         yaxis=dict(title=None),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_flow")
+    show_chart(container, figure, key="front_door_flow")
     hidden = [s["step"] for s in steps if s["count"] is None]
     if hidden:
         container.caption(f"Not drawn, too few to show safely: {', '.join(hidden).lower()}.")
@@ -152,8 +155,22 @@ def flow_section(container, engine, team_id, from_date) -> None:
     if not with_contacts:
         container.info("This extract has no contacts table, so the flow starts at referrals.", icon=":material/info:")
     steps = step_rows(row, with_contacts)
+    if all(s["count"] is None for s in steps):
+        container.info("Too few contacts and referrals in this period to show safely.", icon=":material/shield:")
+        return
     if all(s["count"] in (0, None) for s in steps):
-        container.info("No contacts or referrals in this period.")
+        # A team that takes no contacts (a Child in Need or Looked After team) is all zeros here: say why.
+        container.info(
+            "No contacts or referrals in this period"
+            + (
+                " are recorded against this team. Contacts and referrals are recorded against the team that "
+                "received them, usually the front door (MASH or assessment) team: choose that team or the "
+                "whole council to see the flow."
+                if team_id
+                else "."
+            ),
+            icon=":material/info:",
+        )
         return
     flow_chart(container, steps)
     table = pl.DataFrame(
@@ -178,12 +195,12 @@ def flow_section(container, engine, team_id, from_date) -> None:
     )
     if with_contacts and row["contacts_short_follow_up"]:
         notes.append(
-            f"{count_text(row['contacts_short_follow_up'])} contacts were made in the last {days} days before the "
+            f"{counted(row['contacts_short_follow_up'], 'contact')} {plural('was', row['contacts_short_follow_up'])} made in the last {days} days before the "
             "extract date and have had less time to become a referral, so the first conversion is a little low."
         )
     if row["skipped_steps"]:
         notes.append(
-            f"{count_text(row['skipped_steps'])} referrals were recorded at a later step without an earlier one (for "
+            f"{counted(row['skipped_steps'], 'referral')} {plural('was', row['skipped_steps'])} recorded at a later step without an earlier one (for "
             "example a plan with no conference) and are not carried on: worth checking the records."
         )
     container.caption(" ".join(notes))
@@ -198,7 +215,7 @@ def not_referred_section(container, row: dict) -> None:
             "Contacts": [count_text(row["contacts_converted"]), *(count_text(row[c]) for c, _ in NOT_REFERRED)],
         }
     )
-    container.markdown("#### Contacts that did not become a referral")
+    container.markdown("### Contacts that did not become a referral")
     nfa = percent_span(row["nfa_rate"], row["nfa_ci_low"], row["nfa_ci_high"])
     container.markdown(
         f"Of **{count_text(row['contacts'])}** contacts, **{count_text(row['contacts_nfa'])}** ended in no further "
@@ -247,13 +264,15 @@ def source_chart(container, frame: pl.DataFrame) -> None:
             y=labels,
             x=(100 * plotted["rate"]).to_list(),
             mode="markers",
-            marker=dict(size=10, color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged]),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(100 * (plotted["ci_high"] - plotted["rate"])).to_list(),
-                arrayminus=(100 * (plotted["rate"] - plotted["ci_low"])).to_list(),
-                color="#7f8c8d",
+            marker=dict(
+                size=10,
+                color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged],
+                symbol=["diamond" if f else "circle" for f in flagged],  # unusual: by mark as well as colour
+            ),
+            **interval_bars(
+                (100 * plotted["ci_low"]).to_list(),
+                (100 * plotted["ci_high"]).to_list(),
+                (100 * plotted["rate"]).to_list(),
             ),
             customdata=plotted["contacts"].to_list(),
             name="This month (95% interval)",
@@ -268,7 +287,7 @@ def source_chart(container, frame: pl.DataFrame) -> None:
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_sources")
+    show_chart(container, figure, key="front_door_sources")
 
 
 def share_words(r: dict) -> str:
@@ -355,12 +374,10 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
             x=(100 * plotted["rate"]).to_list(),
             mode="markers",
             marker=dict(size=11, color=COLOURS["month"]),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(100 * (plotted["ci_high"] - plotted["rate"])).to_list(),
-                arrayminus=(100 * (plotted["rate"] - plotted["ci_low"])).to_list(),
-                color="#7f8c8d",
+            **interval_bars(
+                (100 * plotted["ci_low"]).to_list(),
+                (100 * plotted["ci_high"]).to_list(),
+                (100 * plotted["rate"]).to_list(),
             ),
             name="Ours (95% interval)",
             hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
@@ -385,7 +402,7 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
         yaxis=dict(title=None, categoryorder="array", categoryarray=labels[::-1]),
         legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
     )
-    container.plotly_chart(figure, width="stretch", key="front_door_timeliness")
+    show_chart(container, figure, key="front_door_timeliness")
 
 
 def days_words(r: dict) -> str:
@@ -450,11 +467,11 @@ def render(container) -> None:
     team_id = team_choice(columns[0])
     choice = columns[1].radio("Period", list(PERIODS), horizontal=True, key="front_door_period")
     from_date = first_day_of_period(as_of, PERIODS[choice])
-    container.markdown("#### From contact to child protection plan")
+    container.markdown("## From contact to child protection plan")
     flow_section(container, engine, team_id, from_date)
-    container.markdown("#### Which sources' contacts became referrals")
+    container.markdown("## Which sources' contacts became referrals")
     source_section(container, team_id)
-    container.markdown("#### Timeliness, with England's figures")
+    container.markdown("## Timeliness, with England's figures")
     timeliness_section(container, team_id, from_date)
 
 

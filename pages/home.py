@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from pages._charts import COUNCIL
+from pages._charts import show as show_chart
 from pages._frame import absent_tables, count_text, current_scope, loaded, page_main, run, share_text
 
 PAGE = {
@@ -83,7 +85,7 @@ def referral_chart(container, team_id: str | None) -> None:
         go.Bar(
             x=monthly["month"].to_list(),
             y=monthly["referrals"].to_list(),
-            marker_color="#1f6f8b",
+            marker_color=COUNCIL,
             hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
         )
     )
@@ -94,7 +96,7 @@ def referral_chart(container, team_id: str | None) -> None:
         yaxis=dict(title="Referrals", rangemode="nonnegative"),
         xaxis=dict(title=None, tickformat="%b %Y"),
     )
-    container.plotly_chart(figure, width="stretch")
+    show_chart(container, figure)
     if monthly["referrals"].null_count():
         container.caption("Months with too few referrals to show safely are not shown, to protect children's privacy.")
 
@@ -115,7 +117,7 @@ def render(container) -> None:
         return
     extract = state.engine.extract
     team_id = team_choice(container)
-    container.subheader(f"On {extract.as_of:%d %B %Y}")
+    container.header(f"On {extract.as_of:%d %B %Y}")
     headline_metrics(container, team_id)
     referral_chart(container, team_id)
     container.caption(

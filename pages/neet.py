@@ -6,8 +6,11 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from pages._charts import COUNCIL, MUTED, interval_bars, log_axis, series_style
+from pages._charts import show as show_chart
 from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
 from queries.settings import setting
+from queries.wording import count, counted, p_text, p_value
 
 PAGE = {
     "title": "NEET risk",
@@ -20,7 +23,7 @@ PAGE = {
     "whether it works as well for every group, and the young people in Year 11 to talk about early.",
 }
 
-SOURCE_COLOURS = {"education": "#1f6f8b", "social care": "#b35c00"}
+SOURCE_STYLES = {"education": series_style(0), "social care": series_style(1)}
 GROUP_WORDS = {"all": "Everyone", "sex": "Sex", "ethnicity_group": "Ethnicity group", "disability": "Disability"}
 
 
@@ -52,7 +55,7 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
         container.info("No factor has enough young people to show safely.")
         return
     figure = go.Figure()
-    for source, colour in SOURCE_COLOURS.items():
+    for source, style in SOURCE_STYLES.items():
         part = plotted.filter(pl.col("source") == source)
         if part.is_empty():
             continue
@@ -62,22 +65,21 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
                 y=part["label"].to_list(),
                 mode="markers",
                 name="School" if source == "education" else "Social care",
-                marker=dict(size=10, color=colour, symbol="square"),
-                error_x=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(part["ci_high"] - part["odds_ratio"]).to_list(),
-                    arrayminus=(part["odds_ratio"] - part["ci_low"]).to_list(),
-                    color=colour,
+                marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
+                **interval_bars(part["ci_low"].to_list(), part["ci_high"].to_list(), part["odds_ratio"].to_list()),
+                customdata=list(
+                    zip(part["ci_low"], part["ci_high"], [p_text(p) for p in part["p_value"]], part["n"], strict=True)
                 ),
-                customdata=part.select("ci_low", "ci_high", "p_value", "n").rows(),
                 hovertemplate="%{y}: odds ratio %{x:.2f} (95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}), "
-                "p = %{customdata[2]:.2g}, %{customdata[3]} young people<extra></extra>",
+                "%{customdata[2]}, %{customdata[3]} young people<extra></extra>",
             )
         )
-    figure.add_vline(x=1, line_dash="dash", line_color="#555")
-    figure.update_xaxes(
-        type="log", title_text="Odds ratio of becoming NEET (95% interval; log scale; 1 = no difference)"
+    figure.add_vline(x=1, line_dash="dash", line_color=MUTED)
+    log_axis(
+        figure,
+        min(plotted["ci_low"].min(), 1.0),
+        max(plotted["ci_high"].max(), 1.0),
+        title="Odds ratio of becoming NEET (95% interval; log scale; 1 = no difference)",
     )
     figure.update_yaxes(categoryorder="array", categoryarray=plotted["label"].to_list())
     figure.update_layout(
@@ -85,12 +87,12 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", y=1.05, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="neet_forest")
+    show_chart(container, figure, key="neet_forest")
 
 
 def factors_section(container) -> bool:
     """The risk factors; False when there are too few outcomes to fit a model (run() explains any other failure)."""
-    container.markdown("### What predicts becoming NEET")
+    container.markdown("## What predicts becoming NEET")
     factors = run("neet_risk_factors", container)
     if factors is None:
         return True
@@ -129,8 +131,8 @@ def factors_section(container) -> bool:
         pl.format("{}–{}", pl.col("ci_low").round(2), pl.col("ci_high").round(2))
         .fill_null(symbol)
         .alias("95% interval"),
-        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
-        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q (false discovery)"),
+        formatted(shown["p_value"], p_value, null=symbol).alias("p"),
+        formatted(shown["q_value"], p_value, null=symbol).alias("q (false discovery)"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
     show_table(box, table, "neet_risk_factors")
@@ -149,18 +151,18 @@ def calibration_plot(container) -> None:
     top = max(shown["predicted"].max() or 0.1, shown["observed_high"].max() or 0.1) * 1.1
     figure = go.Figure(
         [
-            go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="#888"), name="Perfect"),
+            go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color=MUTED), name="Perfect"),
             go.Scatter(
                 x=shown["predicted"].to_list(),
                 y=shown["observed"].to_list(),
                 mode="markers+lines",
-                marker=dict(size=9, color="#1f6f8b"),
+                marker=dict(size=9, color=COUNCIL),
                 name="Model (test years)",
-                error_y=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(shown["observed_high"] - shown["observed"]).to_list(),
-                    arrayminus=(shown["observed"] - shown["observed_low"]).to_list(),
+                **interval_bars(
+                    shown["observed_low"].to_list(),
+                    shown["observed_high"].to_list(),
+                    shown["observed"].to_list(),
+                    horizontal=False,
                 ),
                 customdata=shown.select("n", "bin").rows(),
                 hovertemplate="Tenth %{customdata[1]}: predicted %{x:.0%}, observed %{y:.0%} "
@@ -176,10 +178,14 @@ def calibration_plot(container) -> None:
         yaxis=dict(title="Became NEET (95% interval)", tickformat=".0%", range=[0, top]),
         legend=dict(orientation="h", y=-0.2, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="neet_calibration")
+    show_chart(container, figure, key="neet_calibration")
 
 
-TOOL_LINES = {"model": ("The model", "#1f6f8b"), "roni": ("RONI 4+", "#b35c00"), "everyone": ("Everyone", "#888")}
+TOOL_LINES = {
+    "model": ("The model", series_style(0)),
+    "roni": ("RONI 4+", series_style(1)),
+    "everyone": ("Everyone", series_style(2)),
+}
 
 
 def decision_curve_plot(container) -> None:
@@ -193,14 +199,15 @@ def decision_curve_plot(container) -> None:
                 y=(100 * part["net_benefit"]).to_list(),
                 mode="lines+markers",
                 name=TOOL_LINES[tool][0],
-                line=dict(color=TOOL_LINES[tool][1], dash="dot" if tool == "everyone" else "solid"),
+                line=dict(color=TOOL_LINES[tool][1]["color"], dash=TOOL_LINES[tool][1]["dash"]),
+                marker=dict(symbol=TOOL_LINES[tool][1]["symbol"]),
                 hovertemplate=f"{TOOL_LINES[tool][0]}: at %{{x:.0%}}, net benefit %{{y:.1f}} per 100<extra></extra>",
             )
             for tool in TOOL_LINES
             if not (part := curve.filter(tool=tool).sort("threshold")).is_empty()
         ]
     )
-    figure.add_hline(y=0, line=dict(color="#444", width=1), annotation_text="No one", annotation_position="top left")
+    figure.add_hline(y=0, line=dict(color=MUTED, width=1), annotation_text="No one", annotation_position="top left")
     figure.update_layout(
         height=340,
         margin=dict(l=10, r=10, t=40, b=10),
@@ -209,7 +216,7 @@ def decision_curve_plot(container) -> None:
         yaxis=dict(title="Net benefit per 100 young people"),
         legend=dict(orientation="h", y=-0.25, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="neet_decision_curve")
+    show_chart(container, figure, key="neet_decision_curve")
     container.caption(
         "Read across from the risk at which you would think a conversation worth it: the highest line is the tool of "
         "most use there, and a line below 'No one' (0) does more harm, in wasted conversations, than good."
@@ -217,7 +224,7 @@ def decision_curve_plot(container) -> None:
 
 
 def performance_section(container) -> dict:
-    container.markdown("### How good is the model, and is it better than RONI?")
+    container.markdown("## How good is the model, and is it better than RONI?")
     performance = run("neet_model_performance", container)
     if performance is None:
         return {}
@@ -227,7 +234,7 @@ def performance_section(container) -> dict:
         return values
     container.markdown(
         f"Trained on young people whose outcome was complete in {years(values, 'train_')} "
-        f"({count_text(int(values['train_n']))} young people), tested on later young people, complete in "
+        f"({counted(int(values['train_n']), 'young person')}), tested on later young people, complete in "
         f"{years(values, 'test_')} ({count_text(int(values['n']))}, of whom {count_text(int(values['positives']))} "
         "were NEET or not known). The RONI score is judged on the same young people, from the same Year 10 records."
     )
@@ -257,7 +264,7 @@ def performance_section(container) -> dict:
         f"**{verdict}**: AUC {values['auc']:.2f} (95% interval {values['auc_ci_low']:.2f}–{values['auc_ci_high']:.2f})"
         f" against {values['roni_auc']:.2f} ({values['roni_auc_ci_low']:.2f}–{values['roni_auc_ci_high']:.2f}); "
         f"difference {values['auc_difference']:+.2f} ({values['auc_difference_ci_low']:+.2f} to "
-        f"{values['auc_difference_ci_high']:+.2f}, DeLong p = {values['auc_difference_p']:.2g}). An AUC of 0.5 is "
+        f"{values['auc_difference_ci_high']:+.2f}, DeLong {p_text(values['auc_difference_p'])}). An AUC of 0.5 is "
         "guessing and 1 is perfect. "
         f"Against NEET alone ({pct(values['neet_only_rate'])} of the test years, not counting 'not known'), the "
         f"model's AUC is {values['neet_only_auc']:.2f} ({values['neet_only_auc_ci_low']:.2f}–"
@@ -308,7 +315,7 @@ def performance_section(container) -> dict:
 
 
 def fairness_section(container) -> None:
-    container.markdown("### Does it work as well for everyone?")
+    container.markdown("## Does it work as well for everyone?")
     fairness = run("neet_fairness", container)
     if fairness is None or fairness.is_empty():
         return
@@ -359,7 +366,7 @@ def fairness_section(container) -> None:
 
 
 def risk_list_section(container, values: dict) -> None:
-    container.markdown("### Young people to talk about early")
+    container.markdown("## Young people to talk about early")
     if values.get("model_fitted"):
         accuracy = (
             f"On young people with later outcomes it had an AUC of {values['auc']:.2f} "
@@ -398,9 +405,9 @@ def risk_list_section(container, values: dict) -> None:
         return
     flagged = risk_list.filter(pl.col("flagged").fill_null(False)).height
     container.markdown(
-        f"**{risk_list.height:,} young people**; {flagged:,} at or above the threshold."
+        f"**{counted(risk_list.height, 'young person')}**; {count(flagged)} at or above the threshold."
         if values.get("model_fitted")
-        else f"**{risk_list.height:,} young people**, highest RONI score first."
+        else f"**{counted(risk_list.height, 'young person')}**, highest RONI score first."
     )
     table = risk_list.select(
         pl.col("child_id").alias("Child"),

@@ -9,12 +9,15 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, run, show_table
+from pages._charts import interval_bars, series_style
+from pages._charts import show as show_chart
+from pages._frame import current_scope, formatted, opened_engine, page_main, run, show_table
 from pages._workspace import workspace
 from queries.engine import QueryError
 from queries.models.pattern_replication import replication_summary
 from queries.models.patterns import plain_findings
 from queries.settings import setting
+from queries.wording import counted, p_text, p_value
 from schemas.codes import labels
 from workbench.audit_factors import PERCENTS, factor_prevalence, list_factors, protected_prevalence
 from workbench.workspace import WorkspaceError
@@ -127,23 +130,25 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
     )
     for row, subject in enumerate(subjects, start=1):
         part = plotted.filter(subject=subject).sort("lift")
-        for group, colour, label in (("cohort", "#b35c00", "This cohort"), ("rest", "#1f6f8b", "Comparison group")):
+        for group, style, label in (
+            ("cohort", series_style(1), "This cohort"),
+            ("rest", series_style(0), "Comparison group"),
+        ):
             pct = part[f"{group}_pct"]
             figure.add_trace(
                 go.Scatter(
                     x=pct.to_list(),
                     y=part["label"].to_list(),
                     mode="markers",
-                    marker=dict(size=10, color=colour),
+                    marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
                     name=label,
                     legendgroup=group,
                     showlegend=row == 1,
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(part[f"{group}_ci_high"] - pct).to_list(),
-                        arrayminus=(pct - part[f"{group}_ci_low"]).to_list(),
-                        color=colour,
+                    **interval_bars(
+                        part[f"{group}_ci_low"].to_list(),
+                        part[f"{group}_ci_high"].to_list(),
+                        pct.to_list(),
+                        style["color"],
                     ),
                     customdata=part.select(f"{group}_with", f"{group}_n", "lift").rows(),
                     hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} of %{customdata[1]} children); "
@@ -158,7 +163,7 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=1.04, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="prevalence_dots")
+    show_chart(container, figure, key="prevalence_dots")
 
 
 def prevalence_table(container, shown: pl.DataFrame) -> None:
@@ -178,8 +183,8 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         pl.col("rest_with").cast(pl.String).fill_null(symbol).alias("Comparison: children"),
         number("rest_pct").alias("Comparison %"),
         number("lift", 2).alias("Lift"),
-        formatted(shown["p_value"], lambda v: f"{v:.2g}", null=symbol).alias("p"),
-        formatted(shown["q_value"], lambda v: f"{v:.2g}", null=symbol).alias("q"),
+        formatted(shown["p_value"], p_value, null=symbol).alias("p"),
+        formatted(shown["q_value"], p_value, null=symbol).alias("q"),
         pl.col("factor_code").alias("Code"),
     )
     show_table(container, table, "factor_prevalence")
@@ -207,7 +212,7 @@ def audit_factor_section(container, filters: dict) -> None:
         )
         return pl.when(pl.col(f"{group}_n") == 0).then(pl.lit("no files read")).otherwise(text.fill_null(symbol))
 
-    container.markdown("#### Factors found by reading case files (from a sample)")
+    container.markdown("## Factors found by reading case files (from a sample)")
     table = found.select(
         pl.col("label").alias("Factor"),
         pl.col("audit").alias("Case-file audit"),
@@ -250,8 +255,8 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
         lambda r: (
             "–"
             if r is None
-            else f"{count_text(r['n_both'])} children with both; lift {number_text(r['lift'], '.2f')}, "
-            f"p {number_text(r['p_value'], '.2g')}, q {number_text(r['q_value'], '.2g')}"
+            else f"{counted(r['n_both'], 'child')} with both; lift {number_text(r['lift'], '.2f')}, "
+            f"{p_text(r['p_value'])}, q {p_value(r['q_value'])}"
         )
     )
     labels = [names[c] for c in codes]
@@ -279,7 +284,7 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
         ]
     )
     figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
-    container.plotly_chart(figure, width="stretch", key="cooccurrence")
+    show_chart(container, figure, key="cooccurrence")
     container.caption(
         "Each pair is tested within the cohort (Fisher's exact test on the children with both, with one only, with "
         "neither; the false discovery rate is controlled over every pair of these factors). "
@@ -310,7 +315,7 @@ def rules_table(container, filters: dict) -> None:
 
 def replication_section(container, filters: dict, as_of: dt.date) -> None:
     """The analyst's check: findings on the earlier referrals, confirmed (or not) on the later ones."""
-    container.markdown("#### Do the findings hold up on later referrals?")
+    container.markdown("## Do the findings hold up on later referrals?")
     container.markdown(
         "A finding made by looking at many factors should be checked on children it was not found in. "
         "ChildStat splits this cohort's children (and the comparison group) by the date of their first "
@@ -360,10 +365,10 @@ def replication_section(container, filters: dict, as_of: dt.date) -> None:
             pl.col("label").alias("Factor"),
             number("discovery_cohort_pct", ".0f").alias(f"Before {starts}: cohort %"),
             number("discovery_rest_pct", ".0f").alias("comparison %"),
-            number("discovery_q", ".2g").alias("q"),
+            formatted(findings["discovery_q"], p_value, null=symbol).alias("q"),
             number("confirmation_cohort_pct", ".0f").alias(f"From {starts}: cohort %"),
             number("confirmation_rest_pct", ".0f").alias("comparison % "),
-            number("confirmation_p", ".2g").alias("p (one-sided)"),
+            formatted(findings["confirmation_p"], p_value, null=symbol).alias("p (one-sided)"),
             pl.col("verdict").fill_null(symbol).alias("Held up?"),
         ),
         "factor_replication",
@@ -395,8 +400,7 @@ def render(container) -> None:
         return
     sizes = sizes.row(0, named=True)
     container.markdown(
-        f"**Cohort: {count_text(sizes['cohort_n'])} children. "
-        f"Comparison group: {count_text(sizes['rest_n'])} children.**"
+        f"**Cohort: {counted(sizes['cohort_n'], 'child')}. Comparison group: {counted(sizes['rest_n'], 'child')}.**"
     )
     in_period = " with a referral in this period" if "from_date" in filters else ""
     if sizes["cohort_n"] == 0:
@@ -438,14 +442,14 @@ def render(container) -> None:
         container.caption(
             f"{left_out} factors with too few children in a group to show safely are left out of the chart."
         )
-    container.markdown("#### Every factor")
+    container.markdown("## Every factor")
     prevalence_table(container, shown)
     audit_factor_section(container, filters)
     if sizes["rest_n"]:
         replication_section(container, filters, engine.as_of)
-    container.markdown("#### Which factors go together in this cohort")
+    container.markdown("## Which factors go together in this cohort")
     cooccurrence_heatmap(container, filters, prevalence)
-    container.markdown("#### Rules of up to three factors")
+    container.markdown("## Rules of up to three factors")
     rules_table(container, filters)
 
 

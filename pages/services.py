@@ -7,7 +7,10 @@ import math
 
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
+from pages._charts import COUNCIL, MUTED, PALETTE, interval_bars, series_style
+from pages._charts import show as show_chart
 from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 
@@ -28,7 +31,15 @@ COMMISSIONING_WORDS = {
     "framework": "Framework",
     "in_house": "In house",
 }
-COMMISSIONING_COLOURS = {"block": "#1f6f8b", "spot": "#b35c00", "framework": "#6a8d3a", "in_house": "#7b5ea7"}
+COMMISSIONING_STYLES = {kind: series_style(i) for i, kind in enumerate(("block", "spot", "framework", "in_house"))}
+OTHER_STYLE = series_style(4)
+COMMISSIONING_PATTERNS = {"block": "", "spot": "/", "framework": ".", "in_house": "x"}  # stacked bars: not colour alone
+LABEL_PLACES = ["top center", "bottom center", "middle right", "middle left"]
+VERDICT_MARKS = {
+    "better": (PALETTE[2], "triangle-up"),
+    "worse": (PALETTE[1], "triangle-down"),
+    "unclear": (MUTED, "circle"),
+}
 UNIT_WORDS = {"family": "a family", "week": "a week", "session": "a session"}
 COST_TICKS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000]
 PERIODS = {"Last 12 months": 12, "Last 24 months": 24, "Everything recorded": None}
@@ -104,23 +115,29 @@ def cost_success_chart(container, shown: pl.DataFrame) -> None:
     low, high = plotted["cost_per_child"].min(), plotted["cost_per_child"].max()
     ticks = [t for t in COST_TICKS if low / 2 <= t <= high * 3]
     figure = go.Figure()
+    # Labels alternate round their points in order of cost, so neighbours' names do not overlap.
+    plotted = plotted.sort("cost_per_child").with_columns(
+        pl.Series("label_at", [LABEL_PLACES[i % len(LABEL_PLACES)] for i in range(plotted.height)])
+    )
     for commissioning, part in plotted.group_by("commissioning", maintain_order=True):
         kind = commissioning[0]
+        style = COMMISSIONING_STYLES.get(kind, OTHER_STYLE)
         figure.add_trace(
             go.Scatter(
                 x=part["cost_per_child"].to_list(),
                 y=(100 * part["success_rate"]).to_list(),
                 mode="markers+text",
                 text=part["service_name"].to_list(),
-                textposition="top center",
-                marker=dict(size=12, color=COMMISSIONING_COLOURS.get(kind, "#555")),
+                textposition=part["label_at"].to_list(),
+                textfont=dict(size=11),
+                marker=dict(size=12, color=style["color"], symbol=style["symbol"]),
                 name=COMMISSIONING_WORDS.get(kind, kind),
-                error_y=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(100 * (part["ci_high"] - part["success_rate"])).to_list(),
-                    arrayminus=(100 * (part["success_rate"] - part["ci_low"])).to_list(),
-                    color=COMMISSIONING_COLOURS.get(kind, "#555"),
+                **interval_bars(
+                    (100 * part["ci_low"]).to_list(),
+                    (100 * part["ci_high"]).to_list(),
+                    (100 * part["success_rate"]).to_list(),
+                    color=style["color"],
+                    horizontal=False,
                 ),
                 customdata=part.select(pl.col("ci_low") * 100, pl.col("ci_high") * 100).rows(),
                 hovertemplate="%{text}: £%{x:,.0f} per child; %{y:.0f}% succeeded "
@@ -140,7 +157,7 @@ def cost_success_chart(container, shown: pl.DataFrame) -> None:
         yaxis=dict(title="Success rate, % (95% interval)", ticksuffix="%"),
         legend=dict(orientation="h", y=1.06, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="cost_success")
+    show_chart(container, figure, key="cost_success")
     container.caption(
         "Up and to the left is better: more children with no new referral within a year of their case closing, "
         "for less money per child. Bars are 95% intervals."
@@ -200,33 +217,34 @@ def comparison_section(container) -> None:
     plotted = shown.drop_nulls(["difference", "difference_low", "difference_high"])
     if not plotted.is_empty():
         plotted = plotted.sort("difference")
-        colours = [
-            "#2e7d32" if low > 0 else "#c62828" if high < 0 else "#777777"
+        # Better, worse or unclear: by mark (triangle up, triangle down, circle) as well as colour.
+        verdicts = [
+            "better" if low > 0 else "worse" if high < 0 else "unclear"
             for low, high in zip(plotted["difference_low"], plotted["difference_high"], strict=True)
         ]
+        colours = [VERDICT_MARKS[v][0] for v in verdicts]
         figure = go.Figure(
             go.Scatter(
                 x=(100 * plotted["difference"]).to_list(),
                 y=plotted["service_name"].to_list(),
                 mode="markers",
-                marker=dict(size=11, color=colours),
-                error_x=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(100 * (plotted["difference_high"] - plotted["difference"])).to_list(),
-                    arrayminus=(100 * (plotted["difference"] - plotted["difference_low"])).to_list(),
-                    color="#555555",
+                marker=dict(size=12, color=colours, symbol=[VERDICT_MARKS[v][1] for v in verdicts]),
+                **interval_bars(
+                    (100 * plotted["difference_low"]).to_list(),
+                    (100 * plotted["difference_high"]).to_list(),
+                    (100 * plotted["difference"]).to_list(),
                 ),
-                hovertemplate="%{y}: %{x:+.0f} points<extra></extra>",
+                customdata=verdicts,
+                hovertemplate="%{y}: %{x:+.0f} points (%{customdata})<extra></extra>",
             )
         )
-        figure.add_vline(x=0, line_dash="dash", line_color="#333333")
+        figure.add_vline(x=0, line_dash="dash", line_color=MUTED)
         figure.update_layout(
             height=120 + 34 * plotted.height,
             margin=dict(l=10, r=10, t=20, b=10),
             xaxis=dict(title="Difference in children with no new referral within a year, points (interval)"),
         )
-        container.plotly_chart(figure, width="stretch", key="comparison_forest")
+        show_chart(container, figure, key="comparison_forest")
     level = shown["interval_level"].drop_nulls()
     compared = shown["services_compared"].drop_nulls()
     intervals = (
@@ -273,7 +291,10 @@ def spend_section(container, as_of: dt.date) -> None:
                 x=part["month"].to_list(),
                 y=part["spend"].to_list(),
                 name=COMMISSIONING_WORDS.get(kind, kind),
-                marker_color=COMMISSIONING_COLOURS.get(kind, "#555"),
+                marker=dict(
+                    color=COMMISSIONING_STYLES.get(kind, OTHER_STYLE)["color"],
+                    pattern=dict(shape=COMMISSIONING_PATTERNS.get(kind, "")),
+                ),
                 customdata=part["service_name"].to_list(),
                 hovertemplate="%{x|%B %Y}: £%{y:,.0f} on %{customdata}<extra>%{fullData.name}</extra>",
             )
@@ -286,7 +307,7 @@ def spend_section(container, as_of: dt.date) -> None:
         xaxis=dict(title=None, tickformat="%b %Y"),
         legend=dict(orientation="h", y=1.08, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="spend_by_month")
+    show_chart(container, figure, key="spend_by_month")
     container.caption(
         "A service paid by the week is counted in the months it ran (to the extract date when still running); "
         "one paid per family or per session is counted in the month it started."
@@ -299,7 +320,10 @@ def spend_section(container, as_of: dt.date) -> None:
         whole(spend, "episodes").alias("Episodes"),
     )
     show_table(
-        container.expander("Spend by month, as a table", icon=":material/table:"), table, "service_spend_by_month"
+        container.expander("Spend by month, as a table", icon=":material/table:"),
+        table,
+        "service_spend_by_month",
+        column_config={"Spend (£)": st.column_config.NumberColumn(format="%,.0f")},  # "16,720", a number still
     )
 
 
@@ -312,9 +336,9 @@ def exits_chart(container, shown: pl.DataFrame) -> None:
         return
     figure = go.Figure()
     for column, label, colour in (
-        ("completed", "Completed", "#2e7d32"),
-        ("disengaged", "Disengaged", "#c62828"),
-        ("other_exit", "Ended for another reason", "#9e9e9e"),
+        ("completed", "Completed", dict(color=PALETTE[2])),
+        ("disengaged", "Disengaged", dict(color=PALETTE[1], pattern=dict(shape="/", fgcolor="white"))),
+        ("other_exit", "Ended for another reason", dict(color="#bdbdbd", pattern=dict(shape=".", fgcolor=MUTED))),
     ):
         figure.add_trace(
             go.Bar(
@@ -322,7 +346,7 @@ def exits_chart(container, shown: pl.DataFrame) -> None:
                 x=plotted[column].to_list(),
                 orientation="h",
                 name=label,
-                marker_color=colour,
+                marker=colour,
                 hovertemplate="%{y}: %{x} episodes " + label.lower() + "<extra></extra>",
             )
         )
@@ -334,7 +358,7 @@ def exits_chart(container, shown: pl.DataFrame) -> None:
         xaxis=dict(title="% of ended episodes", ticksuffix="%"),
         legend=dict(orientation="h", y=1.12, x=0),
     )
-    container.plotly_chart(figure, width="stretch", key="exits")
+    show_chart(container, figure, key="exits")
     left_out = shown.height - plotted.height
     if left_out:
         container.caption(f"{left_out} services with too few episodes in a group to show safely are left out.")
@@ -357,7 +381,7 @@ def placements_section(container, as_of: dt.date) -> None:
                 y=[label if len(label) <= 48 else label[:47] + "…" for label in plotted["placement"]],
                 x=plotted["annual_spend"].to_list(),
                 orientation="h",
-                marker_color="#1f6f8b",
+                marker_color=COUNCIL,
                 hovertemplate="%{y}: £%{x:,.0f} a year<extra></extra>",
             )
         )
@@ -366,7 +390,7 @@ def placements_section(container, as_of: dt.date) -> None:
             margin=dict(l=10, r=10, t=20, b=10),
             xaxis=dict(title="Annual spend at today's placements", tickprefix="£", tickformat=",.0f"),
         )
-        container.plotly_chart(figure, width="stretch", key="placements")
+        show_chart(container, figure, key="placements")
     table = shown.select(
         pl.col("placement").alias("Placement"),
         pl.col("placement_type").replace("all", "").alias("Code"),
@@ -405,7 +429,7 @@ def render(container) -> None:
             sentences = headline_sentences(shown)
             if sentences:
                 container.success("  \n".join(sentences), icon=":material/lightbulb:")
-            container.markdown("#### Cost and success by service")
+            container.markdown("## Cost and success by service")
             outcomes_table(container, shown)
             container.caption(
                 f"'{symbol()}': too few to show safely, hidden with everything worked out from it. Cost of an episode: the recorded "
@@ -417,15 +441,15 @@ def render(container) -> None:
                 "children); the comparison below gives the cost of each additional one. Too recent to judge: the "
                 "case is still open, closed less than a year ago, or not recorded."
             )
-            container.markdown("#### Cost per child against success")
+            container.markdown("## Cost per child against success")
             cost_success_chart(container, shown)
-            container.markdown("#### How episodes ended")
+            container.markdown("## How episodes ended")
             exits_chart(container, shown)
-    container.markdown("#### Against similar children who did not get the service")
+    container.markdown("## Against similar children who did not get the service")
     comparison_section(container)
-    container.markdown("#### Spend by month and how it was bought")
+    container.markdown("## Spend by month and how it was bought")
     spend_section(container, as_of)
-    container.markdown("#### Placement costs of looked-after children")
+    container.markdown("## Placement costs of looked-after children")
     placements_section(container, as_of)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from pages._charts import COUNCIL, ENGLAND, FLAGGED, MUTED, interval_bars, series_style
+from pages._charts import show as show_chart
 from pages._frame import opened_engine, page_main, run, show_table
 from queries.settings import setting
+from queries.wording import counted, p_text
 from schemas.codes import labels
 
 PAGE = {
@@ -16,13 +19,12 @@ PAGE = {
     "order": 50,
     "needs": ["referrals"],
     "description": "For a head of service: do data-led teams close cases quicker, with fewer re-referrals, less use "
-    "of commissioned services and lower sickness absence? Each figure with its interval, time-to-close curves, a "
+    "of commissioned services and lower sickness absence? Each figure with its interval_bars, time-to-close curves, a "
     "funnel plot of re-referrals by team, England's figures beside ours, and a like-for-like view by primary need.",
 }
 
 MODEL_WORDS = {"data_led": "Data-led", "traditional": "Traditional"}
 RETURN_COLUMN = "Own closures back within a year % (95% CI)"
-COLOURS = ["#1f6f8b", "#b35c00", "#5b8c2a", "#8e44ad", "#c0392b", "#7f8c8d"]
 
 
 def interval(value, low, high, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
@@ -91,7 +93,7 @@ def km_chart(container, by: str, names: dict) -> None:
                 x=[0, *part["time"].to_list()],
                 y=[100, *(100 * part["still_open"]).to_list()],
                 mode="lines",
-                line=dict(shape="hv", color=COLOURS[index % len(COLOURS)]),
+                line=dict(shape="hv", color=series_style(index)["color"], dash=series_style(index)["dash"], width=2.5),
                 name=names.get(group, group),
                 hovertemplate="day %{x}: %{y:.0f}% still open<extra>%{fullData.name}</extra>",
             )
@@ -103,13 +105,13 @@ def km_chart(container, by: str, names: dict) -> None:
         yaxis=dict(title="% still open", range=[0, 101]),
         margin=dict(l=10, r=10, t=50, b=10),
     )
-    container.plotly_chart(figure, width="stretch", key="km")
+    show_chart(container, figure, key="km")
     if test is not None and test.height:
         row = test.row(0, named=True)
         verdict = "differ by more than chance" if row["p_value"] < 0.05 else "are not clearly different"
         container.caption(
-            f"Log-rank test: χ² = {row['chi_square']:.1f} on {row['df']} degree(s) of freedom, "
-            f"p = {row['p_value']:.2g}: the groups' times to close {verdict}. Open episodes count up to the extract date."
+            f"Log-rank test: χ² = {row['chi_square']:.1f} on {counted(row['df'], 'degree')} of freedom, "
+            f"{p_text(row['p_value'])}: the groups' times to close {verdict}. Open episodes count up to the extract date."
         )
 
 
@@ -127,19 +129,25 @@ def funnel_chart(container, england_rate: float) -> None:
                     x=band["n"].to_list(),
                     y=(100 * band[side]).to_list(),
                     mode="lines",
-                    line=dict(color="#7f8c8d", dash=dash, width=1),
+                    line=dict(color=MUTED, dash=dash, width=1),
                     name=words,
                     showlegend=side == "upper",
                     hoverinfo="skip",
                 )
             )
     overall = limits["overall_rate"][0]
-    figure.add_hline(y=100 * overall, line_color="#7f8c8d", annotation_text=f"Council {100 * overall:.0f}%")
+    figure.add_hline(
+        y=100 * overall,
+        line_color=MUTED,
+        annotation_text=f"Council {100 * overall:.0f}%",
+        annotation_position="bottom right" if england_rate > overall else "top right",
+    )
     figure.add_hline(
         y=100 * england_rate,
-        line_color="#c0392b",
+        line_color=ENGLAND,
         line_dash="dash",
         annotation_text=f"England {100 * england_rate:.0f}%",
+        annotation_position="top right" if england_rate > overall else "bottom right",  # apart from the council's
     )
     shown = teams.filter(pl.col("rate").is_not_null())
     figure.add_trace(
@@ -150,7 +158,11 @@ def funnel_chart(container, england_rate: float) -> None:
             text=[n if o else "" for n, o in zip(shown["team_name"], shown["outside_998"], strict=True)],
             customdata=shown["team_name"].to_list(),
             textposition="top center",
-            marker=dict(size=11, color=["#c0392b" if o else "#1f6f8b" for o in shown["outside_998"]]),
+            marker=dict(
+                size=11,
+                color=[FLAGGED if o else COUNCIL for o in shown["outside_998"]],
+                symbol=["diamond" if o else "circle" for o in shown["outside_998"]],
+            ),
             name="Teams",
             hovertemplate="%{customdata}: %{y:.1f}% of %{x} referrals<extra></extra>",
         )
@@ -162,7 +174,7 @@ def funnel_chart(container, england_rate: float) -> None:
         yaxis=dict(title="% re-referred within 12 months"),
         margin=dict(l=10, r=10, t=50, b=10),
     )
-    container.plotly_chart(figure, width="stretch", key="funnel")
+    show_chart(container, figure, key="funnel")
     container.caption(funnel_words(shown) if shown.height else "No team's rate can be shown safely here.")
 
 
@@ -176,7 +188,7 @@ def funnel_words(teams: pl.DataFrame) -> str:
         before = teams.filter(pl.col("outside_998_unadjusted").fill_null(False))["team_name"].to_list()
         basis = (
             f"Teams' rates vary more than chance alone would make them (overdispersion: φ = {phi[0]:.1f}, "
-            f"p = {p_value[0]:.2g}), because teams differ in the families they work with as well as in practice, "
+            f"{p_text(p_value[0])}), because teams differ in the families they work with as well as in practice, "
             "so the limits drawn are widened for it (Spiegelhalter's method). "
             + (
                 f"On the narrower limits that ignore this, {', '.join(before)} would have looked unusual. "
@@ -190,7 +202,7 @@ def funnel_words(teams: pl.DataFrame) -> str:
         basis
         + "A team outside the dotted 99.8% limits differs from the council's rate by more than that: "
         + (", ".join(outside) if outside else "none does")
-        + ". Red points are outside."
+        + ". Points outside are diamonds, named."
     )
 
 
@@ -203,13 +215,13 @@ def within_chart(container, frame: pl.DataFrame, column: str, words, title: str,
                 x=(100 * part["rereferral_rate"]).to_list(),
                 y=[words(value) for value in part[column]],
                 mode="markers",
-                marker=dict(size=10, color=COLOURS[index % len(COLOURS)]),
+                marker=dict(size=10, color=series_style(index)["color"], symbol=series_style(index)["symbol"]),
                 name=MODEL_WORDS.get(group, group),
-                error_x=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(100 * (part["rereferral_ci_high"] - part["rereferral_rate"])).to_list(),
-                    arrayminus=(100 * (part["rereferral_rate"] - part["rereferral_ci_low"])).to_list(),
+                **interval_bars(
+                    (100 * part["rereferral_ci_low"]).to_list(),
+                    (100 * part["rereferral_ci_high"]).to_list(),
+                    (100 * part["rereferral_rate"]).to_list(),
+                    color=series_style(index)["color"],
                 ),
                 customdata=part["referrals"].to_list(),
                 hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
@@ -221,7 +233,7 @@ def within_chart(container, frame: pl.DataFrame, column: str, words, title: str,
         xaxis=dict(title="% re-referred"),
         margin=dict(l=10, r=10, t=50, b=10),
     )
-    container.plotly_chart(figure, width="stretch", key=key)
+    show_chart(container, figure, key=key)
 
 
 def by_need_chart(container) -> None:
@@ -293,15 +305,15 @@ def render(container) -> None:
     england = dict(zip(reference["measure"], reference["value"], strict=True)) if reference is not None else {}
     outcomes = run("team_outcomes", container, by=by)
     if outcomes is not None and not outcomes.is_empty():
-        container.markdown("#### Outcomes over referrals in the last 12 months")
+        container.markdown("## Outcomes over referrals in the last 12 months")
         outcomes_table(container, outcomes, names, england)
-    container.markdown("#### How quickly episodes close")
+    container.markdown("## How quickly episodes close")
     km_chart(container, by, names)
-    container.markdown("#### Re-referrals by team")
+    container.markdown("## Re-referrals by team")
     funnel_chart(container, england.get("rereferral_rate", 0.22))
-    container.markdown("#### Like with like: within each primary need")
+    container.markdown("## Like with like: within each primary need")
     by_need_chart(container)
-    container.markdown("#### Like with like: within each service area")
+    container.markdown("## Like with like: within each service area")
     by_area_chart(container)
 
 

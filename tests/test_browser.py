@@ -7,6 +7,10 @@ fails on any exception box, a missing page title or a missing sidebar frame.
 A full-page screenshot of each page goes to test-artifacts/screenshots/<stem>.png
 for a human to look at.
 
+Each page and main state is also checked by axe-core (the copy axe-playwright-python ships, pinned in
+requirements-dev.txt) against WCAG 2.2 A and AA and axe's best practices: a serious or critical
+violation fails the test; every violation found goes to test-artifacts/axe.json and the test output.
+
 The shipped sample is used when sample_data/children.parquet exists, else the
 tiny extract; CHILDSTAT_BROWSER_EXTRACT=tiny|sample|<folder> chooses.
 """
@@ -45,6 +49,9 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1440, "height": 900}  # a council laptop's screen
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+AXE_FAILING = ("serious", "critical")
 
 
 def free_port() -> int:
@@ -181,15 +188,69 @@ def page_problems(page, where: str, title: str, stem: str, council: str) -> list
     return problems
 
 
+def axe_check(page, where: str) -> list[dict]:
+    """axe-core's violations on the drawn page, one dict each: where, rule, impact, help, nodes."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    results = page.evaluate(
+        "options => axe.run(document, options)",
+        {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
+    return [
+        {
+            "where": where,
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "axe": results["testEngine"]["version"],
+            "nodes": [{"target": n["target"], "summary": n.get("failureSummary", "")} for n in v["nodes"]],
+        }
+        for v in results["violations"]
+    ]
+
+
+def focus_problems(page, title: str) -> list[str]:
+    """Tab from the top of a freshly loaded page to the first navigation link: its focus must be the frame's
+    yellow fill."""
+    page.reload(wait_until="domcontentloaded")
+    wait_for_run(page, title)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e && e.matches('[data-testid=\"stSidebarNavLink\"]') ? getComputedStyle(e).backgroundColor : null }"
+        )
+        if focused:
+            page.screenshot(path=str(SCREENSHOTS / "focus_navigation.png"))
+            return (
+                [] if focused == "rgb(255, 221, 0)" else [f"keyboard focus on the navigation is {focused}, not yellow"]
+            )
+    return ["Tab never reached the navigation"]
+
+
+def report_axe(violations: list[dict]) -> list[str]:
+    """Write every violation to test-artifacts/axe.json, print one line each; the failing ones as problems."""
+    (SCREENSHOTS.parent / "axe.json").write_text(json.dumps(violations, indent=1))
+    for v in violations:
+        print(f"axe {v['axe']} {v['where']}: {v['rule']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}")
+    return [
+        f"{v['where']}: axe {v['rule']} ({v['impact']}): {v['help']}: {v['nodes'][0]['summary'][:300]}"
+        for v in violations
+        if v["impact"] in AXE_FAILING
+    ]
+
+
 @pytest.mark.browser
 def test_every_page_in_a_real_browser(server):
-    """Each page, deep-linked first as a bookmark would be: no exception, its title, the frame; a screenshot."""
+    """Each page, deep-linked first as a bookmark would be: no exception, its title (on the page and the
+    browser tab), the frame, no serious accessibility violation; a screenshot."""
     from playwright.sync_api import sync_playwright
 
     base, data, log = server
     council = open_extract(data).la_name
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems = []
+    problems, violations = [], []
     # Deep links first, on a server no browser has visited yet (as after a restart, from a bookmark),
     # then the default page, which Streamlit serves at the root URL only (its url_path gives "Page not found").
     default = default_page()
@@ -198,13 +259,16 @@ def test_every_page_in_a_real_browser(server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport=VIEWPORT)
             for url, path in visits:
                 title = page_meta(path)["title"]
-                where = url.removeprefix(base)
+                where = url.removeprefix(base) or "/"
                 page.goto(url, wait_until="domcontentloaded")
                 wait_for_run(page, title)
                 problems += page_problems(page, where, title, path.stem, council)
+                if page.title() != f"{title} · ChildStat":
+                    problems.append(f"{where}: the browser tab says {page.title()!r}")
+                violations += axe_check(page, where)
                 full_page_screenshot(page, SCREENSHOTS / f"{path.stem}.png")
             # One interaction a manager makes: the Caseload page's team view, with its charts.
             page.goto(f"{base}/caseload", wait_until="domcontentloaded")
@@ -213,9 +277,12 @@ def test_every_page_in_a_real_browser(server):
             page.get_by_text("Caseload per worker").first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
             wait_for_run(page, "Compliance")
             problems += page_problems(page, "/caseload (team view)", "Caseload", "caseload", council)
+            violations += axe_check(page, "/caseload (team view)")
             full_page_screenshot(page, SCREENSHOTS / "caseload_team.png")
+            problems += focus_problems(page, "Caseload")
         finally:
             browser.close()
+    problems += report_axe(violations)
     if "Traceback" in log.read_text(errors="replace"):
         problems.append(f"the server logged a traceback:\n{log.read_text(errors='replace')[-3000:]}")
     assert not problems, "\n".join(problems)

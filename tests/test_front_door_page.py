@@ -122,3 +122,12 @@ def test_a_team_with_no_contacts_shows_a_dash_not_a_hidden_share(tmp_path, monke
     at.selectbox(key="front_door_team").set_value("T3").run()
     # T3 now handled no contacts and holds R5 (assessed): nothing is hidden, there is nothing to divide by.
     assert flow_rows(at)[:3] == [("Contacts", "0", "–"), ("Referrals", "1", "–"), ("Assessed", "1", "100% (21%–100%)")]
+
+
+def test_counts_in_the_notes_agree_with_their_nouns(tiny_dir, monkeypatch):
+    """T1's manager: 1 contact in the last 30 days, and 1 referral (a plan with no conference) skipped a step."""
+    at = open_app_page("front_door", tiny_dir, monkeypatch, scope=T1_MANAGER)
+    notes = " ".join(c.value for c in at.caption)
+    assert "1 contact was made in the last 30 days" in notes
+    assert "1 referral was recorded at a later step" in notes
+    assert "1 referrals" not in notes and "1 contacts" not in notes

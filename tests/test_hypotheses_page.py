@@ -61,8 +61,8 @@ def test_an_analyst_sees_the_register_the_latest_results_and_the_history(registe
         ["t1 rereferral", "open", 1.0, 0.0, 2]
     ]
     said = [m.value for m in at.markdown]
-    assert "**Discovery** (as at 31 March 2027): 1 of 1 children against 0 of 2: a difference of +100.0 " \
-        "percentage points (95% CI -3.1 to +100.0), p = 0.333." in said  # fmt: skip
+    assert "**Discovery** (as at 31 March 2027): 1 of 1 child against 0 of 2: a difference of +100.0 " \
+        "percentage points (95% CI -3.1 to +100.0), p = 0.33." in said  # fmt: skip
     assert "> T1's children are re-referred more than T2's" in said
 
 
@@ -84,8 +84,8 @@ def test_the_note_says_what_was_written_and_what_was_found(register):
         "- **Status:** open. one child in T1: wait for more",
         f"- **Written by** analyst@council.gov.uk on {dt.datetime.now(dt.UTC):%d %B %Y}, before any result.",
     ]
-    assert "- **Confirmation** (extract as at 31 March 2027): 0 of 1 children against 0 of 1: a difference of +0.0 " \
-        "percentage points (95% CI -79.3 to +79.3), p = 1." in lines  # fmt: skip
+    assert "- **Confirmation** (extract as at 31 March 2027): 0 of 1 child against 0 of 1: a difference of +0.0 " \
+        "percentage points (95% CI -79.3 to +79.3), p = 1.00." in lines  # fmt: skip
     assert sum(line.startswith("- ") and ", discovery, extract as at 31 March 2027" in line for line in lines) == 1
 
 

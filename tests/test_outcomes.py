@@ -369,3 +369,19 @@ def test_outcomes_within_service_area(make_engine):
     # Wilson 95% for 1 of 4, by hand: 0.0456 to 0.6994.
     assert round(engine_rows[("assessment", "data_led")]["rereferral_ci_low"], 4) == 0.0456
     assert round(engine_rows[("assessment", "data_led")]["rereferral_ci_high"], 4) == 0.6994
+
+
+def test_a_forecast_is_hidden_with_the_small_months_it_is_fitted_to(make_engine):
+    """A head of service sees no forecast of a series with a month of 1 to 5 referrals (the history hides that
+    month, and the forecast sits close to it); an analyst sees it, and a large series is shown to both."""
+    from queries.access import Scope
+
+    head = Scope("head_of_service", "head@x.gov.uk")
+    rows = seasonal_referrals()  # 40 ± a few a month: no small month
+    small = [r for r in rows if not r["referral_id"].startswith("R30-") or r["referral_id"] in ("R30-0", "R30-1")]
+    engine = make_engine(replace_rows("referrals", small))  # month 30 now has 2 referrals
+    hidden = engine.run("demand_forecast", scope=head)
+    assert hidden.height == 12 and hidden["forecast"].null_count() == 12 and hidden["smallest_month"].null_count() == 12
+    assert engine.run("demand_forecast")["smallest_month"][0] == 2  # exact for an analyst
+    shown = make_engine(replace_rows("referrals", rows)).run("demand_forecast", scope=head)
+    assert shown["forecast"].null_count() == 0 and shown["smallest_month"][0] > 5

@@ -36,7 +36,7 @@ def test_an_audit_end_to_end_on_the_sample(cli, sample_engine, caplog):
     code, out, _ = cli("audit", "create", "pd-t07", "--cohort", "team_id=T07", "--size", "40", "--seed", "1",
                        "--strata", "age_band", "--question", PD, "--by", "analyst@council.gov.uk")  # fmt: skip
     cohort = sample_engine.run("audit_cohort", team_id="T07", stratify_by="age_band")
-    assert code == 0 and out == f"cohort: 40 of {cohort.height} children drawn (5 strata)\n"
+    assert code == 0 and out == f"cohort: 40 of {cohort.height:,} children drawn (5 strata)\n"
 
     code, out, _ = cli("audit", "sample", "pd-t07", "--format", "csv")
     sample = pl.read_csv(io.StringIO(out))

@@ -265,8 +265,8 @@ def test_the_command_line_writes_runs_and_shows_a_hypothesis(tmp_path, capsys, m
         0, "hypothesis 'rr' written down, open; its periods are fixed\n", "")  # fmt: skip
     code, out, _ = run("hypothesis", "run", "--data", str(data))
     assert code == 0 and out.splitlines() == [
-        "rr, discovery: 1 of 1 against 0 of 2: difference +100.0 points (95% CI -3.1 to +100.0), p = 0.333",
-        "rr, confirmation: 0 of 1 against 0 of 1: difference +0.0 points (95% CI -79.3 to +79.3), p = 1",
+        "rr, discovery: 1 of 1 against 0 of 2: difference +100.0 points (95% CI -3.1 to +100.0), p = 0.33",
+        "rr, confirmation: 0 of 1 against 0 of 1: difference +0.0 points (95% CI -79.3 to +79.3), p = 1.00",
     ]
     assert run("hypothesis", "status", "rr", "supported", "--note", "small numbers")[0] == 0
     code, out, _ = run("hypothesis", "show", "rr", "--format", "json")

@@ -43,6 +43,7 @@ import polars as pl
 from queries.access import ROLES, Scope
 from queries.engine import QueryError
 from queries.settings import SettingsError
+from queries.wording import count, counted, p_text
 from schemas.extract import ExtractError, open_extract
 from workbench.audit_estimates import estimate_table, mean_table, protected_estimates, protected_means
 from workbench.audit_factors import AuditFactorError, factor_prevalence, list_factors, make_factor
@@ -122,7 +123,7 @@ def create(args, workspace) -> int:
         engine.close()
     for group, summary in drawn.items():
         print(
-            f"{group}: {summary['sample_size']} of {summary['cohort_size']} children drawn "
+            f"{group}: {count(summary['sample_size'])} of {counted(summary['cohort_size'], 'child')} drawn "
             f"({summary['strata']} strat{'um' if summary['strata'] == 1 else 'a'})"
         )
     return 0
@@ -210,7 +211,7 @@ def describe_result(result: dict) -> str:
         return f"{counts}: no effect (a cohort has no children in the period)"
     return (
         f"{counts}: difference {100 * result['effect']:+.1f} points "
-        f"(95% CI {100 * result['ci_low']:+.1f} to {100 * result['ci_high']:+.1f}), p = {result['p']:.3g}"
+        f"(95% CI {100 * result['ci_low']:+.1f} to {100 * result['ci_high']:+.1f}), {p_text(result['p'])}"
     )
 
 

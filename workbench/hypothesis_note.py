@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from queries.wording import counted, p_text
+
 PERIOD_WORDS = {"discovery": "Discovery", "confirmation": "Confirmation"}
 STATUS_WORDS = {"open": "open", "supported": "supported", "not_supported": "not supported", "retired": "retired"}
 
@@ -15,14 +17,14 @@ def _cohort(filters: dict) -> str:
 def describe_row(row: dict) -> str:
     """One result in words: the two counts, the difference in points with its interval, and p."""
     counts = (
-        f"{row['with_outcome']} of {row['children']} children against "
+        f"{row['with_outcome']} of {counted(row['children'], 'child')} against "
         f"{row['comparison_with_outcome']} of {row['comparison_children']}"
     )
     if row["effect"] is None:
         return f"{counts}: no effect (a cohort had no children in the period)"
     return (
         f"{counts}: a difference of {100 * row['effect']:+.1f} percentage points "
-        f"(95% CI {100 * row['ci_low']:+.1f} to {100 * row['ci_high']:+.1f}), p = {row['p']:.3g}"
+        f"(95% CI {100 * row['ci_low']:+.1f} to {100 * row['ci_high']:+.1f}), {p_text(row['p'])}"
     )
 
 

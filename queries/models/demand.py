@@ -226,9 +226,19 @@ def backtest(history: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: in
     "ramp_months_trimmed).",
     tables=["referrals"],
     params=FORECAST_PARAMS,
+    # The forecast is fitted on the monthly counts: where a month of its history is hidden (1 to 5 referrals),
+    # the forecast, close to those counts, is hidden with it. smallest_month: the fewest referrals in a month
+    # that had any, of the history fitted.
+    counts=[["smallest_month"]],
+    derived={c: ["smallest_month"] for c in ("forecast", "lo80", "hi80", "lo95", "hi95")},
 )
 def demand_forecast(cursor, as_of, team_id) -> pl.DataFrame:
-    return forecast_frame(monthly_referrals(cursor, as_of, team_id))
+    history = monthly_referrals(cursor, as_of, team_id)
+    frame = forecast_frame(history)
+    fitted = history.filter(pl.col("referrals") > 0)
+    if not frame.is_empty() and "fitted_from" in frame.columns:
+        fitted = fitted.filter(pl.col("month") >= frame["fitted_from"][0])
+    return frame.with_columns(smallest_month=pl.lit(fitted["referrals"].min(), dtype=pl.Int64))
 
 
 @python_query(
