@@ -18,8 +18,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages import _audit, _hosting
-from pages._export import safe_csv
+from pages import _audit, _export, _hosting
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
 from queries.engine import Engine, NotAllowed, QueryError
@@ -42,6 +41,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     pages that do work with this extract (`others`: (path, PAGE) the user may open), and stops.
     """
     _router.active = True
+    _router.meta = meta  # the page's PAGE, for what a download says it is
     _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
         scope = current_scope()
@@ -402,21 +402,102 @@ def table_data(frame: pl.DataFrame):
 
 
 def show_table(
-    container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
+    container,
+    frame: pl.DataFrame,
+    file_stem: str,
+    column_config: dict | None = None,
+    key: str | None = None,
+    filters: dict | None = None,
+    question: str | None = None,
+    **kwargs,
 ) -> None:
-    """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
+    """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py).
+
+    `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
+    file; `question` (a registry name) gives the workbook's title and description.
+    """
     container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    about = download_about(file_stem, filters, question)
+    symbol = setting("symbol")
+    key = key or file_stem
+    csv_name = _export.file_name(file_stem, filters, about.as_of, "csv")
     container.download_button(
         "Download CSV",
-        safe_csv(frame),
-        file_name=f"{file_stem}.csv",
+        _export.csv_bytes(frame, symbol),
+        file_name=csv_name,
         mime="text/csv",
-        key=f"download_{key or file_stem}",
+        key=f"download_{key}",
         icon=":material/download:",
         on_click=audit,
         args=("download",),
-        kwargs={"file": _audit.strip_child_from_file_name(f"{file_stem}.csv"), "rows": frame.height},
+        kwargs={"file": _audit.strip_child_from_file_name(csv_name), "rows": frame.height},
     )
+    xlsx_name = _export.file_name(file_stem, filters, about.as_of, "xlsx")
+    container.download_button(
+        "Download Excel",
+        audited_download(xlsx_name, frame.height, lambda: _export.xlsx_bytes(frame, about, symbol)),
+        file_name=xlsx_name,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_xlsx_{key}",
+        icon=":material/table_view:",
+    )
+
+
+def download_about(file_stem: str, filters: dict | None = None, question: str | None = None) -> _export.About:
+    """What a download from this page is: page, question, filters, extract and the disclosure rule applied."""
+    meta = getattr(_router, "meta", None) or {}
+    title, description = file_stem.replace("_", " ").capitalize(), ""
+    if question:
+        query = get_query(question)
+        title, description = query.title, query.description
+    if getattr(_router, "active", False):
+        state, signature = _current()
+        engine, scope = state.engine, current_scope()
+    else:  # a table drawn outside a page (a unit test): nothing is known about the extract or the reader
+        engine, scope, signature = None, None, ""
+    return _export.About(
+        page=meta.get("title", ""),
+        title=title,
+        description=description,
+        filters=dict(filters or {}),
+        as_of=engine.as_of if engine else None,
+        council=engine.extract.la_name if engine else "",
+        extract_version=_export.extract_version(engine.extract.manifest, signature) if engine else "",
+        suppression=_export.suppression_rule(
+            scope.role if scope else "none", bool(setting("enabled")), setting("threshold"), setting("symbol")
+        ),
+    )
+
+
+def audited_download(file_name: str, rows: int, make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download made only when clicked (Streamlit runs it outside the page's script run), recorded in
+    the audit log first: if the record cannot be written on a hosted instance, nothing is downloaded.
+
+    Outside a page (a unit test drawing one table) there is no reader to record, and nothing is offered
+    to anyone."""
+    if not getattr(_router, "active", False):
+        return make
+    config = hosting()
+    access = current_access(config)
+    user, role = (access.scope.user, access.scope.role) if access.scope else ("signed out", "none")
+    page = st.session_state.get(PAGE_KEY)
+    hosted_now = config.hosted or config.broken
+    recorded_name = _audit.strip_child_from_file_name(file_name)
+
+    def build() -> bytes:
+        _audit.record(
+            "download",
+            user=user,
+            role=role,
+            hosted=hosted_now,
+            key=config.audit_key,
+            page=page,
+            file=recorded_name,
+            rows=rows,
+        )
+        return make()
+
+    return build
 
 
 PRINT_CSS = """

@@ -63,7 +63,7 @@ def day_text(column: str) -> pl.Expr:
     return pl.col(column).dt.strftime("%-d %b %Y").fill_null("–")
 
 
-def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
+def cases_table(container, cases: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
     shown = cases.select(
         pl.col("child_id").alias("Child"),
         pl.col("plans").fill_null("–").alias("Plan"),
@@ -80,6 +80,8 @@ def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
         shown,
         file_stem,
         column_config={"Referred": st.column_config.DateColumn(format="D MMM YYYY")},
+        filters=filters,
+        question="worker_cases",
     )
 
 
@@ -161,7 +163,7 @@ def render_worker(container, as_of) -> None:
         if cases.is_empty():
             container.info("No open cases allocated on the extract date.")
         else:
-            cases_table(container, cases, f"cases_{worker_id}")
+            cases_table(container, cases, "cases", {"worker": worker_id})
     if due is not None:
         container.markdown("#### Due in the next 5 working days")
         if due.is_empty():
@@ -175,7 +177,9 @@ def render_worker(container, as_of) -> None:
                     pl.col("child_id").alias("Child"),
                     pl.col("working_days_left").alias("Working days left"),
                 ),
-                f"due_soon_{worker_id}",
+                "due_soon",
+                filters={"worker": worker_id},
+                question="due_soon",
                 column_config={"Due": st.column_config.DateColumn(format="ddd D MMM YYYY")},
             )
     if assessments is not None:
@@ -183,13 +187,13 @@ def render_worker(container, as_of) -> None:
         if assessments.is_empty():
             container.info("No open assessments.")
         else:
-            assessment_table(container, assessments, f"assessments_{worker_id}")
+            assessment_table(container, assessments, "assessments", {"worker": worker_id})
     if cases is not None and not cases.is_empty():
         container.markdown("#### A child's chronology")
         chronology(container, cases["child_id"].to_list(), "worker_child")
 
 
-def assessment_table(container, assessments: pl.DataFrame, file_stem: str) -> None:
+def assessment_table(container, assessments: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
     show_table(
         container,
         assessments.select(
@@ -205,6 +209,8 @@ def assessment_table(container, assessments: pl.DataFrame, file_stem: str) -> No
             "45-day deadline": st.column_config.DateColumn(format="D MMM YYYY"),
             "Working days so far": st.column_config.ProgressColumn(min_value=0, max_value=45, format="%d"),
         },
+        filters=filters,
+        question="open_assessments",
     )
 
 
@@ -255,7 +261,9 @@ def compliance_section(container, team_id: str) -> None:
             formatted(summary["pct"], lambda v: f"{v:.1f}%", null="–").alias("%"),
             pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
         ),
-        f"compliance_{team_id}",
+        "compliance",
+        filters={"team": team_id},
+        question="compliance_summary",
     )
     if trend is not None and not trend.is_empty():
         figure = go.Figure()
@@ -319,7 +327,9 @@ def render_team(container, as_of) -> None:
                 pl.col("overdue_visits").alias("Overdue visits"),
                 pl.col("in_post").alias("In post"),
             ),
-            f"caseload_{team_id}",
+            "caseload",
+            filters={"team": team_id},
+            question="caseload_by_worker",
         )
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
@@ -338,7 +348,9 @@ def render_team(container, as_of) -> None:
                     pl.col("due_date").alias("Was due"),
                     pl.col("working_days_overdue").alias("Working days overdue"),
                 ),
-                f"overdue_visits_{team_id}",
+                "overdue_visits",
+                filters={"team": team_id},
+                question="overdue_visits",
                 column_config={
                     "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
                     "Was due": st.column_config.DateColumn(format="D MMM YYYY"),
@@ -358,7 +370,7 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
         )
         cases = run("worker_cases", by_worker, worker_id=worker_id, team_id=team_id)
         if cases is not None and not cases.is_empty():
-            cases_table(by_worker, cases, f"drill_cases_{worker_id}")
+            cases_table(by_worker, cases, "drill_cases", {"worker": worker_id})
             chronology(by_worker, cases["child_id"].to_list(), "drill_worker_child")
         elif cases is not None:
             by_worker.info("No open cases allocated to this worker in this team.")
@@ -379,7 +391,9 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
             pl.col("standard_date").alias("Standard"),
             pl.col("met").alias("Counts against the team" if counts_against else "Met the standard"),
         ),
-        f"measure_{measure}_{team_id}",
+        "measure",
+        filters={"team": team_id, "measure": measure},
+        question="compliance_cases",
         column_config={
             "Date judged": st.column_config.DateColumn(format="D MMM YYYY"),
             "Standard": st.column_config.DateColumn(format="D MMM YYYY"),
