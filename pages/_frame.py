@@ -178,7 +178,7 @@ def _current() -> tuple[Loaded, str]:
     memo = getattr(_router, "memo", None)
     if memo is not None:
         return memo
-    path = str(data_dir())
+    path = extract_path()
     signature = _signature(path)
     bar = st.empty()  # a progress bar while a large extract's database is built (once per version of its files)
     memo = (_load(path, signature, _progress=_progress_bar(bar)), signature)
@@ -199,6 +199,20 @@ def _progress_bar(place) -> Callable[[str], None]:
         place.progress(done[0], text=message)
 
     return show
+
+
+OPENED_KEY = "_childstat_opened_extract"  # an extract this session opened from the Import page
+
+
+def extract_path() -> str:
+    """The extract this session reads: one it opened on the Import page (analysts and administrators only,
+    who see every child anyway), else the configured one (--data, CHILDSTAT_DATA, the sample)."""
+    opened = st.session_state.get(OPENED_KEY)
+    if opened:
+        scope = current_scope()
+        if scope is not None and scope.sees_everything:
+            return opened
+    return str(data_dir())
 
 
 def loaded() -> Loaded:
@@ -277,7 +291,7 @@ def current_scope() -> Scope | None:
 
 PAGE_KEY = "_childstat_audit_page"  # the page last opened in this session, for events that do not say
 AUDIT_FAILED_KEY = "_childstat_audit_failed"  # a callback (a download) could not be recorded
-CALLBACK_EVENTS = {"download"}  # recorded from a widget callback, where raising cannot stop the page
+CALLBACK_EVENTS = {"download", "extract_opened"}  # recorded from a widget callback, where raising cannot stop the page
 
 
 def scope_fields(scope: Scope) -> dict:
