@@ -145,7 +145,7 @@ def imports_folder() -> Path:
 
 
 def keep_extract(zip_bytes: bytes) -> Path:
-    """The import's zip unpacked into a new private folder of its own (0700), which is returned."""
+    """The import's zip unpacked into a new private folder of its own (0700, its files 0600), which is returned."""
     from schemas.cache import private_folder
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -155,7 +155,9 @@ def keep_extract(zip_bytes: bytes) -> Path:
             name = safe_name(member.filename)
             if member.is_dir() or name.startswith("."):
                 continue
-            (folder / name).write_bytes(zf.read(member))
+            descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(zf.read(member))
     return folder
 
 

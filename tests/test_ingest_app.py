@@ -248,6 +248,7 @@ def test_open_this_extract_now_switches_this_session_to_the_import(tiny_dir, tmp
     assert "Imported Borough" in at.sidebar.markdown[0].value  # this session now reads the import
     [kept] = list((tmp_path / "data" / "childstat" / "imports").iterdir())
     assert (kept / "manifest.json").exists() and oct(kept.stat().st_mode & 0o777) == "0o700"
+    assert {oct(f.stat().st_mode & 0o777) for f in kept.iterdir()} == {"0o600"}
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [e["file"] for e in events if e["event"] == "extract_opened"] == [kept.name]
     # The configured extract is untouched, and a new session still reads it.
