@@ -424,13 +424,17 @@ def show_table(
     filters: dict | None = None,
     question: str | None = None,
     **kwargs,
-) -> None:
+):
     """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py).
 
     `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
     file; `question` (a registry name) gives the workbook's title and description.
     """
-    container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    if "on_select" in kwargs:  # a selectable table keeps its selection under a key of its own
+        kwargs["key"] = f"table_{key or file_stem}"
+    shown = container.dataframe(
+        table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs
+    )
     about = download_about(file_stem, filters, question)
     symbol = setting("symbol")
     key = key or file_stem
@@ -455,6 +459,7 @@ def show_table(
         key=f"download_xlsx_{key}",
         icon=":material/table_view:",
     )
+    return shown  # the table's selection, for a table drawn with on_select
 
 
 def download_about(file_stem: str, filters: dict | None = None, question: str | None = None) -> _export.About:

@@ -20,6 +20,7 @@ PAGE = {
     "overdue visits, and the compliance measures with their 12-month trend, with the children behind them.",
 }
 
+RAG_TARGET_WORDS = {"green": "🟢 Target met", "amber": "🟠 Near target", "red": "🔴 Target missed"}
 RAG_WORDS = {"red": "🔴 Overdue", "amber": "🟠 Due soon", "green": "🟢 On track"}
 MEASURE_CHOICES = {
     "visits_in_timescale": "Visits in timescale",
@@ -250,21 +251,31 @@ def compliance_section(container, team_id: str) -> None:
     container.markdown("#### Compliance")
     container.caption(
         "Timeliness over the 12 months to the extract date; visits and plans on the extract date. "
-        "For the last two measures, lower is better."
+        "For the last two measures, lower is better. Targets and the RAG are the council's (settings "
+        "[compliance]). Select a row to see the children behind it."
     )
-    show_table(
+    picked = show_table(
         container,
         summary.select(
             pl.col("label").alias("Measure"),
             pl.col("numerator").alias("Met or counted"),
             pl.col("denominator").alias("Of"),
             formatted(summary["pct"], lambda v: f"{v:.1f}%", null="–").alias("%"),
+            pl.col("target").alias("Target %"),
+            pl.col("rag").replace_strict(RAG_TARGET_WORDS, default="–").alias("RAG"),
             pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
         ),
         "compliance",
         filters={"team": team_id},
         question="compliance_summary",
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        measure = summary["measure"][rows[0]]
+        container.markdown(f"##### The children behind: {summary['label'][rows[0]]}")
+        measure_children(container, team_id, measure, "picked_measure_child")
     if trend is not None and not trend.is_empty():
         figure = go.Figure()
         for label, points in trend.group_by("label", maintain_order=True):
@@ -375,15 +386,20 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
         elif cases is not None:
             by_worker.info("No open cases allocated to this worker in this team.")
     measure = by_measure.selectbox("Measure", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="measure")
-    items = run("compliance_cases", by_measure, team_id=team_id, measure=measure)
+    measure_children(by_measure, team_id, measure, "drill_measure_child")
+
+
+def measure_children(container, team_id: str, measure: str, key: str) -> None:
+    """The items behind one compliance measure, with their children, and one child's chronology."""
+    items = run("compliance_cases", container, team_id=team_id, measure=measure)
     if items is None:
         return
     if items.is_empty():
-        by_measure.info("Nothing was measured for this team.")
+        container.info("Nothing was measured for this team.")
         return
     counts_against = measure in ("cpp_2_years", "repeat_cpp")
     show_table(
-        by_measure,
+        container,
         items.select(
             pl.col("child_id").alias("Child"),
             pl.col("item_id").alias("Item"),
@@ -394,12 +410,13 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
         "measure",
         filters={"team": team_id, "measure": measure},
         question="compliance_cases",
+        key=f"{key}_items",
         column_config={
             "Date judged": st.column_config.DateColumn(format="D MMM YYYY"),
             "Standard": st.column_config.DateColumn(format="D MMM YYYY"),
         },
     )
-    chronology(by_measure, list(dict.fromkeys(items["child_id"].to_list())), "drill_measure_child")
+    chronology(container, list(dict.fromkeys(items["child_id"].to_list())), key)
 
 
 def render(container) -> None:

@@ -29,6 +29,7 @@ TRENDS = [
     ("referrals_in_month", "Referrals received in the month", False, None),
     ("rereferral_rate", "Re-referrals (12 months to the date)", True, "rereferral_rate"),
 ]
+RAG_WORDS = {"green": "met", "amber": "near", "red": "missed"}
 NEIGHBOURS = (
     "Statistical neighbours: not available. ChildStat holds no published statistical-neighbour figures "
     "(queries/reference has England's only), so none are shown rather than a guess."
@@ -170,10 +171,21 @@ def teams_section(report: Report, ask: Ask, england: dict, symbol: str) -> None:
             ),
         )
         labels = list(dict.fromkeys(compliance["label"].to_list()))
+        targets = compliance.unique("label", keep="first", maintain_order=True)
+        target_row = pl.DataFrame(
+            {"Team": ["Council target"]}
+            | {label: [f"{t:.0f}%"] for label, t in zip(targets["label"], targets["target"], strict=True)}
+        )
         table = shown.pivot("label", index="Team", values="value").select("Team", *labels)
-        report.table(table, "board_compliance", question="compliance_summary")
+        report.table(pl.concat([target_row, table]), "board_compliance", question="compliance_summary")
+        rag = shown.with_columns(pl.col("rag").replace_strict(RAG_WORDS, default="–").alias("value"))
+        report.heading("Teams: against the council's targets")
+        report.table(
+            rag.pivot("label", index="Team", values="value").select("Team", *labels), "board_rag", "compliance_summary"
+        )
         report.note(
-            "England: assessments within 45 working days "
+            "Targets are the council's (settings [compliance]); near: missed by no more than its margin "
+            "(rag_amber_points). England: assessments within 45 working days "
             f"{england_text(england.get('assessment_45wd_rate'))}; ICPCs within 15 working days "
             f"{england_text(england.get('icpc_15wd_rate'))}. A dash: nothing to measure. "
             "The last two measures count against the team (lower is better)."

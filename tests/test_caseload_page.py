@@ -67,3 +67,24 @@ def test_downloads_offered_for_every_table(tiny_dir, monkeypatch):
     at.radio(key="caseload_view").set_value("My team").run()
     downloads = at.get("download_button")
     assert len(downloads) >= len(at.dataframe)
+
+
+def test_compliance_shows_targets_and_rag_and_a_row_opens_its_children(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T1").run()
+    compliance = next(f for f in frames(at) if "RAG" in f.columns)
+    visits = compliance[compliance["Measure"] == "Open plans with visits in timescale"].iloc[0]
+    # 0 of 1 visits in timescale against the default target of 90%: missed by more than 5 points.
+    assert (visits["%"], visits["Target %"], visits["RAG"]) == ("0.0%", 90.0, "🔴 Target missed")
+    icpc = compliance[compliance["Measure"] == "ICPCs within 15 working days of the strategy discussion"].iloc[0]
+    assert icpc["RAG"] == "–"  # nothing to measure, so no RAG
+    assert len([f for f in frames(at) if "Met the standard" in f.columns]) == 1  # the "By measure" tab's only
+    row = list(compliance["Measure"]).index("Open plans with visits in timescale")
+    at.session_state["table_compliance"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The children behind: Open plans with visits in timescale" in m.value for m in at.markdown)
+    behind = [f for f in frames(at) if "Met the standard" in f.columns]
+    assert len(behind) == 2  # under the compliance table now, and in the "By measure" tab
+    assert list(behind[0]["Child"]) == ["C1"] and list(behind[0]["Met the standard"]) == [False]
