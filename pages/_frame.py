@@ -425,7 +425,8 @@ def show_table(
     question: str | None = None,
     **kwargs,
 ):
-    """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py).
+    """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py), each
+    made only when its button is clicked (so a page with many tables costs nothing until then).
 
     `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
     file; `question` (a registry name) gives the workbook's title and description.
@@ -441,14 +442,11 @@ def show_table(
     csv_name = _export.file_name(file_stem, filters, about.as_of, "csv")
     container.download_button(
         "Download CSV",
-        _export.csv_bytes(frame, symbol),
+        audited_download(csv_name, frame.height, lambda: _export.csv_bytes(frame, symbol)),
         file_name=csv_name,
         mime="text/csv",
         key=f"download_{key}",
         icon=":material/download:",
-        on_click=audit,
-        args=("download",),
-        kwargs={"file": _audit.strip_child_from_file_name(csv_name), "rows": frame.height},
     )
     xlsx_name = _export.file_name(file_stem, filters, about.as_of, "xlsx")
     container.download_button(

@@ -62,10 +62,10 @@ def test_every_table_download_on_a_page_is_neutralised():
     page = Page()
     frame = pl.DataFrame({"child_id": ATTACKS, "days_overdue": [-3, 1, 2, 3, 4, 5]})
     _frame.show_table(page, frame, "overdue_visits", filters={"team": "T07"})
-    [(label, data, name), (xlsx_label, make_xlsx, xlsx_name)] = page.downloads
+    [(label, make_csv, name), (xlsx_label, make_xlsx, xlsx_name)] = page.downloads
     assert (label, name) == ("Download CSV", "overdue_visits_team-T07.csv")  # no extract here, so no as_of
     assert (xlsx_label, xlsx_name) == ("Download Excel", "overdue_visits_team-T07.xlsx")
-    text = data.decode("utf-8-sig")
+    text = make_csv().decode("utf-8-sig")  # made when clicked
     assert [row[0] for row in cells(text)[1:]] == ["'" + attack for attack in ATTACKS]
     assert cells(text)[1][1] == "-3"
     sheet = load_workbook(io.BytesIO(make_xlsx()))["Data"]
@@ -160,3 +160,32 @@ def test_workbook_has_an_about_sheet_and_real_number_and_date_cells():
 def test_file_names_say_page_filter_and_date():
     assert file_name("caseload", {"team": "T07"}, dt.date(2026, 3, 31), "csv") == "caseload_team-T07_2026-03-31.csv"
     assert file_name("measure", {"team": "T 7/x", "measure": None}, None, "xlsx") == "measure_team-T-7-x.xlsx"
+
+
+def test_a_download_is_recorded_when_it_is_made_and_not_made_if_it_cannot_be(tmp_path, monkeypatch):
+    import json
+
+    import pytest
+
+    from pages import _audit
+    from pages._hosting import Hosting
+    from queries.access import Scope
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("CHILDSTAT_AUDIT_LOG", str(log))
+    monkeypatch.setattr(_frame._router, "active", True, raising=False)
+    monkeypatch.setattr(_frame, "hosting", lambda: Hosting("hosted", audit_key=b"k" * 32))
+    monkeypatch.setattr(_frame, "current_access", lambda config=None: _frame.Access(Scope("analyst", "a@x")))
+    make = _frame.audited_download("chronology_C.1.2_2026-03-31.csv", 3, lambda: b"made")
+    assert not log.exists()  # offering a download records nothing
+    assert make() == b"made"
+    [event] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (event["event"], event["user"], event["rows"]) == ("download", "a@x", 3)
+    assert event["file"].startswith("chronology_child:") and "C.1.2" not in log.read_text()
+    log.unlink()
+    log.mkdir()  # the audit log cannot be written: a hosted instance makes nothing
+    made = []
+    make = _frame.audited_download("caseload.csv", 1, lambda: made.append(1) or b"made")
+    with pytest.raises(_audit.AuditWriteError):
+        make()
+    assert made == []
