@@ -23,12 +23,21 @@ Ask = Callable[..., pl.DataFrame | None]  # ask(question, **params): the answer 
 PERIODS = {6: "6 months", 12: "12 months", 24: "24 months", 36: "36 months"}
 TRENDS = [
     # (column, label, is a share, England measure in queries/reference/england.toml)
-    ("open_cases", "Children with an open case", False, None),
-    ("children_on_cp_plans", "Children on a child protection plan", False, None),
-    ("looked_after_children", "Children looked after", False, None),
-    ("referrals_in_month", "Referrals received in the month", False, None),
-    ("rereferral_rate", "Re-referrals (12 months to the date)", True, "rereferral_rate"),
+    ("open_cases", "Open cases", False, None),
+    ("children_on_cp_plans", "On a CP plan", False, None),
+    ("looked_after_children", "Looked after", False, None),
+    ("referrals_in_month", "Referrals in the month", False, None),
+    ("rereferral_rate", "Re-referrals, 12 months", True, "rereferral_rate"),
 ]
+# Short column names for the team tables, so seven columns fit a page and an A4 sheet
+SHORT = {
+    "assessment_45wd": "Assessments in 45 working days",
+    "icpc_15wd": "ICPCs in 15 working days",
+    "cp_review_timely": "CP reviews on time",
+    "visits_in_timescale": "Visits in timescale",
+    "cpp_2_years": "CP plans 2 years or more",
+    "repeat_cpp": "Repeat CP plans",
+}
 RAG_WORDS = {"green": "met", "amber": "near", "red": "missed"}
 NEIGHBOURS = (
     "Statistical neighbours: not available. ChildStat holds no published statistical-neighbour figures "
@@ -122,19 +131,19 @@ def headline_section(report: Report, trend: pl.DataFrame, england: dict, symbol:
 def comparison_section(report: Report, trend: pl.DataFrame | None, england: dict, symbol: str) -> None:
     report.heading("Against England and statistical neighbours")
     ours = {"rereferral_rate": None if trend is None or not trend.height else trend["rereferral_rate"][-1]}
+    shown = {measure: row for measure, row in england.items() if measure != "absence_rate"}
     rows = [
         {
             "Measure": row["label"],
             "This council": share_text(ours[measure], symbol) if measure in ours else "by team, below",
             "England": england_text(row),
             "Statistical neighbours": "not available",
-            "Source": row["source"],
         }
-        for measure, row in england.items()
-        if measure != "absence_rate"
+        for measure, row in shown.items()
     ]
     if rows:
         report.table(pl.DataFrame(rows), "board_england", question="england_reference")
+        report.note("Sources: " + "; ".join(f"{row['source']}" for row in shown.values()) + ".")
     report.note(NEIGHBOURS)
 
 
@@ -170,6 +179,10 @@ def teams_section(report: Report, ask: Ask, england: dict, symbol: str) -> None:
                 ],
             ),
         )
+        compliance = compliance.with_columns(
+            pl.col("measure").replace_strict(SHORT, default=pl.col("label")).alias("label")
+        )
+        shown = shown.with_columns(compliance["label"])
         labels = list(dict.fromkeys(compliance["label"].to_list()))
         targets = compliance.unique("label", keep="first", maintain_order=True)
         target_row = pl.DataFrame(

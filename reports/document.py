@@ -134,7 +134,7 @@ p { margin: 1mm 0 2mm; }
 .about dd { margin: 0 0 0.6mm 33mm; }
 .note { font-size: 8.5pt; color: #333; }
 .figures { display: flex; flex-wrap: wrap; gap: 2mm; margin: 2mm 0; }
-.figure { border: 1px solid #999; padding: 2mm; width: 42mm; break-inside: avoid; }
+.figure { border: 1px solid #999; padding: 2mm; flex: 1 1 0; min-width: 30mm; break-inside: avoid; }
 .figure .label { font-size: 8.5pt; }
 .figure .value { font-size: 15pt; font-weight: bold; }
 .figure .sub { font-size: 8pt; color: #333; }

@@ -50,9 +50,9 @@ def test_board_summary_pdf_from_the_command_line(tiny_dir, tmp_path):
     pages, text = pdf_text(out)
     assert pages >= 1
     page = html.read_text(encoding="utf-8")
-    assert figure_in(page, "Children with an open case") == str(len(open_children(tiny_dir)))
+    assert figure_in(page, "Open cases") == str(len(open_children(tiny_dir)))
     assert "Board summary: Tiny Test Borough" in text and "period: 6 months" in text
-    assert "Children with an open case" in text and "Statistical neighbours: not available" in text
+    assert "Open cases" in text and "Statistical neighbours: not available" in text
     assert "22% (2024)" in text  # England's re-referral rate, from queries/reference/england.toml
     assert "<script>" in page and "<script src" not in page  # plotly.js inlined: the file needs no network
 
@@ -63,7 +63,7 @@ def test_board_summary_for_a_head_of_service_hides_small_counts(tiny_dir, tmp_pa
     assert code == 0
     page = html.read_text(encoding="utf-8")
     assert len(open_children(tiny_dir)) <= 5  # a small count, so it must not reach a head of service
-    assert figure_in(page, "Children with an open case") == "c"
+    assert figure_in(page, "Open cases") == "c"
     assert "Counts from 1 to 5 about children outside" in page
 
 
@@ -96,7 +96,7 @@ def test_a_social_worker_gets_only_their_own_pack(tiny_dir, tmp_path, capsys):
 def test_board_page_as_a_head_of_service(tiny_dir, monkeypatch):
     at = open_app_page("board_summary", tiny_dir, monkeypatch, scope=Scope("head_of_service", "hos@x"))
     assert not at.exception and not at.error
-    assert {m.label: m.value for m in at.metric}["Children with an open case"] == "c"
+    assert {m.label: m.value for m in at.metric}["Open cases"] == "c"
     labels = [b.label for b in at.get("download_button")]
     assert labels[0] == "Download PDF" and "Download Excel" in labels
 
