@@ -323,7 +323,8 @@ def render_team(container, as_of) -> None:
     if workers is not None:
         container.markdown("#### Caseload per worker")
         caseload_chart(container, workers)
-        show_table(
+        container.caption("Select a worker's row to see their open cases.")
+        picked = show_table(
             container,
             workers.select(
                 pl.col("worker_name").fill_null(pl.col("worker_id")).alias("Worker"),
@@ -341,7 +342,18 @@ def render_team(container, as_of) -> None:
             "caseload",
             filters={"team": team_id},
             question="caseload_by_worker",
+            on_select="rerun",
+            selection_mode="single-row",
         )
+        rows = picked.selection.rows if picked is not None else []
+        if rows:
+            worker = workers.row(rows[0], named=True)
+            container.markdown(f"##### Open cases of {worker['worker_name'] or worker['worker_id']}")
+            cases = run("worker_cases", container, worker_id=worker["worker_id"], team_id=team_id)
+            if cases is not None and cases.is_empty():
+                container.info("No open cases allocated to this worker in this team.")
+            elif cases is not None:
+                cases_table(container, cases, "picked_cases", {"worker": worker["worker_id"]})
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
         container.markdown("#### Overdue visits, worst first")

@@ -88,3 +88,18 @@ def test_compliance_shows_targets_and_rag_and_a_row_opens_its_children(tiny_dir,
     behind = [f for f in frames(at) if "Met the standard" in f.columns]
     assert len(behind) == 2  # under the compliance table now, and in the "By measure" tab
     assert list(behind[0]["Child"]) == ["C1"] and list(behind[0]["Met the standard"]) == [False]
+
+
+def test_a_workers_row_opens_their_open_cases(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T2").run()
+    workers = next(f for f in frames(at) if "Per FTE" in f.columns)
+    before = [f for f in frames(at) if "Visit status" in f.columns]  # the "By worker" tab's first worker
+    row = list(workers["Worker"]).index("W4")  # W4 has left, unnamed, and still holds C6
+    at.session_state["table_caseload"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Open cases of W4" in m.value for m in at.markdown)
+    cases = [f for f in frames(at) if "Visit status" in f.columns]
+    assert len(cases) == len(before) + 1 and list(cases[0]["Child"]) == ["C6"]
