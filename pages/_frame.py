@@ -423,16 +423,20 @@ def show_table(
     key: str | None = None,
     filters: dict | None = None,
     question: str | None = None,
+    pick: bool = False,
     **kwargs,
-):
+) -> int | None:
     """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py), each
     made only when its button is clicked (so a page with many tables costs nothing until then).
+
+    With `pick`, the reader can select one row (to open what is behind it): the selected row's number
+    is returned, else None.
 
     `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
     file; `question` (a registry name) gives the workbook's title and description.
     """
-    if "on_select" in kwargs:  # a selectable table keeps its selection under a key of its own
-        kwargs["key"] = f"table_{key or file_stem}"
+    if pick:  # a selectable table keeps its selection under a key of its own
+        kwargs |= {"on_select": "rerun", "selection_mode": "single-row", "key": f"table_{key or file_stem}"}
     shown = container.dataframe(
         table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs
     )
@@ -457,7 +461,8 @@ def show_table(
         key=f"download_xlsx_{key}",
         icon=":material/table_view:",
     )
-    return shown  # the table's selection, for a table drawn with on_select
+    rows = shown.selection.rows if pick and shown is not None else []
+    return rows[0] if rows else None
 
 
 def download_about(file_stem: str, filters: dict | None = None, question: str | None = None) -> _export.About:

@@ -268,13 +268,11 @@ def compliance_section(container, team_id: str) -> None:
         "compliance",
         filters={"team": team_id},
         question="compliance_summary",
-        on_select="rerun",
-        selection_mode="single-row",
+        pick=True,
     )
-    rows = picked.selection.rows if picked is not None else []
-    if rows:
-        measure = summary["measure"][rows[0]]
-        container.markdown(f"##### The children behind: {summary['label'][rows[0]]}")
+    if picked is not None:
+        measure = summary["measure"][picked]
+        container.markdown(f"##### The children behind: {summary['label'][picked]}")
         measure_children(container, team_id, measure, "picked_measure_child")
     if trend is not None and not trend.is_empty():
         figure = go.Figure()
@@ -342,12 +340,10 @@ def render_team(container, as_of) -> None:
             "caseload",
             filters={"team": team_id},
             question="caseload_by_worker",
-            on_select="rerun",
-            selection_mode="single-row",
+            pick=True,
         )
-        rows = picked.selection.rows if picked is not None else []
-        if rows:
-            worker = workers.row(rows[0], named=True)
+        if picked is not None:
+            worker = workers.row(picked, named=True)
             container.markdown(f"##### Open cases of {worker['worker_name'] or worker['worker_id']}")
             cases = run("worker_cases", container, worker_id=worker["worker_id"], team_id=team_id)
             if cases is not None and cases.is_empty():

@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM = os.environ.get("CHILDSTAT_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
+# How ChildStat runs Chromium headless, here and in the browser test (tests/test_browser.py)
+BROWSER_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -24,6 +25,9 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+]
+FLAGS = [
+    *BROWSER_FLAGS,
     "--no-pdf-header-footer",
     "--virtual-time-budget=15000",  # let plotly.js draw every chart before the page is printed
 ]
