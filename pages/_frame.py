@@ -517,9 +517,17 @@ def audited_download(file_name: str, rows: int, make: Callable[[], bytes]) -> Ca
             file=recorded_name,
             rows=rows,
         )
-        return make()
+        try:
+            return make()
+        except Exception as exc:  # noqa: BLE001 - Streamlit logs what a download raises: only its type, never values
+            log.error("download %s not made: %s", recorded_name, type(exc).__name__)
+            raise DownloadNotMade(recorded_name) from None
 
     return build
+
+
+class DownloadNotMade(Exception):
+    """A download's file could not be made (the browser says so; the server log has the cause's type only)."""
 
 
 PRINT_CSS = """

@@ -189,3 +189,22 @@ def test_a_download_is_recorded_when_it_is_made_and_not_made_if_it_cannot_be(tmp
     with pytest.raises(_audit.AuditWriteError):
         make()
     assert made == []
+
+
+def test_a_download_that_fails_says_nothing_of_the_data(tmp_path, monkeypatch):
+    import pytest
+
+    from pages._hosting import Hosting
+    from queries.access import Scope
+
+    monkeypatch.setenv("CHILDSTAT_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setattr(_frame._router, "active", True, raising=False)
+    monkeypatch.setattr(_frame, "hosting", lambda: Hosting("local"))
+    monkeypatch.setattr(_frame, "current_access", lambda config=None: _frame.Access(Scope("analyst", "a@x")))
+
+    def fails():
+        raise ValueError("child C0042 born 2012-01-01")
+
+    with pytest.raises(_frame.DownloadNotMade) as raised:
+        _frame.audited_download("caseload.csv", 1, fails)()
+    assert "C0042" not in str(raised.value) and raised.value.__cause__ is None and raised.value.__suppress_context__
