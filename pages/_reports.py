@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from pages._export import file_name
 from pages._frame import audited_download, current_scope, run, show_table
 from reports.build import build_report, report_about
 from reports.document import Report, draw
-from reports.pdf import ReportError, pdf_bytes
-
-log = logging.getLogger("childstat")
+from reports.pdf import pdf_bytes
 
 
 def page_report(container, engine, kind: str, worker: str | None = None, months: int = 12) -> Report:
@@ -20,20 +16,12 @@ def page_report(container, engine, kind: str, worker: str | None = None, months:
     return build_report(kind, lambda name, **params: run(name, container, **params), about, worker, months)
 
 
-def printed(report: Report) -> bytes:
-    try:
-        return pdf_bytes(report.html())
-    except ReportError as exc:
-        log.error("report PDF not made: %s", exc)
-        raise
-
-
 def pdf_button(container, report: Report, stem: str, filters: dict) -> None:
     """One click to the PDF of exactly what the page shows (made when clicked: Chromium takes a few seconds)."""
     name = file_name(stem, filters, report.about.as_of, "pdf")
     container.download_button(
         "Download PDF",
-        audited_download(name, 0, lambda: printed(report)),
+        audited_download(name, 0, lambda: pdf_bytes(report.html())),
         file_name=name,
         mime="application/pdf",
         key=f"download_pdf_{stem}",
