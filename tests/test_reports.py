@@ -51,6 +51,7 @@ def test_board_summary_pdf_from_the_command_line(tiny_dir, tmp_path):
     assert pages >= 1
     page = html.read_text(encoding="utf-8")
     assert figure_in(page, "Open cases") == str(len(open_children(tiny_dir)))
+    assert f"Open cases\n{len(open_children(tiny_dir))}\n" in text  # the card as printed
     assert "Board summary: Tiny Test Borough" in text and "period: 6 months" in text
     assert "Open cases" in text and "Statistical neighbours: not available" in text
     assert "22% (2024)" in text  # England's re-referral rate, from queries/reference/england.toml
