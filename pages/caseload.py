@@ -215,10 +215,11 @@ def assessment_table(container, assessments: pl.DataFrame, file_stem: str, filte
     )
 
 
-def caseload_chart(container, workers: pl.DataFrame) -> None:
+def caseload_chart(container, workers: pl.DataFrame) -> str | None:
+    """Cases per FTE, a bar a worker; the worker whose bar the reader clicked, if any."""
     holders = workers.filter(pl.col("open_cases") > 0).sort("cases_per_fte")
     if holders.is_empty():
-        return
+        return None
     national = setting("national_average_per_fte")
     names = [n or w for n, w in zip(holders["worker_name"], holders["worker_id"], strict=True)]
     figure = go.Figure(
@@ -240,7 +241,11 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
         title="Cases per FTE (orange: agency worker)",
         xaxis_title="Open cases per FTE",
     )
-    container.plotly_chart(figure, width="stretch", key="caseload_chart")
+    event = container.plotly_chart(
+        figure, width="stretch", key="caseload_chart", on_select="rerun", selection_mode="points"
+    )
+    points = event["selection"]["point_indices"] if event else []
+    return holders["worker_id"][points[0]] if points else None
 
 
 def compliance_section(container, team_id: str) -> None:
@@ -320,8 +325,8 @@ def render_team(container, as_of) -> None:
         columns[3].metric("Agency workers", f"{row['agency_workers']} of {row['workers_in_post']}")
     if workers is not None:
         container.markdown("#### Caseload per worker")
-        caseload_chart(container, workers)
-        container.caption("Select a worker's row to see their open cases.")
+        clicked = caseload_chart(container, workers)
+        container.caption("Click a worker's bar, or select their row, to see their open cases.")
         picked = show_table(
             container,
             workers.select(
@@ -342,8 +347,12 @@ def render_team(container, as_of) -> None:
             question="caseload_by_worker",
             pick=True,
         )
-        if picked is not None:
-            worker = workers.row(picked, named=True)
+        if picked is not None or clicked is not None:
+            worker = (
+                workers.row(picked, named=True)
+                if picked is not None
+                else workers.row(by_predicate=pl.col("worker_id") == clicked, named=True)
+            )
             container.markdown(f"##### Open cases of {worker['worker_name'] or worker['worker_id']}")
             cases = run("worker_cases", container, worker_id=worker["worker_id"], team_id=team_id)
             if cases is not None and cases.is_empty():

@@ -103,3 +103,17 @@ def test_a_workers_row_opens_their_open_cases(tiny_dir, monkeypatch):
     assert any("Open cases of W4" in m.value for m in at.markdown)
     cases = [f for f in frames(at) if "Visit status" in f.columns]
     assert len(cases) == len(before) + 1 and list(cases[0]["Child"]) == ["C6"]
+
+
+def test_clicking_a_workers_bar_opens_their_open_cases(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T2").run()
+    # The bars are the case holders by cases per FTE: W4 (1 case) before W3 (2 cases), both 1 FTE.
+    at.session_state["caseload_chart"] = {
+        "selection": {"points": [{"point_index": 0}], "point_indices": [0], "box": [], "lasso": []}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Open cases of W4" in m.value for m in at.markdown)
+    assert list(next(f for f in frames(at) if "Visit status" in f.columns)["Child"]) == ["C6"]
