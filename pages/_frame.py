@@ -444,7 +444,9 @@ def show_table(
     symbol = setting("symbol")
     key = key or file_stem
     csv_name = _export.file_name(file_stem, filters, about.as_of, "csv")
-    container.download_button(
+    # The two buttons side by side (a stand-in container in a unit test may not have rows: then stacked)
+    buttons = container.container(horizontal=True) if hasattr(container, "container") else container
+    buttons.download_button(
         "Download CSV",
         audited_download(csv_name, frame.height, lambda: _export.csv_bytes(frame, symbol)),
         file_name=csv_name,
@@ -453,7 +455,7 @@ def show_table(
         icon=":material/download:",
     )
     xlsx_name = _export.file_name(file_stem, filters, about.as_of, "xlsx")
-    container.download_button(
+    buttons.download_button(
         "Download Excel",
         audited_download(xlsx_name, frame.height, lambda: _export.xlsx_bytes(frame, about, symbol)),
         file_name=xlsx_name,
