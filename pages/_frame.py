@@ -18,8 +18,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages import _audit, _hosting
-from pages._export import safe_csv
+from pages import _audit, _export, _hosting
 from queries import wording
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
@@ -43,6 +42,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     pages that do work with this extract (`others`: (path, PAGE) the user may open), and stops.
     """
     _router.active = True
+    _router.meta = meta  # the page's PAGE, for what a download says it is
     _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
         st.html(FRAME_CSS)
@@ -180,7 +180,7 @@ def _current() -> tuple[Loaded, str]:
     memo = getattr(_router, "memo", None)
     if memo is not None:
         return memo
-    path = str(data_dir())
+    path = extract_path()
     signature = _signature(path)
     bar = st.empty()  # a progress bar while a large extract's database is built (once per version of its files)
     memo = (_load(path, signature, _progress=_progress_bar(bar)), signature)
@@ -201,6 +201,20 @@ def _progress_bar(place) -> Callable[[str], None]:
         place.progress(done[0], text=message)
 
     return show
+
+
+OPENED_KEY = "_childstat_opened_extract"  # an extract this session opened from the Import page
+
+
+def extract_path() -> str:
+    """The extract this session reads: one it opened on the Import page (analysts and administrators only,
+    who see every child anyway), else the configured one (--data, CHILDSTAT_DATA, the sample)."""
+    opened = st.session_state.get(OPENED_KEY)
+    if opened:
+        scope = current_scope()
+        if scope is not None and scope.sees_everything:
+            return opened
+    return str(data_dir())
 
 
 def loaded() -> Loaded:
@@ -279,7 +293,7 @@ def current_scope() -> Scope | None:
 
 PAGE_KEY = "_childstat_audit_page"  # the page last opened in this session, for events that do not say
 AUDIT_FAILED_KEY = "_childstat_audit_failed"  # a callback (a download) could not be recorded
-CALLBACK_EVENTS = {"download"}  # recorded from a widget callback, where raising cannot stop the page
+CALLBACK_EVENTS = {"download", "extract_opened"}  # recorded from a widget callback, where raising cannot stop the page
 
 
 def scope_fields(scope: Scope) -> dict:
@@ -427,11 +441,29 @@ def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict,
 
 
 def show_table(
-    container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
-) -> None:
-    """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
+    container,
+    frame: pl.DataFrame,
+    file_stem: str,
+    column_config: dict | None = None,
+    key: str | None = None,
+    filters: dict | None = None,
+    question: str | None = None,
+    pick: bool = False,
+    **kwargs,
+) -> int | None:
+    """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py), each
+    made only when its button is clicked (so a page with many tables costs nothing until then).
+
+    With `pick`, the reader can select one row (to open what is behind it): the selected row's number
+    is returned, else None.
+
+    `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
+    file; `question` (a registry name) gives the workbook's title and description.
+    """
+    if pick:  # a selectable table keeps its selection under a key of its own
+        kwargs |= {"on_select": "rerun", "selection_mode": "single-row", "key": f"table_{key or file_stem}"}
     config, sizes = table_layout(frame, column_config)
-    container.dataframe(
+    shown = container.dataframe(
         table_data(frame),
         hide_index=True,
         width="stretch",
@@ -439,17 +471,96 @@ def show_table(
         alt=f"Table of {frame.height:,} rows: {', '.join(frame.columns)}.",
         **(sizes | kwargs),
     )
-    container.download_button(
+    about = download_about(file_stem, filters, question)
+    symbol = setting("symbol")
+    key = key or file_stem
+    csv_name = _export.file_name(file_stem, filters, about.as_of, "csv")
+    # The two buttons side by side (a stand-in container in a unit test may not have rows: then stacked)
+    buttons = container.container(horizontal=True) if hasattr(container, "container") else container
+    buttons.download_button(
         "Download CSV",
-        safe_csv(frame),
-        file_name=f"{file_stem}.csv",
+        audited_download(csv_name, frame.height, lambda: _export.csv_bytes(frame, symbol)),
+        file_name=csv_name,
         mime="text/csv",
-        key=f"download_{key or file_stem}",
+        key=f"download_{key}",
         icon=":material/download:",
-        on_click=audit,
-        args=("download",),
-        kwargs={"file": _audit.strip_child_from_file_name(f"{file_stem}.csv"), "rows": frame.height},
     )
+    xlsx_name = _export.file_name(file_stem, filters, about.as_of, "xlsx")
+    buttons.download_button(
+        "Download Excel",
+        audited_download(xlsx_name, frame.height, lambda: _export.xlsx_bytes(frame, about, symbol)),
+        file_name=xlsx_name,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_xlsx_{key}",
+        icon=":material/table_view:",
+    )
+    rows = shown.selection.rows if pick and shown is not None else []
+    return rows[0] if rows else None
+
+
+def download_about(file_stem: str, filters: dict | None = None, question: str | None = None) -> _export.About:
+    """What a download from this page is: page, question, filters, extract and the disclosure rule applied."""
+    meta = getattr(_router, "meta", None) or {}
+    title, description = file_stem.replace("_", " ").capitalize(), ""
+    if question:
+        query = get_query(question)
+        title, description = query.title, query.description
+    if getattr(_router, "active", False):
+        state, signature = _current()
+        engine, scope = state.engine, current_scope()
+    else:  # a table drawn outside a page (a unit test): nothing is known about the extract or the reader
+        engine, scope, signature = None, None, ""
+    return _export.About(
+        page=meta.get("title", ""),
+        title=title,
+        description=description,
+        filters=dict(filters or {}),
+        as_of=engine.as_of if engine else None,
+        council=engine.extract.la_name if engine else "",
+        extract_version=_export.extract_version(engine.extract.manifest, signature) if engine else "",
+        suppression=_export.suppression_rule(
+            scope.role if scope else "none", bool(setting("enabled")), setting("threshold"), setting("symbol")
+        ),
+    )
+
+
+def audited_download(file_name: str, rows: int, make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download made only when clicked (Streamlit runs it outside the page's script run), recorded in
+    the audit log first: if the record cannot be written on a hosted instance, nothing is downloaded.
+
+    Outside a page (a unit test drawing one table) there is no reader to record, and nothing is offered
+    to anyone."""
+    if not getattr(_router, "active", False):
+        return make
+    config = hosting()
+    access = current_access(config)
+    user, role = (access.scope.user, access.scope.role) if access.scope else ("signed out", "none")
+    page = st.session_state.get(PAGE_KEY)
+    hosted_now = config.hosted or config.broken
+    recorded_name = _audit.strip_child_from_file_name(file_name)
+
+    def build() -> bytes:
+        _audit.record(
+            "download",
+            user=user,
+            role=role,
+            hosted=hosted_now,
+            key=config.audit_key,
+            page=page,
+            file=recorded_name,
+            rows=rows,
+        )
+        try:
+            return make()
+        except Exception as exc:  # noqa: BLE001 - Streamlit logs what a download raises: only its type, never values
+            log.error("download %s not made: %s", recorded_name, type(exc).__name__)
+            raise DownloadNotMade(recorded_name) from None
+
+    return build
+
+
+class DownloadNotMade(Exception):
+    """A download's file could not be made (the browser says so; the server log has the cause's type only)."""
 
 
 # Every page: section headings (h2, h3 under the page's h1, so none is skipped) at a reading size, and a

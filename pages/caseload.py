@@ -24,6 +24,7 @@ PAGE = {
 }
 
 AGENCY = PALETTE[4]
+RAG_TARGET_WORDS = {"green": "🟢 Target met", "amber": "🟠 Near target", "red": "🔴 Target missed"}
 RAG_WORDS = {"red": "🔴 Overdue", "amber": "🟠 Due soon", "green": "🟢 On track"}
 MEASURE_CHOICES = {
     "visits_in_timescale": "Visits in timescale",
@@ -67,7 +68,7 @@ def day_text(column: str) -> pl.Expr:
     return pl.col(column).dt.strftime("%-d %b %Y").fill_null("–")
 
 
-def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
+def cases_table(container, cases: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
     shown = cases.select(
         pl.col("child_id").alias("Child"),
         pl.col("plans").fill_null("–").alias("Plan"),
@@ -84,6 +85,8 @@ def cases_table(container, cases: pl.DataFrame, file_stem: str) -> None:
         shown,
         file_stem,
         column_config={"Referred": st.column_config.DateColumn(format="D MMM YYYY")},
+        filters=filters,
+        question="worker_cases",
     )
 
 
@@ -166,7 +169,7 @@ def render_worker(container, as_of) -> None:
         if cases.is_empty():
             container.info("No open cases allocated on the extract date.")
         else:
-            cases_table(container, cases, f"cases_{worker_id}")
+            cases_table(container, cases, "cases", {"worker": worker_id})
     if due is not None:
         container.markdown("### Due in the next 5 working days")
         if due.is_empty():
@@ -180,7 +183,9 @@ def render_worker(container, as_of) -> None:
                     pl.col("child_id").alias("Child"),
                     pl.col("working_days_left").alias("Working days left"),
                 ),
-                f"due_soon_{worker_id}",
+                "due_soon",
+                filters={"worker": worker_id},
+                question="due_soon",
                 column_config={"Due": st.column_config.DateColumn(format="ddd D MMM YYYY")},
             )
     if assessments is not None:
@@ -188,13 +193,13 @@ def render_worker(container, as_of) -> None:
         if assessments.is_empty():
             container.info("No open assessments.")
         else:
-            assessment_table(container, assessments, f"assessments_{worker_id}")
+            assessment_table(container, assessments, "assessments", {"worker": worker_id})
     if cases is not None and not cases.is_empty():
         container.markdown("### A child's chronology")
         chronology(container, cases["child_id"].to_list(), "worker_child")
 
 
-def assessment_table(container, assessments: pl.DataFrame, file_stem: str) -> None:
+def assessment_table(container, assessments: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
     show_table(
         container,
         assessments.select(
@@ -210,13 +215,16 @@ def assessment_table(container, assessments: pl.DataFrame, file_stem: str) -> No
             "45-day deadline": st.column_config.DateColumn(format="D MMM YYYY"),
             "Working days so far": st.column_config.ProgressColumn(min_value=0, max_value=45, format="%d"),
         },
+        filters=filters,
+        question="open_assessments",
     )
 
 
-def caseload_chart(container, workers: pl.DataFrame) -> None:
+def caseload_chart(container, workers: pl.DataFrame) -> str | None:
+    """Cases per FTE, a bar a worker; the worker whose bar the reader clicked, if any."""
     holders = workers.filter(pl.col("open_cases") > 0).sort("cases_per_fte")
     if holders.is_empty():
-        return
+        return None
     national = setting("national_average_per_fte")
     names = [n or w for n, w in zip(holders["worker_name"], holders["worker_id"], strict=True)]
     figure = go.Figure(
@@ -241,7 +249,9 @@ def caseload_chart(container, workers: pl.DataFrame) -> None:
         title="Cases per FTE (hatched orange: agency worker)",
         xaxis_title="Open cases per FTE",
     )
-    show_chart(container, figure, key="caseload_chart")
+    event = show_chart(container, figure, key="caseload_chart", on_select="rerun", selection_mode="points")
+    points = event["selection"]["point_indices"] if event else []
+    return holders["worker_id"][points[0]] if points else None
 
 
 def compliance_section(container, team_id: str) -> None:
@@ -252,19 +262,29 @@ def compliance_section(container, team_id: str) -> None:
     container.markdown("### Compliance")
     container.caption(
         "Timeliness over the 12 months to the extract date; visits and plans on the extract date. "
-        "For the last two measures, lower is better."
+        "For the last two measures, lower is better. Targets and the RAG are the council's (settings "
+        "[compliance]). Select a row to see the children behind it."
     )
-    show_table(
+    picked = show_table(
         container,
         summary.select(
             pl.col("label").alias("Measure"),
             pl.col("numerator").alias("Met or counted"),
             pl.col("denominator").alias("Of"),
             formatted(summary["pct"], lambda v: f"{v:.1f}%", null="–").alias("%"),
+            pl.col("target").alias("Target %"),
+            pl.col("rag").replace_strict(RAG_TARGET_WORDS, default="–").alias("RAG"),
             pl.when(pl.col("higher_is_better")).then(pl.lit("higher")).otherwise(pl.lit("lower")).alias("Better"),
         ),
-        f"compliance_{team_id}",
+        "compliance",
+        filters={"team": team_id},
+        question="compliance_summary",
+        pick=True,
     )
+    if picked is not None:
+        measure = summary["measure"][picked]
+        container.markdown(f"#### The children behind: {summary['label'][picked]}")
+        measure_children(container, team_id, measure, "picked_measure_child")
     if trend is not None and not trend.is_empty():
         figure = go.Figure()
         for label, points in trend.group_by("label", maintain_order=True):
@@ -311,8 +331,9 @@ def render_team(container, as_of) -> None:
         columns[3].metric("Agency workers", f"{row['agency_workers']} of {row['workers_in_post']}")
     if workers is not None:
         container.markdown("### Caseload per worker")
-        caseload_chart(container, workers)
-        show_table(
+        clicked = caseload_chart(container, workers)
+        container.caption("Click a worker's bar, or select their row, to see their open cases.")
+        picked = show_table(
             container,
             workers.select(
                 pl.col("worker_name").fill_null(pl.col("worker_id")).alias("Worker"),
@@ -327,8 +348,23 @@ def render_team(container, as_of) -> None:
                 pl.col("overdue_visits").alias("Overdue visits"),
                 pl.col("in_post").alias("In post"),
             ),
-            f"caseload_{team_id}",
+            "caseload",
+            filters={"team": team_id},
+            question="caseload_by_worker",
+            pick=True,
         )
+        if picked is not None or clicked is not None:
+            worker = (
+                workers.row(picked, named=True)
+                if picked is not None
+                else workers.row(by_predicate=pl.col("worker_id") == clicked, named=True)
+            )
+            container.markdown(f"#### Open cases of {worker['worker_name'] or worker['worker_id']}")
+            cases = run("worker_cases", container, worker_id=worker["worker_id"], team_id=team_id)
+            if cases is not None and cases.is_empty():
+                container.info("No open cases allocated to this worker in this team.")
+            elif cases is not None:
+                cases_table(container, cases, "picked_cases", {"worker": worker["worker_id"]})
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
         container.markdown("### Overdue visits, worst first")
@@ -346,7 +382,9 @@ def render_team(container, as_of) -> None:
                     pl.col("due_date").alias("Was due"),
                     pl.col("working_days_overdue").alias("Working days overdue"),
                 ),
-                f"overdue_visits_{team_id}",
+                "overdue_visits",
+                filters={"team": team_id},
+                question="overdue_visits",
                 column_config={
                     "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
                     "Was due": st.column_config.DateColumn(format="D MMM YYYY"),
@@ -366,20 +404,25 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
         )
         cases = run("worker_cases", by_worker, worker_id=worker_id, team_id=team_id)
         if cases is not None and not cases.is_empty():
-            cases_table(by_worker, cases, f"drill_cases_{worker_id}")
+            cases_table(by_worker, cases, "drill_cases", {"worker": worker_id})
             chronology(by_worker, cases["child_id"].to_list(), "drill_worker_child")
         elif cases is not None:
             by_worker.info("No open cases allocated to this worker in this team.")
     measure = by_measure.selectbox("Measure", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="measure")
-    items = run("compliance_cases", by_measure, team_id=team_id, measure=measure)
+    measure_children(by_measure, team_id, measure, "drill_measure_child")
+
+
+def measure_children(container, team_id: str, measure: str, key: str) -> None:
+    """The items behind one compliance measure, with their children, and one child's chronology."""
+    items = run("compliance_cases", container, team_id=team_id, measure=measure)
     if items is None:
         return
     if items.is_empty():
-        by_measure.info("Nothing was measured for this team.")
+        container.info("Nothing was measured for this team.")
         return
     counts_against = measure in ("cpp_2_years", "repeat_cpp")
     show_table(
-        by_measure,
+        container,
         items.select(
             pl.col("child_id").alias("Child"),
             pl.col("item_id").alias("Item"),
@@ -387,13 +430,16 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
             pl.col("standard_date").alias("Standard"),
             pl.col("met").alias("Counts against the team" if counts_against else "Met the standard"),
         ),
-        f"measure_{measure}_{team_id}",
+        "measure",
+        filters={"team": team_id, "measure": measure},
+        question="compliance_cases",
+        key=f"{key}_items",
         column_config={
             "Date judged": st.column_config.DateColumn(format="D MMM YYYY"),
             "Standard": st.column_config.DateColumn(format="D MMM YYYY"),
         },
     )
-    chronology(by_measure, list(dict.fromkeys(items["child_id"].to_list())), "drill_measure_child")
+    chronology(container, list(dict.fromkeys(items["child_id"].to_list())), key)
 
 
 def render(container) -> None:

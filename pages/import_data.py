@@ -6,12 +6,20 @@ and time (ingest.isolated), never into the loaded extract. The page keeps only t
 the validation summary and the extract as zip bytes (in the session); the temporary folder,
 raw uploads and produced extract alike, is deleted as soon as the import ends, whatever
 happened. Each upload and each download of the result is recorded in the audit log.
+
+Before the page says "imported", the result is opened as the app would open it (schemas.extract and
+the engine's structural check): an import that made nothing the app can use says so, and offers
+nothing to download or open. "Open this extract now" (analysts and administrators: the page's roles,
+who see every child anyway) keeps a copy in a private folder under the user's data folder and
+switches this session, and only this session, to it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import os
 import shutil
 import tempfile
 import zipfile
@@ -20,7 +28,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages._frame import audit, loaded, page_main, table_data
+from pages._frame import OPENED_KEY, audit, current_scope, loaded, page_main, table_data
 from queries.settings import setting
 
 log = logging.getLogger("childstat")
@@ -37,6 +45,7 @@ PAGE = {
 
 RESULT_KEY = "import_result"
 REQUESTED_KEY = "import_requested"
+OPEN_NOW_KEY = "import_open_now"
 
 
 MB = 1024 * 1024
@@ -70,7 +79,14 @@ def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la
             too_big.append(report.to_dict())
         else:
             accepted.append((kind, name, data))
-    result = {"reports": [], "validation": None, "validation_problem": None, "refused": None, "zip": None}
+    result = {
+        "reports": [],
+        "validation": None,
+        "validation_problem": None,
+        "refused": None,
+        "zip": None,
+        "unusable": None,
+    }
     if accepted:
         work = Path(tempfile.mkdtemp(prefix="childstat-import-"))  # private (0700) to this user
         try:
@@ -87,11 +103,87 @@ def import_files(uploads: list[tuple[str, str, bytes]], private: bool = True, la
                     sources.append((kind, work / "uploads" / kind))
             result |= run_limited(sources, out, work, private=private, la_name=la_name or None)
             if not result["refused"] and any(r["error"] is None for r in result["reports"]):
-                result["zip"] = zip_folder(out)
+                result["unusable"] = unusable_reason(out)
+                if result["unusable"] is None:
+                    result["zip"] = zip_folder(out)
         finally:
             shutil.rmtree(work, ignore_errors=True)  # the raw uploads never outlive the import
     result["reports"] = result["reports"] + too_big
     return result
+
+
+def unusable_reason(folder: Path) -> str | None:
+    """Why the app could not open this extract (opened as the app opens one); None when it can."""
+    from queries.engine import Engine
+    from queries.settings import SettingsError
+    from schemas.extract import ExtractError, open_extract
+
+    try:
+        engine = Engine(open_extract(folder))
+    except (ExtractError, SettingsError) as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - said plainly, never a traceback
+        log.error("imported extract could not be opened: %s", type(exc).__name__)
+        return "the app could not open it"
+    try:
+        usable = [name for name, state in engine.tables.items() if state.usable]
+        if not usable:
+            return "none of its tables can be read"
+        if usable == ["children"]:
+            return (
+                "it holds only the children themselves (no referrals, plans or care episodes), so no page has figures"
+            )
+        return None
+    finally:
+        engine.close()
+
+
+def imports_folder() -> Path:
+    """Where opened imports are kept: a private folder under the user's data folder (as the workspace is)."""
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data).expanduser() / "childstat" / "imports"
+
+
+def keep_extract(zip_bytes: bytes) -> Path:
+    """The import's zip unpacked into a new private folder of its own (0700, its files 0600), which is returned."""
+    from schemas.cache import private_folder
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    folder = private_folder(imports_folder() / f"import-{stamp}")
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
+        for member in zf.infolist():
+            name = safe_name(member.filename)
+            if member.is_dir() or name.startswith("."):
+                continue
+            descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(zf.read(member))
+    return folder
+
+
+def may_open(scope) -> bool:
+    """Who may switch their session to an import: those who see every child (the page's own roles)."""
+    return scope is not None and scope.sees_everything
+
+
+def open_now(zip_bytes: bytes) -> None:
+    """The "Open this extract now" button: keep a copy, check it opens, and switch this session to it."""
+    if not may_open(current_scope()):
+        return
+    folder = keep_extract(zip_bytes)
+    problem = unusable_reason(folder)
+    if problem:
+        shutil.rmtree(folder, ignore_errors=True)
+        st.session_state[OPEN_NOW_KEY] = problem
+        return
+    st.session_state[OPENED_KEY] = str(folder)
+    st.session_state[OPEN_NOW_KEY] = True
+    audit("extract_opened", file=folder.name)
+
+
+def back_to_configured() -> None:
+    st.session_state.pop(OPENED_KEY, None)
+    audit("extract_opened", file="configured")
 
 
 def safe_name(name: str) -> str:
@@ -129,14 +221,17 @@ def problems_frame(report: dict) -> pl.DataFrame:
     return pl.DataFrame([{k: p[k] for k in schema} for p in report["problems"]], schema=schema)
 
 
-def show_report(container, report: dict) -> None:
+def show_report(container, report: dict, usable: bool = True) -> None:
     title = f"{report['source_name']} ({report['source_format']})"
     if report["error"]:
         container.error(f"**{title}**: not imported. {report['error']}", icon=":material/error:")
         return
     problems = len(report["problems"]) + report["problems_not_listed"]
     words = f"{problems} value(s) not understood" if problems else "every value understood"
-    container.success(f"**{title}**: imported; {words}.", icon=":material/check_circle:")
+    if usable:
+        container.success(f"**{title}**: imported; {words}.", icon=":material/check_circle:")
+    else:
+        container.warning(f"**{title}**: read ({words}), but it made no extract the app can open.")
     with container.expander(f"What was read from {report['source_name']}", expanded=bool(problems)):
         st.dataframe(table_data(counts_frame(report)), hide_index=True, width="stretch")
         if report["problems"]:
@@ -184,11 +279,28 @@ def show_result(container, result: dict) -> None:
     container.subheader("Result")
     if result.get("refused"):
         container.error(result["refused"], icon=":material/block:")
+    unusable = result.get("unusable")
     for report in result["reports"]:
-        show_report(container, report)
+        show_report(container, report, usable=unusable is None)
+    if unusable:
+        container.error(
+            f"No usable extract was made: {unusable}. There is nothing to download or open; the sources above "
+            "say what was read. docs/import.md lists what each format must hold.",
+            icon=":material/error:",
+        )
     if not result.get("zip"):
         return
     show_validation(container, result)
+    if may_open(current_scope()):
+        container.button(
+            "Open this extract now",
+            icon=":material/open_in_new:",
+            key="import_open",
+            type="primary",
+            on_click=open_now,
+            args=(result["zip"],),
+            help="Keeps a copy in your ChildStat data folder and switches this session (only yours) to it.",
+        )
     container.download_button(
         "Download the extract (zip)",
         result["zip"],
@@ -200,15 +312,32 @@ def show_result(container, result: dict) -> None:
         args=("download",),
         kwargs={"file": ZIP_NAME, "size": len(result["zip"]), "format": "extract"},
     )
-    container.markdown(
-        "Nothing is kept on this machine: the uploads and the extract made from them were deleted when the "
-        "import ended, and only this download remains (until you leave the page). To open it in ChildStat, "
-        "unzip it where you keep extracts and start the app on it (the app never writes into an extract it "
-        "has loaded):"
-    )
-    container.code(
-        f"unzip {ZIP_NAME} -d my_import && CHILDSTAT_DATA=my_import/extract streamlit run app.py", language="bash"
-    )
+    with container.expander("Keep it and open it later instead"):
+        st.markdown(
+            "Until you open it, nothing is kept on this machine: the uploads and the extract made from them were "
+            "deleted when the import ended, and only the download remains (until you leave the page). Unzip it "
+            "where you keep extracts and start the app on it (the app never writes into an extract it has loaded):"
+        )
+        st.code(
+            f"unzip {ZIP_NAME} -d my_import && CHILDSTAT_DATA=my_import/extract streamlit run app.py",
+            language="bash",
+        )
+
+
+def show_opened(container) -> bool:
+    """Where this session's extract comes from, when it opened an import, and the way back."""
+    outcome = st.session_state.pop(OPEN_NOW_KEY, None)
+    if isinstance(outcome, str):
+        container.error(f"The extract could not be opened: {outcome}.", icon=":material/error:")
+    opened = st.session_state.get(OPENED_KEY)
+    if opened:
+        container.success(
+            f"This session is reading the imported extract {Path(opened).name} (kept in {Path(opened).parent}). "
+            "Every page now shows its figures.",
+            icon=":material/check_circle:",
+        )
+        container.button("Back to the usual extract", key="import_back", on_click=back_to_configured)
+    return outcome is True
 
 
 def render(container) -> None:
@@ -221,6 +350,8 @@ def render(container) -> None:
         f"that is deleted afterwards. Each file may be up to {setting('max_upload_mb'):g} MB. "
         "See `docs/import.md` for what each format fills and what is refused."
     )
+    if show_opened(container):
+        st.switch_page("pages/home.py")
     state = loaded()
     if state.engine is None:
         container.error(f"No extract is loaded: {state.problem}. You can still import files here.")

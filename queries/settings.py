@@ -1,4 +1,4 @@
-"""Local settings (visit standards, the front door, suppression, the workspace database) from settings.toml.
+"""Local settings (visit standards, compliance targets, the front door, suppression, the workspace database) from settings.toml.
 
 `CHILDSTAT_SETTINGS` may name another file; any key it leaves out keeps the
 default below, so an old settings file never breaks a newer ChildStat.
@@ -17,6 +17,15 @@ DEFAULT_SETTINGS_FILE = REPO_ROOT / "settings.toml"
 DEFAULTS: dict[str, dict] = {
     "visits": {"cp_visit_working_days": 10, "cin_visit_working_days": 20, "cla_visit_days": 42},
     "caseload": {"national_average_per_fte": 16.0},
+    "compliance": {
+        "target_visits_in_timescale": 90.0,
+        "target_assessment_45wd": 85.0,
+        "target_icpc_15wd": 80.0,
+        "target_cp_review_timely": 95.0,
+        "target_cpp_2_years": 5.0,
+        "target_repeat_cpp": 20.0,
+        "rag_amber_points": 5.0,
+    },
     "front_door": {"contact_referral_days": 30},
     "suppression": {"enabled": True, "threshold": 5, "symbol": "c"},
     "audit": {"audit_path": ""},

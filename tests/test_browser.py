@@ -31,22 +31,14 @@ from pathlib import Path
 import pytest
 
 from app import page_files, page_meta
+from reports.pdf import BROWSER_FLAGS
 from schemas.extract import SAMPLE_DATA, open_extract
 from tiny_extract import write_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = BROWSER_FLAGS  # as reports/ prints PDFs
 START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1440, "height": 900}  # a council laptop's screen

@@ -67,3 +67,53 @@ def test_downloads_offered_for_every_table(tiny_dir, monkeypatch):
     at.radio(key="caseload_view").set_value("My team").run()
     downloads = at.get("download_button")
     assert len(downloads) >= len(at.dataframe)
+
+
+def test_compliance_shows_targets_and_rag_and_a_row_opens_its_children(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T1").run()
+    compliance = next(f for f in frames(at) if "RAG" in f.columns)
+    visits = compliance[compliance["Measure"] == "Open plans with visits in timescale"].iloc[0]
+    # 0 of 1 visits in timescale against the default target of 90%: missed by more than 5 points.
+    assert (visits["%"], visits["Target %"], visits["RAG"]) == ("0.0%", 90.0, "🔴 Target missed")
+    icpc = compliance[compliance["Measure"] == "ICPCs within 15 working days of the strategy discussion"].iloc[0]
+    assert icpc["RAG"] == "–"  # nothing to measure, so no RAG
+    assert len([f for f in frames(at) if "Met the standard" in f.columns]) == 1  # the "By measure" tab's only
+    row = list(compliance["Measure"]).index("Open plans with visits in timescale")
+    at.session_state["table_compliance"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The children behind: Open plans with visits in timescale" in m.value for m in at.markdown)
+    behind = [f for f in frames(at) if "Met the standard" in f.columns]
+    assert len(behind) == 2  # under the compliance table now, and in the "By measure" tab
+    assert list(behind[0]["Child"]) == ["C1"] and list(behind[0]["Met the standard"]) == [False]
+
+
+def test_a_workers_row_opens_their_open_cases(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T2").run()
+    workers = next(f for f in frames(at) if "Per FTE" in f.columns)
+    before = [f for f in frames(at) if "Visit status" in f.columns]  # the "By worker" tab's first worker
+    row = list(workers["Worker"]).index("W4")  # W4 has left, unnamed, and still holds C6
+    at.session_state["table_caseload"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Open cases of W4" in m.value for m in at.markdown)
+    cases = [f for f in frames(at) if "Visit status" in f.columns]
+    assert len(cases) == len(before) + 1 and list(cases[0]["Child"]) == ["C6"]
+
+
+def test_clicking_a_workers_bar_opens_their_open_cases(tiny_dir, monkeypatch):
+    at = open_app_page("caseload", tiny_dir, monkeypatch)
+    at.radio(key="caseload_view").set_value("My team").run()
+    at.selectbox(key="manager_team").set_value("T2").run()
+    # The bars are the case holders by cases per FTE: W4 (1 case) before W3 (2 cases), both 1 FTE.
+    at.session_state["caseload_chart"] = {
+        "selection": {"points": [{"point_index": 0}], "point_indices": [0], "box": [], "lasso": []}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Open cases of W4" in m.value for m in at.markdown)
+    assert list(next(f for f in frames(at) if "Visit status" in f.columns)["Child"]) == ["C6"]

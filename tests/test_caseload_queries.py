@@ -217,3 +217,31 @@ def test_planted_visit_drift_shows_in_the_sample(sample_engine):
     caseload = sample_engine.run("team_caseload")
     holders_fte = caseload["case_holding_fte"].sum()
     assert 12 < caseload["open_cases"].sum() / holders_fte < 20  # about 16 cases per case-holding FTE
+
+
+def test_compliance_rag_against_the_councils_targets(tiny_engine):
+    """Green meets the target, amber misses it by at most rag_amber_points, red by more; none with nothing measured."""
+
+    def visits(**targets):
+        rows = tiny_engine.run("compliance_summary", team_id="T1", **targets)
+        return rows.filter(measure="visits_in_timescale").select("pct", "target", "rag").row(0)
+
+    assert visits() == (0.0, 90.0, "red")  # 0 of 1 against settings.toml's 90%
+    assert visits(target_visits_in_timescale=0.0) == (0.0, 0.0, "green")
+    assert visits(target_visits_in_timescale=4.0) == (0.0, 4.0, "amber")
+    assert visits(target_visits_in_timescale=4.0, rag_amber_points=3.0)[2] == "red"
+    nothing = tiny_engine.run("compliance_summary", team_id="T1").filter(measure="icpc_15wd").row(0, named=True)
+    assert (nothing["denominator"], nothing["rag"]) == (0, None)
+
+
+def test_a_rag_is_hidden_with_the_counts_it_rests_on(sample_engine):
+    from queries.access import Scope
+
+    seen = sample_engine.run("compliance_summary", scope=Scope("head_of_service", "h@x"))
+    hidden = seen.filter(pl.col("numerator").is_null() | pl.col("denominator").is_null())
+    assert hidden.height and hidden["rag"].null_count() == hidden.height
+    shown = seen.filter(pl.col("pct").is_not_null())
+    lower = ~shown["higher_is_better"]
+    miss = (shown["pct"] - shown["target"]).zip_with(lower, shown["target"] - shown["pct"])  # lower: above it misses
+    expected = ["green" if m <= 0 else "amber" if m <= 5 else "red" for m in miss.to_list()]
+    assert shown["rag"].to_list() == expected

@@ -207,3 +207,59 @@ def test_upload_names_are_file_names_only():
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name("C:\\Users\\me\\CIN.xml") == "CIN.xml"
     assert safe_name("..") == safe_name("") == "upload"
+
+
+HEADER_903 = FIXTURES / "ssda903" / "header.csv"
+
+
+def test_an_import_the_app_cannot_use_is_never_called_imported(tmp_path, monkeypatch):
+    """An SSDA903 header alone is read without a fault, but gives children only: the page says so, offers
+    nothing to download or open, and never says "imported"."""
+    from pages.import_data import RESULT_KEY, import_files
+
+    use_temp_folder(tmp_path, monkeypatch)
+    result = import_files([("ssda903", "header.csv", HEADER_903.read_bytes())])
+    assert [r["error"] for r in result["reports"]] == [None]  # the source itself was read
+    assert "holds only the children" in result["unusable"] and result["zip"] is None
+    page = Path(__file__).resolve().parent.parent / "pages" / "import_data.py"
+    at = open_page(page, FIXTURES.parent / "nowhere", monkeypatch)
+    at.session_state[RESULT_KEY] = result
+    at.run()
+    assert not at.exception
+    assert not any("imported" in s.value for s in at.success)
+    assert any("No usable extract was made" in e.value for e in at.error)
+    assert not at.get("download_button") and not any(b.label == "Open this extract now" for b in at.button)
+
+
+def test_open_this_extract_now_switches_this_session_to_the_import(tiny_dir, tmp_path, monkeypatch):
+    from pages.import_data import RESULT_KEY, import_files
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("CHILDSTAT_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    result = import_files([("cin-census", "CIN_Census_2024.xml", CIN.read_bytes())], la_name="Imported Borough")
+    assert result["unusable"] is None and result["zip"]
+    page = Path(__file__).resolve().parent.parent / "pages" / "import_data.py"
+    at = open_page(page, tiny_dir, monkeypatch)
+    assert "Tiny Test Borough" in at.sidebar.markdown[0].value
+    at.session_state[RESULT_KEY] = result
+    at.run()
+    at.button(key="import_open").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Imported Borough" in at.sidebar.markdown[0].value  # this session now reads the import
+    [kept] = list((tmp_path / "data" / "childstat" / "imports").iterdir())
+    assert (kept / "manifest.json").exists() and oct(kept.stat().st_mode & 0o777) == "0o700"
+    assert {oct(f.stat().st_mode & 0o777) for f in kept.iterdir()} == {"0o600"}
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [e["file"] for e in events if e["event"] == "extract_opened"] == [kept.name]
+    # The configured extract is untouched, and a new session still reads it.
+    assert "Imported Borough" not in (tiny_dir / "manifest.json").read_text()
+    fresh = open_page(page, tiny_dir, monkeypatch)
+    assert "Tiny Test Borough" in fresh.sidebar.markdown[0].value
+
+
+def test_only_those_who_see_every_child_may_open_an_import():
+    from pages.import_data import may_open
+    from queries.access import LOCAL_ADMIN, Scope
+
+    assert may_open(LOCAL_ADMIN) and may_open(Scope("analyst", "a@x"))
+    assert not may_open(Scope("team_manager", "m@x", team_id="T1")) and not may_open(None)

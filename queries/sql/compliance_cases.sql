@@ -6,7 +6,7 @@
 -- tables: teams, referrals, assessments
 -- optional_tables: section47, cp_plans, cp_reviews, cin_plans, looked_after, visits
 -- access: child-level
--- roles: analyst, team_manager
+-- roles: analyst, team_manager, social_worker
 -- param: as_of date = as_of ; the date the measure is judged on
 -- param: team_id str ; the team
 -- param: measure str = visits_in_timescale ; the measure | choices: assessment_45wd, icpc_15wd, cp_review_timely, visits_in_timescale, cpp_2_years, repeat_cpp
