@@ -420,6 +420,12 @@ WRAPPED_ROW_PX = 68  # Streamlit's grid wraps text only in rows taller than 4rem
 LONG_TEXT = 32  # characters: a text column longer than this gets a fixed width and wraps
 
 
+def brief(label: str, meaning: str, **settings) -> dict:
+    """A column's short heading with its full wording as the heading's tooltip, so a table fits the screen and
+    the meaning is kept (the CSV keeps the full wording: it is the frame's own column name)."""
+    return {"label": label, "help": meaning, **settings}
+
+
 def table_layout(frame: pl.DataFrame, column_config: dict | None) -> tuple[dict, dict]:
     """Column settings and sizes so a table fits a 1440-pixel screen: the first (identifying) column pinned,
     so it stays in view should a table still scroll sideways; long text columns a fixed width, with rows
@@ -468,7 +474,7 @@ def show_table(
         hide_index=True,
         width="stretch",
         column_config=config,
-        alt=f"Table of {frame.height:,} rows: {', '.join(frame.columns)}.",
+        alt=f"Table of {frame.height:,} rows: {', '.join(c for c in frame.columns if config.get(c, {}) is not None)}.",
         **(sizes | kwargs),
     )
     about = download_about(file_stem, filters, question)

@@ -10,7 +10,17 @@ import polars as pl
 
 from pages._charts import COUNCIL, ENGLAND, MUTED, interval_bars
 from pages._charts import show as show_chart
-from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import (
+    brief,
+    count_text,
+    current_scope,
+    formatted,
+    opened_engine,
+    page_main,
+    printable,
+    run,
+    show_table,
+)
 from pages.services import placements_section
 from queries.access import may_run
 from queries.settings import setting
@@ -416,7 +426,22 @@ def care_leavers_section(container) -> None:
         whole(shown, "unsuitable").alias("Unsuitable"),
         whole(shown, "accommodation_unknown").alias("Accommodation not known"),
     )
-    show_table(container, table, "care_leaver_outcomes")
+    show_table(
+        container,
+        table,
+        "care_leaver_outcomes",
+        column_config={
+            "Care leavers": brief("Leavers", "Care leavers of that age"),
+            "In touch % (95% CI)": brief("In touch %", "In touch with the council, % (95% CI)"),
+            "In education, employment or training % (95% CI)": brief(
+                "EET %", "In education, employment or training, % (95% CI)"
+            ),
+            "Not in education, employment or training": brief("NEET", "Not in education, employment or training"),
+            "Activity not known": brief("Activity ?", "Activity not known"),
+            "Suitable accommodation % (95% CI)": brief("Suitably housed %", "Suitable accommodation, % (95% CI)"),
+            "Accommodation not known": brief("Housing ?", "Accommodation not known"),
+        },
+    )
     container.caption(
         "Age on the extract date; each young person's latest record. Shares are of all care leavers of the age (as "
         "DfE gives them); those who died or went home to their parents for 6 months or more are left out. England's "

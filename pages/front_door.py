@@ -9,7 +9,17 @@ import polars as pl
 
 from pages._charts import COUNCIL, ENGLAND, FLAGGED, interval_bars
 from pages._charts import show as show_chart
-from pages._frame import count_text, current_scope, formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import (
+    brief,
+    count_text,
+    current_scope,
+    formatted,
+    opened_engine,
+    page_main,
+    printable,
+    run,
+    show_table,
+)
 from queries.settings import setting
 from queries.wording import counted, plural
 
@@ -330,7 +340,20 @@ def source_table(container, frame: pl.DataFrame) -> None:
             "This month": [verdict_words(r) for r in rows],
         }
     )
-    show_table(container, table, "front_door_sources")
+    show_table(
+        container,
+        table,
+        "front_door_sources",
+        column_config={
+            "Referral source": brief("Source", "Referral source"),
+            "Contacts this month": brief("Contacts", "Contacts this month"),
+            "Became referrals": brief("Referrals", "Contacts this month that became referrals"),
+            "Share (95% interval)": brief("Share", "Share that became referrals (95% interval)"),
+            "Contacts, 12 months before": brief("Before", "Contacts in the 12 months before"),
+            "Share, 12 months before": brief("Share before", "Share that became referrals, 12 months before"),
+            "Usual range this month": brief("Usual range", "Usual range of the share this month"),
+        },
+    )
 
 
 def source_section(container, team_id) -> None:
@@ -442,7 +465,15 @@ def timeliness_section(container, team_id, from_date) -> None:
             "England": [england_words(r) for r in rows],
         }
     )
-    show_table(container, table, "front_door_timeliness")
+    show_table(
+        container,
+        table,
+        "front_door_timeliness",
+        column_config={
+            "Share (95% interval)": brief("Share", "Share meeting the standard (95% interval)"),
+            "Median working days (middle half)": brief("Median days", "Median working days (middle half)"),
+        },
+    )
     sources = [r["england_source"] for r in rows if r["england_rate"] is not None]
     container.caption(
         "Working days leave out weekends and England and Wales bank holidays. Contact to referral: the referral "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, MUTED, interval_bars, log_axis, series_style
 from pages._charts import show as show_chart
-from pages._frame import count_text, formatted, opened_engine, page_main, run, show_table
+from pages._frame import brief, count_text, formatted, opened_engine, page_main, run, show_table
 from queries.settings import setting
 from queries.wording import count, counted, p_text, p_value
 
@@ -350,7 +350,21 @@ def fairness_section(container) -> None:
         .fill_null(symbol)
         .alias("Observed − predicted"),
     )
-    show_table(container, table, f"neet_fairness_{score}", key=f"neet_fairness_{score}")
+    show_table(
+        container,
+        table,
+        f"neet_fairness_{score}",
+        key=f"neet_fairness_{score}",
+        column_config={
+            "Young people": brief("People", "Young people in the group (test years)"),
+            "TPR: of those who became NEET, flagged": brief("TPR", "Of those who became NEET, flagged (95% CI)"),
+            "FPR: of those who did not, flagged": brief("FPR", "Of those who did not, flagged (95% CI)"),
+            "PPV: of those flagged, became NEET": brief("PPV", "Of those flagged, became NEET (95% CI)"),
+            "Predicted risk (mean)": brief("Predicted", "Predicted risk (mean)"),
+            "Became NEET or not known": brief("Observed", "Became NEET or not known"),
+            "Observed − predicted": brief("Gap", "Observed − predicted, percentage points"),
+        },
+    )
     container.caption(
         "On the test years at the same threshold, with 95% Wilson intervals. Groups are not in the model. A fair tool "
         "has similar rates in every group: where intervals do not overlap, look at why before relying on it. It is "
@@ -427,7 +441,16 @@ def risk_list_section(container, values: dict) -> None:
         container,
         table,
         "neet_risk_list",
-        column_config={"Risk %": st.column_config.ProgressColumn("Risk %", min_value=0, max_value=100, format="%d%%")},
+        column_config={
+            "Risk %": st.column_config.ProgressColumn("Risk %", min_value=0, max_value=100, format="%d%%"),
+            "Above threshold": brief("Flag", "At or above the model's threshold"),
+            "Main risk factors (odds ratio)": brief(
+                "Main risk factors", "The model's clear risk factors this young person has (odds ratio)", width=260
+            ),
+            "RONI points": brief("RONI points", "Which RONI criteria scored, and their points", width=190),
+            "Attendance %": brief("Att. %", "Attendance %"),
+            "School year": brief("Year", "School year"),
+        },
     )
     container.caption(
         "RONI points (Oxfordshire criteria): attendance below 90% 1, below 85% 2; EAL 1; SEN support 1; EHC plan 2; "

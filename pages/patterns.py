@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from pages._charts import interval_bars, series_style
 from pages._charts import show as show_chart
-from pages._frame import current_scope, formatted, opened_engine, page_main, run, show_table
+from pages._frame import brief, current_scope, formatted, opened_engine, page_main, run, show_table
 from pages._workspace import workspace
 from queries.engine import QueryError
 from queries.models.pattern_replication import replication_summary
@@ -187,7 +187,17 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         formatted(shown["q_value"], p_value, null=symbol).alias("q"),
         pl.col("factor_code").alias("Code"),
     )
-    show_table(container, table, "factor_prevalence")
+    show_table(
+        container,
+        table,
+        "factor_prevalence",
+        column_config={
+            "Cohort: children": brief("Cohort", "Children in the cohort with the factor"),
+            "95% interval": brief("95% CI", "The cohort % with its 95% interval"),
+            "Comparison: children": brief("Comparison", "Children in the comparison group with the factor"),
+            "Comparison %": brief("Comp. %", "Comparison %"),
+        },
+    )
     container.caption(f"'{symbol}': too few children to show safely, hidden with everything worked out from it.")
 
 
@@ -372,6 +382,15 @@ def replication_section(container, filters: dict, as_of: dt.date) -> None:
             pl.col("verdict").fill_null(symbol).alias("Held up?"),
         ),
         "factor_replication",
+        column_config={
+            f"Before {starts}: cohort %": brief(
+                "Before: cohort %", f"Children first referred before {starts}: cohort %"
+            ),
+            "comparison %": brief("comparison %", f"Before {starts}: comparison %"),
+            f"From {starts}: cohort %": brief("From: cohort %", f"Children first referred from {starts}: cohort %"),
+            "comparison % ": brief("comparison %", f"From {starts}: comparison %"),
+            "p (one-sided)": brief("p", "p (one-sided Fisher test)"),
+        },
     )
     container.caption(
         "Held up: more common in the later cohort too, with a one-sided Fisher p below 0.05. A finding that did "

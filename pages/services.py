@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, MUTED, PALETTE, interval_bars, series_style
 from pages._charts import show as show_chart
-from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import brief, formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -82,6 +82,16 @@ def span(frame: pl.DataFrame, low: str, high: str, show) -> pl.Series:
     return pl.Series(texts, dtype=pl.String)
 
 
+def with_interval(frame: pl.DataFrame, value: str, low: str, high: str, show) -> pl.Series:
+    """'a (b to c)': an estimate with its interval in one column, or the symbol when the estimate is hidden."""
+    values, spans = show(frame, value).to_list(), span(frame, low, high, show).to_list()
+    present = frame[value].is_not_null().to_list()
+    return pl.Series(
+        [f"{v} ({s})" if ok and s != symbol() else v for ok, v, s in zip(present, values, spans, strict=True)],
+        dtype=pl.String,
+    )
+
+
 def outcomes_table(container, shown: pl.DataFrame) -> None:
     table = shown.select(
         pl.col("service_name").alias("Service"),
@@ -95,15 +105,36 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
         money(shown, "cost_per_child").alias("Cost per child"),
         whole(shown, "assessable").alias("Episodes judged"),
         whole(shown, "successes").alias("No new referral within a year"),
-        percent(shown, "success_rate").alias("Success rate"),
-        span(shown, "ci_low", "ci_high", percent).alias("Success rate, 95% interval"),
-        money(shown, "cost_per_success").alias("Cost per success (incl. those who would have done well anyway)"),
-        span(shown, "cost_per_success_low", "cost_per_success_high", money).alias("Cost per success, 95% interval"),
+        with_interval(shown, "success_rate", "ci_low", "ci_high", percent).alias("Success rate (95% interval)"),
+        with_interval(shown, "cost_per_success", "cost_per_success_low", "cost_per_success_high", money).alias(
+            "Cost per success (95% interval; incl. those who would have done well anyway)"
+        ),
         whole(shown, "not_yet_assessable").alias("Too recent to judge"),
         whole(shown, "cannot_be_judged").alias("Cannot be judged (turned 18, moved, died)"),
         whole(shown, "ongoing").alias("Still running"),
     )
-    show_table(container, table, "service_outcomes")
+    show_table(
+        container,
+        table,
+        "service_outcomes",
+        column_config={
+            "Unit cost": brief("Unit cost", "What the service costs, per family, week or session"),
+            "Total cost": None,  # children × cost per child: in the CSV, not repeated on screen
+            "Cost per child": brief("Per child", "Cost per child"),
+            "Episodes judged": brief("Judged", "Episodes judged: ended at least a year before the extract date"),
+            "No new referral within a year": None,  # judged × success rate: in the CSV, not repeated on screen
+            "Success rate (95% interval)": brief("Success %", "Success rate, with its 95% interval"),
+            "Cost per success (95% interval; incl. those who would have done well anyway)": brief(
+                "Cost per success",
+                "Cost per success with its 95% interval, including those who would have done well anyway",
+            ),
+            "Too recent to judge": brief("Too recent", "Too recent to judge"),
+            "Cannot be judged (turned 18, moved, died)": brief(
+                "Unjudgeable", "Cannot be judged (turned 18, moved, died)"
+            ),
+            "Still running": brief("Running", "Still running"),
+        },
+    )
 
 
 def cost_success_chart(container, shown: pl.DataFrame) -> None:
@@ -200,19 +231,34 @@ def comparison_section(container) -> None:
         percent(shown, "service_success_rate").alias("Success with the service"),
         whole(shown, "comparison_referrals").alias("Similar cases without it"),
         percent(shown, "comparison_success_rate").alias("Success without it"),
-        points(shown, "difference").alias("Difference, points"),
-        span(shown, "difference_low", "difference_high", points).alias("Difference, interval"),
-        money(shown, "cost_per_additional_success").alias("Cost per additional child with no new referral"),
-        span(shown, "cost_per_additional_success_low", "cost_per_additional_success_high", money).alias(
-            "Cost per additional child, interval"
+        with_interval(shown, "difference", "difference_low", "difference_high", points).alias(
+            "Difference, points (95% interval)"
         ),
+        with_interval(
+            shown,
+            "cost_per_additional_success",
+            "cost_per_additional_success_low",
+            "cost_per_additional_success_high",
+            money,
+        ).alias("Cost per additional child with no new referral (95% interval)"),  # fmt: skip
         pl.col("verdict").alias("What the data say"),
     )
     show_table(
         container,
         table,
         "service_comparison",
-        column_config={"What the data say": {"width": "large"}},
+        column_config={
+            "Episodes matched": brief("Matched", "Episodes matched to similar cases without the service"),
+            "Not matched": None,  # episodes left out of the comparison: in the CSV
+            "Success with the service": brief("With it", "Success rate with the service"),
+            "Similar cases without it": brief("Similar", "Similar cases without the service"),
+            "Success without it": brief("Without", "Success rate of the similar cases without it"),
+            "Difference, points (95% interval)": brief("Difference", "Difference in percentage points, 95% interval"),
+            "Cost per additional child with no new referral (95% interval)": brief(
+                "Cost per extra success", "Cost per additional child with no new referral, with its 95% interval"
+            ),
+            "What the data say": {"width": 330},
+        },
     )
     plotted = shown.drop_nulls(["difference", "difference_low", "difference_high"])
     if not plotted.is_empty():

@@ -7,7 +7,7 @@ import polars as pl
 
 from pages._charts import COUNCIL, ENGLAND, FLAGGED, MUTED, interval_bars, series_style
 from pages._charts import show as show_chart
-from pages._frame import opened_engine, page_main, run, show_table
+from pages._frame import brief, opened_engine, page_main, run, show_table
 from queries.settings import setting
 from queries.wording import counted, p_text
 from schemas.codes import labels
@@ -72,7 +72,19 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
             "Sickness absence % (95% CI)": f"{100 * england.get('absence_rate', 0.032):.1f}",
         }
     )
-    show_table(container, pl.DataFrame(rows, infer_schema_length=None), "team_outcomes")
+    show_table(
+        container,
+        pl.DataFrame(rows, infer_schema_length=None),
+        "team_outcomes",
+        column_config={
+            "Referrals (12 months)": brief("Referrals", "Referrals in the last 12 months"),
+            "Re-referral rate % (95% CI)": brief("Re-referral %", "Re-referral rate, % (95% CI)"),
+            RETURN_COLUMN: brief("Back within a year %", "Own closures back within a year, % (95% CI)"),
+            "Median days to close (95% CI)": brief("Days to close", "Median days to close (95% CI)"),
+            "Services per 100 episodes (95% CI)": brief("Services /100", "Services per 100 episodes (95% CI)"),
+            "Sickness absence % (95% CI)": brief("Absence %", "Sickness absence, % (95% CI)"),
+        },
+    )
     container.caption(
         "The re-referral rate counts a child's return against the team that receives the new referral. "
         "What a team's own practice can change is whether the children whose referrals it closed come back: "

@@ -167,6 +167,28 @@ def test_suppression_hides_small_counts_and_a_second_cell_against_the_total():
     assert mine["referrals"].to_list() == [3, 40, 41]
 
 
+def test_a_size_hidden_for_a_small_group_cannot_be_rebuilt_from_its_parts():
+    """NEET fairness by sex (a 26,000-child sample's figures): 2 young people of unknown sex flagged, so one more
+    flagged count is hidden against the All row's total; Female's 259 was hidden while its true and false
+    positives, which sum to it, were shown, so both could be worked back."""
+    from queries.registry import get_query
+
+    frame = pl.DataFrame(
+        {
+            "group_type": ["sex"] * 3, "group": ["Female", "Male", "Unknown"], "score": ["model"] * 3,
+            "n": [759, 786, 8], "positives": [238, 237, 3], "negatives": [521, 549, 5],
+            "flagged": [259, 260, 2], "true_positives": [122, 103, 1], "false_positives": [137, 157, 1],
+        }
+    )  # fmt: skip
+    shown = protect(frame, get_query("neet_fairness"), HEAD)
+    for sum_column, parts in (("n", ("positives", "negatives")), ("flagged", ("true_positives", "false_positives"))):
+        for row in shown.iter_rows(named=True):
+            hidden = [row[c] is None for c in (sum_column, *parts)]
+            assert sum(hidden) != 1, (sum_column, row)  # one unknown in a sum is worked back from the other two
+        assert shown[sum_column].null_count() in (0, 2, 3)  # nor one size against the All row's total
+    assert shown["flagged"].to_list()[2] is None
+
+
 def test_perturbation_is_zero_mean_and_bounded():
     assert len(PERTURBATION) == 256
     assert sum(PERTURBATION) == 0

@@ -7,7 +7,7 @@ from queries.access import Scope
 from schemas.extract import SAMPLE_DATA
 
 HEAD = Scope("head_of_service", "head@example.gov.uk")
-COST_PER_SUCCESS = "Cost per success (incl. those who would have done well anyway)"
+COST_PER_SUCCESS = "Cost per success (95% interval; incl. those who would have done well anyway)"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,10 @@ def test_planted_differences_on_the_sample(monkeypatch):
     finally:
         engine.close()
     for name in ("Family Group Conference", "Residential Parenting Assessment"):
-        assert by_name[name]["Success rate"] == f"{answer[name]['success_rate']:.0%}"
+        rate = answer[name]
+        assert by_name[name]["Success rate (95% interval)"] == (
+            f"{rate['success_rate']:.0%} ({rate['ci_low']:.0%} to {rate['ci_high']:.0%})"
+        )
         assert by_name[name]["Episodes judged"] == f"{answer[name]['assessable']:,}"
     # The planted order: the family group conference well above the residential assessment.
     assert answer["Family Group Conference"]["ci_low"] > answer["Residential Parenting Assessment"]["ci_high"]
@@ -38,7 +41,7 @@ def test_planted_differences_on_the_sample(monkeypatch):
     verdicts = dict(zip(comparison["Service"], comparison["What the data say"], strict=True))
     assert verdicts["Residential Parenting Assessment"].startswith("Worse")
     assert verdicts["Multisystemic Therapy"].startswith("The data cannot tell")
-    assert "Cost per additional child with no new referral" in comparison.columns
+    assert "Cost per additional child with no new referral (95% interval)" in comparison.columns
     # Ten services compared at once: the page says the intervals are widened, and how.
     assert any("99.5%" in c.value and "Bonferroni" in c.value for c in at.caption)
     # Cost per success is labelled for what it is.

@@ -530,7 +530,10 @@ FAIRNESS_SCHEMA = {
 @python_query(
     "neet_fairness",
     **NEET_FIGURES,
-    counts=[["n"], ["positives", "negatives"], ["flagged"], ["true_positives", "false_positives"]],
+    # A group's size is the sum of its positives and negatives, and flagged the sum of true and false positives:
+    # each sum is protected in one table with its parts, else a size hidden to protect a small group (a Female
+    # count of 770 hidden for 3 young people of unknown sex) could be rebuilt from the two parts shown beside it.
+    counts=[["n", "positives", "negatives"], ["flagged", "true_positives", "false_positives"]],
     derived=FAIRNESS_DERIVED,
     suppress_within=["score", "group_type"],
     title="NEET model fairness by group",
