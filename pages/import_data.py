@@ -276,7 +276,7 @@ def show_validation(container, result: dict) -> None:
 
 
 def show_result(container, result: dict) -> None:
-    container.subheader("Result")
+    container.header("Result")
     if result.get("refused"):
         container.error(result["refused"], icon=":material/block:")
     unusable = result.get("unusable")
