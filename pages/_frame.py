@@ -161,6 +161,8 @@ def _signature(path) -> str:
 
 TIMING_ENV = "CHILDSTAT_TIMING_LOG"  # "1": one line per script run in the server's log (benchmarks/load.py)
 timing_log = logging.getLogger("childstat.timing")
+timing_log.setLevel(logging.INFO)
+timing_log.propagate = False  # its own handler below, not whatever the root logger does
 _timing_setup = threading.Lock()
 
 
@@ -175,8 +177,6 @@ def _timing_handler() -> None:
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
             timing_log.addHandler(handler)
-            timing_log.setLevel(logging.INFO)
-            timing_log.propagate = False
 
 
 def begin_run() -> None:

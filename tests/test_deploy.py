@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -268,3 +270,38 @@ def test_two_processes_appending_to_one_audit_log_keep_every_line_whole(tmp_path
         assert sorted(e["filters"]["n"] for e in entries if e["user"] == writer) == list(range(400))
     assert len(entries) == 800
     assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+class Lines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.mark.parametrize("enabled", ["1", ""])
+def test_each_script_run_logs_its_page_and_time_only_when_asked(tiny_dir, monkeypatch, enabled):
+    """CHILDSTAT_TIMING_LOG=1: one line per run naming the page file and its seconds (benchmarks/load.py reads
+    them), nothing about who asked; unset: no line."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages import _frame
+
+    monkeypatch.setenv("CHILDSTAT_DATA", str(tiny_dir))
+    monkeypatch.setenv("CHILDSTAT_TIMING_LOG", enabled)
+    lines = Lines()
+    monkeypatch.setattr(_frame.timing_log, "handlers", [lines])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/caseload.py").run()
+    assert not at.exception
+    if not enabled:
+        assert lines.lines == []
+        return
+    pattern = re.compile(r"page_run page=(\w+) wall_s=(\d+\.\d{3}) cpu_s=(\d+\.\d{3}) outcome=(\w+)")
+    runs = [pattern.fullmatch(line) for line in lines.lines]
+    assert all(runs), lines.lines
+    assert [(m[1], m[4]) for m in runs] == [("home", "done"), ("caseload", "done")]
+    assert all(float(m[2]) > 0 for m in runs)
