@@ -113,11 +113,14 @@ def _descendants(pid: int) -> list[int]:
 
 class Sampler(threading.Thread):
     """The servers' peak memory (together), and the CPU time of the browser side (every other process
-    this one started), sampled every 0.2 s."""
+    this one started), sampled every 0.2 s. Every browser-side thread is kept at `browser_nice`:
+    Chromium sets its own renderers' and GPU threads' priorities (as root it can raise them above
+    the servers'), so a nice given at launch does not last."""
 
-    def __init__(self, server_pids: list[int]):
+    def __init__(self, server_pids: list[int], browser_nice: int = 0):
         super().__init__(daemon=True)
         self.server_pids, self.peak, self.stop = set(server_pids), 0.0, threading.Event()
+        self.browser_nice = browser_nice
         self.browser_cpu: dict[int, float] = {}
 
     def run(self) -> None:
@@ -129,7 +132,23 @@ class Sampler(threading.Thread):
             for task in _descendants(os.getpid()):
                 if task not in server_side and not _is_deploy(task):
                     self.browser_cpu[task] = max(self.browser_cpu.get(task, 0.0), cpu_seconds(task, children=False))
+                    if self.browser_nice:
+                        _renice_threads(task, self.browser_nice)
             time.sleep(0.2)
+
+
+def _renice_threads(pid: int, nice: int) -> None:
+    """Every thread of a process at this nice value (Linux priorities are per thread)."""
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return
+    for tid in threads:
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) != nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:
+            continue
 
 
 def _is_deploy(pid: int) -> bool:
@@ -195,7 +214,7 @@ class Deployment:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # run.sh stops every process it started
+            self.process.send_signal(signal.SIGTERM)  # run.sh stops every process it started
             try:
                 self.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
@@ -210,8 +229,13 @@ def start_deployment(data: Path, processes: int, logs: Path, server_cpus: set[in
                "--data", str(data), "--logs", str(logs)]  # fmt: skip
     logs.mkdir(parents=True, exist_ok=True)
     out = (logs / "run.out").open("wb")
-    pin = (lambda: os.sched_setaffinity(0, server_cpus)) if server_cpus else None
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=pin)
+
+    def prepare() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # run.sh traps it (a shell cannot trap an inherited ignore)
+        if server_cpus:
+            os.sched_setaffinity(0, server_cpus)
+
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=prepare)
     out.close()
     deadline = time.monotonic() + 180
     while "Ctrl-C stops everything" not in (logs / "run.out").read_text():
@@ -345,15 +369,16 @@ HEADER = (
 def one_run(args, stems: list[str], processes: int, sessions: int, logs: Path) -> Result:
     result = Result(processes, sessions)
     deployment = start_deployment(Path(args.data), processes, logs, args.server_cpus)
+    pids = deployment.server_pids()
+    sampler = Sampler([*pids, deployment.haproxy_pid()], args.browser_nice)
+    sampler.start()
     try:
         if args.warm:  # every page once on each process, straight to its own port
             direct = [f"http://127.0.0.1:{deployment.port + i}" for i in range(1, processes + 1)]
             _, warm_errors = drive_lowered(args, direct, stems, processes, 1)
             result.errors += [f"(warm-up) {e}" for e in warm_errors]
         already = len(deployment.page_runs())
-        pids = deployment.server_pids()
-        sampler = Sampler([*pids, deployment.haproxy_pid()])
-        sampler.start()
+        sampler.browser_cpu.clear()  # the warm-up's browsers are not this run's
         result.load = (os.getloadavg()[0], 0.0)
         cpu_before = [cpu_seconds(pid) for pid in pids]
         haproxy_before = cpu_seconds(deployment.haproxy_pid())
@@ -383,6 +408,7 @@ def one_run(args, stems: list[str], processes: int, sessions: int, logs: Path) -
                 cpu = statistics.median([r[2] for r in mine]) if mine else 0.0
                 print(f"| {stem} | {len(mine)} | {p50_p95([r[1] for r in mine])} | {cpu:.2f} | {p50_p95(seen)} |")
     finally:
+        sampler.stop.set()
         deployment.stop()
     return result
 

@@ -91,7 +91,12 @@ def deployment(tmp: Path, data: Path, processes: int = 2):
     command = [str(RUN), "--processes", str(processes), "--port", str(port), "--stats-port", str(stats_port),
                "--data", str(data), "--logs", str(logs)]  # fmt: skip
     out = (tmp / "run.out").open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    # SIGINT as a terminal's Ctrl-C sends it, even when the tests run where it is ignored (a shell cannot
+    # trap a signal ignored when it started).
+    restore_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=restore_ctrl_c
+    )
     running = Deployment(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stats_port}", logs, process)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
