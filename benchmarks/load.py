@@ -436,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stems:
         parser.error(f"no such page: {', '.join(args.pages)}")
     logs = Path(args.logs) if args.logs else Path(tempfile.mkdtemp(prefix="childstat-load-"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so a stopped benchmark stops its servers too
     results = []
     for processes in args.processes:
         for sessions in args.sessions:

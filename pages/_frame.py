@@ -8,6 +8,7 @@ plain messages on the page; a user never sees a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -443,11 +444,17 @@ def table_data(frame: pl.DataFrame):
 def show_table(
     container, frame: pl.DataFrame, file_stem: str, column_config: dict | None = None, key: str | None = None, **kwargs
 ) -> None:
-    """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised)."""
+    """A table on the page with a CSV download of exactly what is shown (formula-like text neutralised).
+
+    The CSV is made when the button is clicked, not on every page view (Streamlit's deferred download:
+    its request goes to the process holding the session, which the load balancer's sticky cookie
+    guarantees, docs/deploy.md): most tables are never downloaded, and each session no longer holds a
+    copy of every table as CSV in memory.
+    """
     container.dataframe(table_data(frame), hide_index=True, width="stretch", column_config=column_config, **kwargs)
     container.download_button(
         "Download CSV",
-        safe_csv(frame),
+        functools.partial(safe_csv, frame),
         file_name=f"{file_stem}.csv",
         mime="text/csv",
         key=f"download_{key or file_stem}",

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, default_page, wait_for_run
+from test_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_run
 
-from app import page_files, page_meta
+from app import page_meta
 from tiny_extract import DEFAULT_MANIFEST, write_extract
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,9 +176,7 @@ def extract_link(tmp_path):
 def test_two_processes_behind_haproxy_serve_pages_and_take_a_refresh_without_dropping_sessions(tmp_path, extract_link):
     from playwright.sync_api import sync_playwright
 
-    home = default_page()  # drawn at "/"; its heading is "ChildStat"
-    other = next(p for p in page_files() if p != home and not page_meta(p).get("needs"))
-    other_title = page_meta(other)["title"]
+    other_title = page_meta(ROOT / "pages" / "caseload.py")["title"]  # the default page, at "/", is headed "ChildStat"
     with deployment(tmp_path, extract_link) as site, sync_playwright() as playwright:
         assert site.servers() == {"app1": "UP", "app2": "UP"}
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -204,6 +202,12 @@ def test_two_processes_behind_haproxy_serve_pages_and_take_a_refresh_without_dro
             assert [ws.url for ws in sockets if ws.url.endswith("/_stcore/stream")] == [stream[0].url]
             assert not stream[0].is_closed()
 
+            # A table's CSV is made when asked for, by the session's own process (the sticky cookie sends it there).
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Download CSV").first.click()
+            csv = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+            assert len(csv) > 1 and "," in csv[0]
+
             # A new visitor (possibly on the other process) sees the new extract too.
             context2, page2, _ = open_page(browser, f"{site.base}/", "ChildStat")
             assert "Refreshed Borough" in sidebar_text(page2)
@@ -222,18 +226,19 @@ def test_killing_one_process_leaves_the_site_answering(tmp_path, extract_link):
     with deployment(tmp_path, extract_link) as site, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context, page, _ = open_page(browser, f"{site.base}/", "ChildStat")
+            context, page, sockets = open_page(browser, f"{site.base}/", "ChildStat")
             victim = server_cookie(context)
             survivor = {"app1": "app2", "app2": "app1"}[victim]
-            os.kill(site.pid(f"app-{victim[-1]}"), signal.SIGKILL)
-
-            # Before HAProxy's checks notice, a request for the dead process is sent to the other.
-            assert get(f"{site.base}/_stcore/health") == (200, "ok")
-            assert get(f"{site.base}/")[0] == 200
+            [stream] = [ws for ws in sockets if ws.url.endswith("/_stcore/stream")]
+            reconnects = lambda ws: ws.url.endswith("/_stcore/stream")  # noqa: E731
+            with page.expect_websocket(reconnects, timeout=90_000) as reconnected:
+                os.kill(site.pid(f"app-{victim[-1]}"), signal.SIGKILL)
+                # Before HAProxy's checks notice, a request for the dead process is sent to the other.
+                assert get(f"{site.base}/_stcore/health") == (200, "ok")
+                assert get(f"{site.base}/")[0] == 200
+            # The browser whose process died reconnects by itself and gets its page again from the other one.
+            assert stream.is_closed() and not reconnected.value.is_closed()
             wait_until(lambda: site.servers() == {victim: "DOWN", survivor: "UP"}, "HAProxy to mark it down")
-
-            # The browser whose process died gets its page again from the other one.
-            page.reload()
             wait_for_run(page, "ChildStat")
             assert exception_boxes(page) == []
             assert "Tiny Test Borough" in sidebar_text(page)

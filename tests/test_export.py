@@ -60,8 +60,9 @@ def test_every_table_download_on_a_page_is_neutralised():
     page = Page()
     frame = pl.DataFrame({"child_id": ATTACKS, "days_overdue": [-3, 1, 2, 3, 4, 5]})
     _frame.show_table(page, frame, "overdue_visits")
-    [(label, data, file_name)] = page.downloads
+    [(label, deferred, file_name)] = page.downloads
     assert (label, file_name) == ("Download CSV", "overdue_visits.csv")
+    data = deferred()  # made when the button is clicked
     assert data == safe_csv(frame)
     assert [row[0] for row in cells(data)[1:]] == ["'" + attack for attack in ATTACKS]
     assert cells(data)[1][1] == "-3"
