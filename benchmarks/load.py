@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
@@ -145,7 +146,7 @@ def _renice_threads(pid: int, nice: int) -> None:
         return
     for tid in threads:
         try:
-            if os.getpriority(os.PRIO_PROCESS, tid) != nice:
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
                 os.setpriority(os.PRIO_PROCESS, tid, nice)
         except OSError:
             continue
@@ -252,29 +253,47 @@ async def wait_for_page(page) -> None:
     await page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=PAGE_TIMEOUT_MS)
 
 
+async def visit(page, url: str) -> str | None:
+    """Open a page and wait until it is drawn; the text of an exception box it shows, if any."""
+    await page.goto(url, wait_until="domcontentloaded")
+    await wait_for_page(page)
+    boxes = page.locator('[data-testid="stException"]')
+    if await boxes.count():
+        return " ".join((await boxes.first.inner_text()).split())[:300]
+    return None
+
+
 async def session(browser, base: str, stems: list[str], rounds: int, seed: int, timings: list, errors: list) -> None:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
+    """One browser session visiting every page. Every step has a hard limit besides Playwright's own
+    timeouts (a page that Chromium never creates has none): a session stuck past it is abandoned."""
+    limit = 3 * PAGE_TIMEOUT_MS / 1000
     order = list(stems)
     random.Random(seed).shuffle(order)
+    try:
+        context = await asyncio.wait_for(browser.new_context(viewport={"width": 1280, "height": 900}), limit)
+        page = await asyncio.wait_for(context.new_page(), limit)
+    except TimeoutError:
+        errors.append("a browser session could not be opened")
+        return
     try:
         for _ in range(rounds):
             for stem in order:
                 url = base + ("/" if stem == "home" else f"/{stem}")
                 start = time.perf_counter()
                 try:
-                    await page.goto(url, wait_until="domcontentloaded")
-                    await wait_for_page(page)
-                    boxes = page.locator('[data-testid="stException"]')
-                    if await boxes.count():
-                        text = " ".join((await boxes.first.inner_text()).split())
-                        errors.append(f"{stem}: an exception box: {text[:300]}")
+                    box = await asyncio.wait_for(visit(page, url), limit)
+                except TimeoutError:
+                    errors.append(f"{stem}: stuck for {limit:.0f} s; session abandoned")
+                    return
                 except Exception as exc:  # noqa: BLE001 - a benchmark records and carries on
                     errors.append(f"{stem}: {type(exc).__name__}")
                     continue
+                if box:
+                    errors.append(f"{stem}: an exception box: {box}")
                 timings.append((stem, time.perf_counter() - start))
     finally:
-        await context.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(context.close(), 30)
 
 
 def drive_lowered(args, bases: list[str], stems: list[str], sessions: int, rounds: int) -> tuple[list, list]:
@@ -305,7 +324,8 @@ async def drive(bases: list[str], stems: list[str], sessions: int, rounds: int) 
                 *(session(browser, bases[i % len(bases)], stems, rounds, i, timings, errors) for i in range(sessions))
             )
         finally:
-            await browser.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 60)
     return timings, errors
 
 
@@ -443,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
             run_logs = logs / f"p{processes}-s{sessions}"
             result = one_run(args, stems, processes, sessions, run_logs)
             results.append(result)
-            print(f"{processes} process(es), {sessions} sessions: {result.wall:.0f} s; logs in {run_logs}", flush=True)
+            print(f"{processes} process(es), {sessions} sessions: {result.wall:.0f} s; logs in {run_logs}\n{HEADER}\n"
+                  f"{result.row()}", flush=True)  # fmt: skip
     print(f"\n{len(stems)} pages x {args.rounds} round(s) per session on {args.data}, {os.cpu_count()} CPUs, browsers "
           f"at nice +{args.browser_nice}" + (f" on CPUs {sorted(args.browser_cpus)}" if args.browser_cpus else "")
           + (f", servers on CPUs {sorted(args.server_cpus)}" if args.server_cpus else "")
