@@ -139,10 +139,14 @@ def main() -> None:
     from pages._frame import begin_run, end_run
 
     begin_run()
+    outcome = "done"
     try:
         _main()
+    except BaseException as exc:  # Streamlit's rerun and stop end a run by raising; the timing line says which
+        outcome = type(exc).__name__
+        raise
     finally:
-        end_run()
+        end_run(outcome)
 
 
 def _main() -> None:
@@ -175,19 +179,22 @@ def _token_issued() -> str | None:
 def _route() -> None:
     """Broken configuration, sign-in, no access, or the user's pages: each recorded in the audit log."""
     from pages._audit import AuditWriteError
-    from pages._frame import audit, current_access, hosting, routed
+    from pages._frame import audit, current_access, hosting, note_page, routed
 
     config = hosting()
     if config.broken:
+        note_page("broken_config")
         with contextlib.suppress(AuditWriteError):  # nothing is shown anyway; record() has logged it
             audit("hosting_broken", problems=len(config.problems))
         st.navigation([st.Page(broken_config_page, title="Not available", icon=":material/gpp_bad:")]).run()
         return
     if config.hosted and st.user.get("is_logged_in") is not True:
+        note_page("sign_in")
         st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
         return
     access = current_access(config)
     if access.scope is None:
+        note_page("no_access")
         if st.session_state.get(REFUSED_KEY) != (access.email, access.refusal):
             audit("sign_in_refused", reason=access.refusal, issuer=access.issuer)
             st.session_state[REFUSED_KEY] = (access.email, access.refusal)
@@ -205,7 +212,8 @@ def _route() -> None:
     draw_frame(scope)
     pages_for_role = [(f"pages/{path.name}", page_meta(path)) for path in page_files()]
     pages_for_role = [(p, m) for p, m in pages_for_role if scope.role == "admin" or scope.role in page_roles(m)]
-    meta = next((m for _, m in pages_for_role if m["title"] == page.title), None)
+    path, meta = next(((p, m) for p, m in pages_for_role if m["title"] == page.title), (None, None))
+    note_page(path.removeprefix("pages/").removesuffix(".py") if path else "unknown")
     routed(page.run, meta, sorted(pages_for_role, key=lambda pm: pm[1].get("order", 99)))
 
 

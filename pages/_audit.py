@@ -84,11 +84,18 @@ def _private_folder(folder: Path) -> None:
 
 
 def _append_private(path: Path, text: str) -> None:
-    """Append to a file that is created 0600 (never world- or group-readable, whatever the umask)."""
+    """Append to a file that is created 0600 (never world- or group-readable, whatever the umask).
+
+    One write(2) per line on a file opened O_APPEND: several server processes appending at once each
+    land whole lines at the end (tests/test_deploy.py), on a local disk (not NFS; docs/deploy.md).
+    A write cut short (a full disk) is an error, not a line silently recorded in part.
+    """
     _private_folder(path.parent)
+    data = text.encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, text.encode("utf-8"))
+        if os.write(fd, data) != len(data):
+            raise OSError("the audit line was written in part")
     finally:
         os.close(fd)
 

@@ -9,8 +9,10 @@ plain messages on the page; a user never sees a traceback.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -159,15 +161,52 @@ def _signature(path) -> str:
         return f"unusable:{exc}"
 
 
+TIMING_ENV = "CHILDSTAT_TIMING_LOG"  # "1": one line per script run in the server's log (benchmarks/load.py)
+timing_log = logging.getLogger("childstat.timing")
+timing_log.setLevel(logging.INFO)
+timing_log.propagate = False  # its own handler below, not whatever the root logger does
+_timing_setup = threading.Lock()
+
+
+def timing_on() -> bool:
+    return os.environ.get(TIMING_ENV, "") not in ("", "0")
+
+
+def _timing_handler() -> None:
+    """Send the timing lines to stderr (the server's log) once per process, whatever Streamlit's logging."""
+    with _timing_setup:
+        if not timing_log.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+            timing_log.addHandler(handler)
+
+
 def begin_run() -> None:
     """Start of a script run (app.py): the extract is looked up at most once until end_run()."""
     _router.memo = None
     _router.remember = True
+    _router.page = None
+    _router.started = (time.perf_counter(), time.thread_time())
 
 
-def end_run() -> None:
+def note_page(stem: str) -> None:
+    """Which page this run draws (its file's stem), for the timing line."""
+    _router.page = stem
+
+
+def end_run(outcome: str = "done") -> None:
+    """End of a script run. With CHILDSTAT_TIMING_LOG=1, one line: the page, its wall-clock and this
+    thread's CPU seconds, and how the run ended ("done", or the exception that ended it, e.g.
+    RerunException when the user moved on). Nothing about who asked or which child."""
     _router.memo = None
     _router.remember = False
+    started = getattr(_router, "started", None)
+    if started is None or not timing_on():
+        return
+    _timing_handler()
+    wall, cpu = time.perf_counter() - started[0], time.thread_time() - started[1]
+    page = getattr(_router, "page", None) or "-"
+    timing_log.info("page_run page=%s wall_s=%.3f cpu_s=%.3f outcome=%s", page, wall, cpu, outcome)
 
 
 def _current() -> tuple[Loaded, str]:
