@@ -13,6 +13,8 @@ Where the tables live (`storage`), chosen by size unless asked for:
   ($CHILDSTAT_CACHE, else ~/.cache/childstat; schemas/cache.py), named by a hash of the extract's
   files (paths, sizes, modification times), rebuilt when they change and opened read-only
   afterwards, so questions stop decoding Parquet; the extract folder itself is never written to.
+  queries/database.py builds it (one process at a time, only the parts whose files changed, each
+  step timed) and checks it before use (one that cannot be read is rebuilt).
   The folder is 0700 and every file in it 0600; opening a database prunes the folder (copies of
   extracts gone or changed, then the least recently used beyond the max_cache_gb setting);
 - "views": views straight over the Parquet (nothing copied).
