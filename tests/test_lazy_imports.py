@@ -122,7 +122,7 @@ def test_no_module_imports_a_modelling_library_but_through_the_lock():
                 and path.name != "libraries.py"
             ):
                 named.add(node.args[0].value)
-    assert offenders == []
+    assert offenders == [], "name them with queries.libraries.library(...), imported when first used"
     # import_all (what the benchmarks import before timing) covers every library a question names
     assert named and named <= set(MODELLING), named - set(MODELLING)
 
