@@ -266,7 +266,7 @@ def _remove_dead_builds(cache: Path, folder_key: str) -> None:
 def _previous_sources(con: duckdb.DuckDBPyConnection, cache: Path, folder_key: str, path: Path) -> dict[str, str]:
     """Attach the newest readable earlier version of this extract's database as `previous`: what each of its parts was made from."""
     earlier = [p for p in cache.glob(f"{folder_key}-*.duckdb") if p != path]
-    for candidate in sorted(earlier, key=lambda p: p.stat().st_mtime, reverse=True)[:1]:
+    for candidate in sorted(earlier, key=_modified, reverse=True)[:1]:
         try:
             con.execute(f"ATTACH '{setting_text(candidate)}' AS previous (READ_ONLY)")
         except duckdb.Error:
@@ -281,6 +281,13 @@ def _previous_sources(con: duckdb.DuckDBPyConnection, cache: Path, folder_key: s
             pass
         con.execute("DETACH previous")
     return {}
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile (a prune elsewhere)
+        return 0.0
 
 
 def _build(
@@ -306,8 +313,14 @@ def _build(
                 progress(f"{about}: {step.label} {of}")
                 begun = time.perf_counter()
                 kept = previous.get(step.name) == step.source
-                source = f"SELECT * FROM previous.main.{step.name}" if kept else step.sql
-                con.execute(f"CREATE TABLE {step.name} AS {source}")
+                if kept:
+                    try:
+                        con.execute(f"CREATE TABLE {step.name} AS SELECT * FROM previous.main.{step.name}")
+                    except duckdb.Error:  # the previous copy cannot be read after all: from the source
+                        con.execute(f"DROP TABLE IF EXISTS {step.name}")
+                        kept = False
+                if not kept:
+                    con.execute(f"CREATE TABLE {step.name} AS {step.sql}")
                 timings.append(StepTime(step.label, time.perf_counter() - begun, "kept" if kept else "read"))
                 how = "kept from the previous version" if kept else "done"
                 progress(f"{about}: {step.label} {how} in {timings[-1].seconds:.1f} s {of}")
