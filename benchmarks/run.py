@@ -53,10 +53,12 @@ def ms_since(start: float) -> float:
 def work_query(data: str, name: str, params: dict, repeat: int) -> dict:
     """Open the extract, build an engine, run `name` once cold and `repeat` times warm."""
     from queries.engine import Engine
+    from queries.libraries import import_all
     from queries.registry import all_queries
     from schemas.extract import open_extract
 
-    all_queries()  # imports every question's module (scipy, statsmodels…): start-up, not the question's time
+    all_queries()  # imports every question's module: start-up, not the question's time
+    import_all()  # the modelling libraries a question imports when first asked (benchmarks/imports.py times that)
     start = time.perf_counter()
     engine = Engine(open_extract(data))
     engine_ms = ms_since(start)

@@ -230,13 +230,17 @@ def _current() -> tuple[Loaded, str]:
 
 
 def _progress_bar(place) -> Callable[[str], None]:
-    """A callback for Engine(progress=...): each message ("… (3 of 18)") moves a progress bar."""
+    """A callback for Engine(progress=...): each message ("… (3 of 40)") moves a progress bar.
+
+    A build step's message comes twice, when it starts and when it is done with its time ("… referrals
+    done in 2.1 s (3 of 40)"): the text shows every step's time as the bar moves.
+    """
     done = [0.0]
 
     def show(message: str) -> None:
         step = re.search(r"\((\d+) of (\d+)\)", message)
         if step:
-            done[0] = int(step.group(1)) / (int(step.group(2)) + 1)  # the summaries come after the last table
+            done[0] = int(step.group(1)) / (int(step.group(2)) + 1)  # then the database is written to disk
         place.progress(done[0], text=message)
 
     return show

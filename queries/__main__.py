@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import polars as pl
 
 from queries.access import ROLE_NEEDS, ROLES, Scope
-from queries.engine import Engine, NotAllowed, QueryError
+from queries.engine import Engine, NotAllowed, QueryError, choose_storage
 from queries.registry import all_queries
 from queries.settings import SettingsError
 from schemas.extract import ExtractError, open_extract
@@ -70,10 +71,23 @@ def cli_scope(args) -> Scope | None:
     return scope
 
 
+def cli_storage(extract) -> str | None:
+    """One question per process: a council-sized extract is read in place rather than copied into memory first.
+
+    Copying every table and computing every summary table is most of a second on the shipped sample;
+    one question reads only what it needs (the same answers: tests/test_performance_cache.py). A large
+    extract still uses its cached database, and $CHILDSTAT_STORAGE still decides when set.
+    """
+    if os.environ.get("CHILDSTAT_STORAGE"):
+        return None
+    return "views" if choose_storage(extract, None, None) == "memory" else None
+
+
 def run_query(args) -> int:
     params = parse_params(args.param or [])
     scope = cli_scope(args)
-    engine = Engine(open_extract(args.data))
+    extract = open_extract(args.data)
+    engine = Engine(extract, storage=cli_storage(extract))
     try:
         frame = engine.run(args.name, scope=scope, **params)
     finally:

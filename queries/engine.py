@@ -13,6 +13,8 @@ Where the tables live (`storage`), chosen by size unless asked for:
   ($CHILDSTAT_CACHE, else ~/.cache/childstat; schemas/cache.py), named by a hash of the extract's
   files (paths, sizes, modification times), rebuilt when they change and opened read-only
   afterwards, so questions stop decoding Parquet; the extract folder itself is never written to.
+  queries/database.py builds it (one process at a time, only the parts whose files changed, each
+  step timed) and checks it before use (one that cannot be read is rebuilt).
   The folder is 0700 and every file in it 0600; opening a database prunes the folder (copies of
   extracts gone or changed, then the least recently used beyond the max_cache_gb setting);
 - "views": views straight over the Parquet (nothing copied).
@@ -24,12 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import re
 import sys
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -41,21 +41,17 @@ import polars as pl
 
 from queries.access import ALLOWED_CHILDREN_SQL, CHILD_HISTORIES, AccessDenied, Scope, filter_answer, scoped_params
 from queries.calendar import install_calendar
+from queries.database import LARGE_MEMORY_LIMIT, StepTime, open_database, setting_text, summary_buildable
 from queries.disclosure import cell_key_secret, install_record_keys, protect, without_keys
 from queries.registry import MACRO_DIR, Param, Query, get_query, in_dependency_order, summaries
 from queries.settings import setting
 from schemas.cache import (
     cache_folder,  # noqa: F401 - moved to schemas.cache; importable from here for existing callers
-    hold,
     max_cache_bytes,
     open_cache_folder,
-    private_empty_file,
     private_folder,
     prune,
-    record_database,
     release,
-    remove_database,
-    tighten,
 )
 from schemas.codes import all_labels
 from schemas.contract import TABLES
@@ -64,17 +60,7 @@ from schemas.rules.base import ERROR
 from schemas.rules.structure import check_structure as table_shape
 
 MATERIALISE_BYTES = 64 * 1024 * 1024
-LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app process stays under 2 GB
 STORAGES = ("memory", "database", "views")
-# Bump when what is copied into the database changes, so older cached databases are rebuilt.
-DATABASE_FORMAT = 2  # 2: summary tables (queries/summaries/; their SQL is part of the key too)
-# Tables copied in this order, so a child's rows sit together (small min/max zones per block).
-DATABASE_ORDER = {
-    "referrals": "child_id, referral_date, referral_id",
-    "visits": "child_id, visit_date",
-    "factors": "child_id, factor_code",
-    "assessments": "child_id",
-}
 
 
 class QueryError(Exception):
@@ -161,13 +147,14 @@ class Engine:
         self.materialise = self.storage != "views"
         self.database_path: Path | None = None
         self._release: weakref.finalize | None = None  # lets go of the cached database (see _attach_database)
+        self.build_steps: list[StepTime] = []  # each step's time, when this engine built the database
         large = self.storage == "database"
         self.con = duckdb.connect(":memory:")
         memory_limit = (
             memory_limit or os.environ.get("CHILDSTAT_MEMORY_LIMIT") or (LARGE_MEMORY_LIMIT if large else None)
         )
         if memory_limit:
-            self.con.execute(f"SET memory_limit = '{_setting_text(memory_limit)}'")
+            self.con.execute(f"SET memory_limit = '{setting_text(memory_limit)}'")
         self._lock = threading.Lock()
         self.tables = check_structure(self.con, self.extract)
         if large:
@@ -175,7 +162,7 @@ class Engine:
             try:
                 cache = open_cache_folder(self.extract, cache_dir)  # 0700, tightened if it was not
                 spill = private_folder(cache / "spill")
-                self.con.execute(f"SET temp_directory = '{_setting_text(spill)}'")
+                self.con.execute(f"SET temp_directory = '{setting_text(spill)}'")
                 self.con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
                 self.con.execute("SET preserve_insertion_order = false")
                 self.database_path = self._attach_database(cache, report)
@@ -367,22 +354,21 @@ class Engine:
             cursor.close()
 
     def _attach_database(self, cache: Path, report: Callable[[str], None]) -> Path:
-        """Build or open the extract's database, attach it read-only, then prune the cache folder.
+        """Build or open the extract's database (queries/database.py), attached read-only, then prune the cache folder.
 
         The database is held for this process until the engine is closed (or collected), so no
         prune removes it meanwhile. Should another process remove it between the build and the
         attach, it is built again, once.
         """
+        usable = [name for name, state in self.tables.items() if state.usable]
         for attempt in (1, 2):
-            path = ensure_database(self.extract, self.tables, cache, report)
-            self._release = weakref.finalize(self, release, path)
             try:
-                self.con.execute(f"ATTACH '{_setting_text(path)}' AS store (READ_ONLY)")
+                path, self.build_steps = open_database(self.con, self.extract, usable, cache, report)
                 break
-            except duckdb.IOException:
-                self._release()
-                if attempt == 2 or path.exists():
+            except OSError:
+                if attempt == 2:
                     raise
+        self._release = weakref.finalize(self, release, path)
         with contextlib.suppress(OSError):  # a cache that cannot be pruned still serves
             prune(cache, keep={path}, max_bytes=max_cache_bytes())
         return path
@@ -405,87 +391,6 @@ def choose_storage(extract: Extract, materialise: bool | None, storage: str | No
     return "memory" if extract.size_bytes() <= MATERIALISE_BYTES else "database"
 
 
-def _setting_text(value) -> str:
-    """A path or size for a DuckDB SET/ATTACH string literal (quotes doubled)."""
-    return str(value).replace("'", "''")
-
-
-def database_key(extract: Extract, tables: dict[str, TableState]) -> tuple[str, str]:
-    """(one name per extract folder, one per version of its files): the cached database's file name parts."""
-    folder = hashlib.sha256(str(extract.path.resolve()).encode()).hexdigest()[:12]
-    usable = ",".join(sorted(n for n, state in tables.items() if state.usable))
-    summary_sql = "|".join(f"{q.name}:{q.sql}" for q in summaries())  # a changed summary rebuilds the database
-    text = f"{DATABASE_FORMAT}|{duckdb.__version__}|{usable}|{extract.signature()}|{summary_sql}"
-    return folder, hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def ensure_database(
-    extract: Extract, tables: dict[str, TableState], cache: Path, progress: Callable[[str], None]
-) -> Path:
-    """The extract's cached database, built (with progress lines) if missing or out of date.
-
-    Returned held for this process (schemas.cache.hold): the caller releases it when closed. The
-    database, its temporary .building file and that file's WAL are 0600 from before anything is
-    written into them; a sidecar (`<database>.json`, 0600) names the extract for later prunes.
-    """
-    folder_key, version_key = database_key(extract, tables)
-    path = cache / f"{folder_key}-{version_key}.duckdb"
-    hold(path)  # from here no prune in this process removes it
-    try:
-        if path.exists():
-            tighten(path)  # made by an older ChildStat, perhaps readable by others
-            record_database(path, extract)
-            return path
-        _build_database(extract, tables, cache, path, progress)
-    except BaseException:
-        release(path)
-        raise
-    for older in cache.glob(f"{folder_key}-*.duckdb"):  # earlier versions of this extract's files
-        if older != path:
-            with contextlib.suppress(OSError):  # still open (here or elsewhere): a later prune removes it
-                remove_database(older)
-    return path
-
-
-def _build_database(
-    extract: Extract, tables: dict[str, TableState], cache: Path, path: Path, progress: Callable[[str], None]
-) -> None:
-    private_folder(cache)
-    building = cache / f"{path.name}.building-{os.getpid()}-{threading.get_ident()}"
-    usable = [name for name, state in tables.items() if state.usable]
-    started = time.perf_counter()
-    try:
-        con = duckdb.connect(str(building))
-        try:
-            tighten(building)  # DuckDB made it with the umask's mode; it holds only a header yet
-            with contextlib.suppress(FileExistsError):
-                private_empty_file(f"{building}.wal")  # DuckDB logs into it until the CHECKPOINT
-            tighten(f"{building}.wal")
-            con.execute(f"SET memory_limit = '{LARGE_MEMORY_LIMIT}'")
-            con.execute(f"SET temp_directory = '{_setting_text(private_folder(cache / 'spill'))}'")
-            for step, name in enumerate(usable, start=1):
-                progress(f"Preparing {extract.la_name} for fast questions: {name} ({step} of {len(usable)})")
-                columns = ", ".join(TABLES[name].column_names)
-                order = f" ORDER BY {DATABASE_ORDER[name]}" if name in DATABASE_ORDER else ""
-                source = extract.tables[name].read_sql()
-                con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM {source}{order}")
-            built: set[str] = set()
-            for summary in summaries():
-                if summary_buildable(summary, set(usable), built):
-                    progress(f"Preparing {extract.la_name} for fast questions: summary {summary.name}")
-                    con.execute(f"CREATE TABLE {summary.name} AS {summary.sql}")
-                    built.add(summary.name)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(building, path)  # atomic: a reader sees the whole database or none
-        record_database(path, extract)
-    finally:
-        for leftover in (building, Path(f"{building}.wal")):
-            leftover.unlink(missing_ok=True)
-    progress(f"Prepared {extract.la_name} in {time.perf_counter() - started:.0f} s ({path})")
-
-
 def bound_params(sql: str, values: dict) -> dict:
     """The parameters this SQL uses ($name): DuckDB refuses values for parameters a statement does not have."""
     return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}
@@ -494,11 +399,6 @@ def bound_params(sql: str, values: dict) -> dict:
 def engine_instance(cursor: duckdb.DuckDBPyConnection) -> str:
     """The id of the engine a cursor belongs to (a new one for every Engine)."""
     return cursor.sql("SELECT instance_id FROM childstat_engine").fetchall()[0][0]
-
-
-def summary_buildable(summary: Query, usable: set[str], built: set[str]) -> bool:
-    """Whether a summary table can be computed: its tables usable and the summaries it reads built."""
-    return set(summary.tables) <= usable and set(summary.extra["summaries"]) <= built
 
 
 def _stderr_progress(message: str) -> None:

@@ -5,7 +5,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from queries.calendar import bank_holidays, install_calendar
+from queries.calendar import bank_holidays, calendar_frame, install_calendar
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +55,11 @@ def test_bank_holidays_are_england_and_wales_not_scotland():
     assert dt.date(2026, 4, 6) in days  # Easter Monday: England and Wales
     assert dt.date(2026, 1, 2) not in days  # 2 January: Scotland only
     assert dt.date(2026, 8, 31) in days  # late summer (August in Scotland is the 3rd)
+
+
+def test_the_calendar_made_in_duckdb_is_the_polars_one(con):
+    """install_calendar builds the rows in SQL; calendar_frame (polars, used by the pandas baseline) the same."""
+    made = con.sql("SELECT * FROM calendar ORDER BY d").pl()
+    assert made.equals(calendar_frame())
+    assert made.height == (dt.date(2045, 12, 31) - dt.date(1990, 1, 1)).days + 1
+    assert made.filter(made["d"] == dt.date(2026, 12, 28))["is_working_day"][0] is False  # Boxing Day, substitute

@@ -1,4 +1,6 @@
-"""The app shows a progress bar while a large extract's database is built (issue 10)."""
+"""The app shows a progress bar while a large extract's database is built (issue 10), each step timed (issue 20)."""
+
+import re
 
 from pages._frame import _progress_bar
 from queries.engine import Engine
@@ -25,6 +27,11 @@ def test_building_the_database_moves_a_progress_bar_step_by_step(tiny_dir, tmp_p
     assert tables >= 10  # one step per usable table
     assert values == sorted(values) and 0 < values[0] < values[-1] < 1
     assert any("summary child_factor_first" in t for t in texts)
+    # every step's time is in the bar's text once it is done
+    assert (
+        sum(re.search(r" done in \d+\.\d s \(\d+ of \d+\)$", t) is not None for t in texts)
+        == len(engine.build_steps) - 1
+    )
     assert texts[-1].startswith("Prepared")
     # Opened again: nothing to build, so no bar at all.
     again = FakePlace()

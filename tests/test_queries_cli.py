@@ -51,3 +51,19 @@ def test_invalid_table_exits_1_without_traceback(tiny_dir):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: Children on child protection plans cannot be shown: the cp_plans table")
+
+
+def test_one_question_reads_a_small_extract_in_place(tiny_dir, monkeypatch):
+    """The command line answers one question per process: nothing is copied into memory first."""
+    import queries.engine as engine_module
+    from queries.__main__ import cli_storage
+    from schemas.extract import open_extract
+
+    monkeypatch.delenv("CHILDSTAT_STORAGE", raising=False)
+    extract = open_extract(tiny_dir)
+    assert cli_storage(extract) == "views"
+    monkeypatch.setenv("CHILDSTAT_STORAGE", "memory")  # asked for: as asked
+    assert cli_storage(extract) is None
+    monkeypatch.delenv("CHILDSTAT_STORAGE")
+    monkeypatch.setattr(engine_module, "MATERIALISE_BYTES", 10)  # a large extract: its cached database
+    assert cli_storage(extract) is None

@@ -33,7 +33,10 @@ import math
 from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import t as student_t
+
+from queries.libraries import library
+
+stats = library("scipy.stats")  # imported on first use, under the process-wide import lock
 
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -76,7 +79,7 @@ def stratified_proportions(cohort_sizes, answered, counts, z: float = Z95):
     degrees = np.maximum(n.sum(axis=-1) - sampled.sum(axis=-1), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(variance > 0, estimate * (1 - estimate) / variance, 1 / design)
-        n_eff = n_eff * (z / student_t.ppf(NormalDist().cdf(z), degrees)) ** 2
+        n_eff = n_eff * (z / stats.t.ppf(NormalDist().cdf(z), degrees)) ** 2
     n_eff = np.where(design > 0, n_eff, np.inf)
     low, high = wilson_bounds(estimate, n_eff, z)
     nan = np.nan
@@ -131,5 +134,5 @@ def stratified_mean(cohort_sizes, values_by_stratum, z: float = Z95) -> tuple[fl
     if se == 0:
         return estimate, 0.0, estimate, estimate
     degrees = parts.sum() ** 2 / denominator
-    half = float(student_t.ppf(NormalDist().cdf(z), degrees)) * se
+    half = float(stats.t.ppf(NormalDist().cdf(z), degrees)) * se
     return estimate, se, estimate - half, estimate + half

@@ -19,11 +19,14 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
+from queries.libraries import library
 from queries.registry import python_query
 from queries.stats import kaplan_meier, km_median, mase
+
+pd = library("pandas")
+ets = library("statsmodels.tsa.exponential_smoothing.ets")
 
 SEASON = 12
 HORIZON = 12
@@ -90,13 +93,13 @@ def trimmed(values, first_month: dt.date) -> tuple[tuple[float, ...], dt.date, i
 @lru_cache(maxsize=256)
 def _fitted(values: tuple[float, ...], first_month: dt.date):
     """The fitted ETS model for a series (cached by value): seasonal once there are 25 months."""
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
     series = _series(values, first_month)
     seasonal = len(values) >= MIN_SEASONAL_MONTHS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short or flat series
-        model = ETSModel(series, error="add", trend=None, seasonal="add" if seasonal else None, seasonal_periods=SEASON)
+        model = ets.ETSModel(
+            series, error="add", trend=None, seasonal="add" if seasonal else None, seasonal_periods=SEASON
+        )
         return model.fit(disp=False), seasonal
 
 

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
-from scipy.special import expit
 
+from queries.libraries import library
 from queries.stats import auc_with_ci, benjamini_hochberg, brier_score, wilson_intervals
+
+stats = library("scipy.stats")
+special = library("scipy.special")
+sm = library("statsmodels.api")
 
 # ---- the features --------------------------------------------------------------------------------------------
 
@@ -111,7 +114,7 @@ class LogitFit:
         logit = np.full(frame.height, self.coef("const"))
         for name in self.names[1:]:
             logit += self.coef(name) * frame[name].fill_null(False).cast(pl.Float64).to_numpy()
-        return expit(logit)
+        return special.expit(logit)
 
 
 def fit_logit(design, successes, trials, names: list[str]) -> LogitFit:
@@ -143,7 +146,7 @@ def fit_logit(design, successes, trials, names: list[str]) -> LogitFit:
         gram = weighted @ exog
         params = np.linalg.solve(gram, weighted @ (eta + (proportion - mu) / (mu * (1 - mu))))
         eta = exog @ params
-        mu = expit(eta)
+        mu = special.expit(eta)
         deviance.append(_binomial_deviance(y, m, mu))
         if abs(deviance[-1] - deviance[-2]) <= 1e-12:
             break
@@ -501,8 +504,6 @@ def calibration_slope(probabilities, labels, weights=None) -> tuple[float, float
     Slope 1 and intercept 0 (with the slope fixed at 1) mean well calibrated (Cox 1958; Steyerberg 2019).
     `weights`: how many young people each row stands for (frequency weights: the same fit as repeating rows).
     """
-    import statsmodels.api as sm
-
     p = np.clip(np.asarray(probabilities, dtype=float), 1e-9, 1 - 1e-9)
     y = np.asarray(labels, dtype=float)
     w = np.ones(y.size) if weights is None else np.asarray(weights, dtype=float)
@@ -539,13 +540,13 @@ def fit_ridge(design, successes, trials, names: list[str], penalty: float) -> Lo
     params = np.zeros(exog.shape[1])
     params[0] = np.log((y.sum() + 0.5) / (m.sum() - y.sum() + 0.5))
     for _ in range(100):
-        mu = expit(exog @ params)
+        mu = special.expit(exog @ params)
         information = (exog.T * (m * mu * (1 - mu))) @ exog + ridge
         step = np.linalg.solve(information, exog.T @ (y - m * mu) - ridge @ params)
         params = params + step
         if np.max(np.abs(step)) < 1e-11:
             break
-    mu = expit(exog @ params)
+    mu = special.expit(exog @ params)
     bse = np.sqrt(np.diag(np.linalg.inv((exog.T * (m * mu * (1 - mu))) @ exog + ridge)))
     z = stats.norm.ppf(0.975)
     return LogitFit(names=["const", *names], params=params, bse=bse, pvalues=2 * stats.norm.sf(np.abs(params / bse)),
@@ -580,7 +581,7 @@ class RiskModel:
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         raw = np.clip(self.fit.predict(frame), 1e-12, 1 - 1e-12)
         intercept, slope = self.recalibration
-        return expit(intercept + slope * np.log(raw / (1 - raw)))
+        return special.expit(intercept + slope * np.log(raw / (1 - raw)))
 
 
 def fit_risk_model(cells: pl.DataFrame, years_column: str = "outcome_year") -> RiskModel | None:
@@ -655,8 +656,6 @@ def per_outcome(cells: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarra
 
 def recalibration_intercept(probabilities, labels, weights, slope: float) -> float:
     """The intercept of logit P(NEET) = a + slope * logit(predicted), the slope fixed (its maximum likelihood)."""
-    import statsmodels.api as sm
-
     p = np.clip(np.asarray(probabilities, dtype=float), 1e-9, 1 - 1e-9)
     y, w = np.asarray(labels, dtype=float), np.asarray(weights, dtype=float)
     p, y, w = p[w > 0], y[w > 0], w[w > 0]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from scipy import stats as scipy_stats
 
+from queries.libraries import library
 from queries.registry import python_query
 from queries.stats import (
     adjusted_funnel_limits,
@@ -26,6 +26,8 @@ from queries.stats import (
     overdispersion,
     wilson_intervals,
 )
+
+scipy_stats = library("scipy.stats")
 
 GROUP_PARAMS = [
     "as_of date = as_of ; the end of the 12 months",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from queries.libraries import library
 from queries.stats._inputs import as_array, same_length
+
+special = library("scipy.special")  # two-sided tests: the lighter import (see hypergeom_logpmf)
+stats = library("scipy.stats")  # one-sided tests
 
 
 def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
@@ -51,11 +54,29 @@ def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
     if total == 0 or row in (0, total) or col in (0, total):
         return 1.0
     support = np.arange(max(0, row - (total - col)), min(row, col) + 1)
-    log_pmf = stats.hypergeom.logpmf(support, total, col, row)  # scipy's own probabilities, in one call
+    log_pmf = hypergeom_logpmf(support, total, col, row)
     observed = log_pmf[a - support[0]]
     # scipy's two-sided test: tables whose probability is at most the observed one's times (1 + 1e-7)
     as_likely = log_pmf <= observed + np.log1p(1e-7)
     return float(min(1.0, np.exp(log_pmf[as_likely]).sum()))
+
+
+def hypergeom_logpmf(k, total: int, good: int, drawn: int) -> np.ndarray:
+    """scipy.stats.hypergeom.logpmf(k, total, good, drawn), by scipy's own formula (its `_logpmf`, in betaln).
+
+    The same numbers as scipy.stats gives, from scipy.special: importing scipy.stats takes most of a
+    second, scipy.special a third of that, and a cohort question needs only this.
+    """
+    bad = total - good
+    betaln = special.betaln
+    return (
+        betaln(good + 1, 1)
+        + betaln(bad + 1, 1)
+        + betaln(total - drawn + 1, drawn + 1)
+        - betaln(k + 1, good - k + 1)
+        - betaln(drawn - k + 1, bad - drawn + k + 1)
+        - betaln(total + 1, 1)
+    )
 
 
 def _fisher_greater(a: int, b: int, c: int, d: int) -> float:

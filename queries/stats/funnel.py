@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from queries.libraries import library
 from queries.stats._inputs import as_array, z_value
+
+stats = library("scipy.stats")
 
 
 def _exact_limit(p0: float, n: np.ndarray, tail: float) -> np.ndarray:

@@ -17,9 +17,11 @@ import math
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from queries.libraries import library
 from queries.stats._inputs import as_array, as_weights, same_length, z_value
+
+stats = library("scipy.stats")
 
 KM_COLUMNS = ("time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high")
 
