@@ -25,10 +25,16 @@ __all__ = ["PAGES_DIR", "main", "navigation_pages", "page_files", "page_meta"]
 
 
 DEFAULT_ROLES = ["analyst", "admin"]  # a page that does not say who may see it is for analysts
+LANDING = {"social_worker": "caseload"}  # where a signed-in user lands, when not on the first page (Home)
 
 
 def page_roles(meta: dict) -> list[str]:
     return list(meta.get("roles", DEFAULT_ROLES))
+
+
+def landing(role: str | None, stems: list[str]) -> int:
+    """Which of the pages (their file stems, in menu order) a user of this role opens first."""
+    return stems.index(LANDING[role]) if LANDING.get(role) in stems else 0
 
 
 def navigation_pages(role: str | None = None) -> list[st.Page]:
@@ -36,13 +42,14 @@ def navigation_pages(role: str | None = None) -> list[st.Page]:
     metas = sorted(((page_meta(p), p) for p in page_files()), key=lambda mp: (mp[0].get("order", 99), mp[1].name))
     if role is not None:
         metas = [(meta, path) for meta, path in metas if role == "admin" or role in page_roles(meta)]
+    first = landing(role, [path.stem for _, path in metas])
     return [
         st.Page(
             str(path.relative_to(PAGES_DIR.parent)),
             title=meta["title"],
             icon=meta.get("icon"),
             url_path=path.stem,
-            default=index == 0,
+            default=index == first,
         )
         for index, (meta, path) in enumerate(metas)
     ]

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, PALETTE
 from pages._charts import show as show_chart
-from pages._frame import formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import current_scope, formatted, opened_engine, page_main, printable, run, show_table
 from queries.settings import setting
 from queries.wording import counted
 
@@ -52,7 +52,12 @@ def pick_team(container, key: str) -> tuple[str | None, dict[str, str]]:
         container.info("This extract has no teams.")
         return None, {}
     names = dict(zip(teams["team_id"], teams["team_name"], strict=True))
-    team_id = container.selectbox("Team", list(names), format_func=names.get, key=key)
+    scope = current_scope()
+    own = scope.team_id if scope is not None and scope.team_id in names else None
+    if own is not None and scope.role == "social_worker":  # a social worker's team is their own: no choice to make
+        return own, names
+    index = list(names).index(own) if own is not None else 0
+    team_id = container.selectbox("Team", list(names), index=index, format_func=names.get, key=key)
     return team_id, names
 
 
@@ -144,7 +149,15 @@ def render_worker(container, as_of) -> None:
         container.info("No workers in this team on the extract date.")
         return
     rows = {r["worker_id"]: r for r in workers.sort("open_cases", descending=True).iter_rows(named=True)}
-    worker_id = container.selectbox("Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="worker")
+    scope = current_scope()
+    mine = scope.worker_id if scope is not None and scope.worker_id in rows else None
+    if mine is not None and scope.role == "social_worker":  # signed in: straight to their own caseload
+        worker_id = mine
+    else:
+        index = list(rows).index(mine) if mine is not None else 0
+        worker_id = container.selectbox(
+            "Worker", list(rows), index=index, format_func=lambda w: worker_label(rows[w]), key="worker"
+        )
     me = rows[worker_id]
     container.header(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
 

@@ -117,3 +117,26 @@ def test_clicking_a_workers_bar_opens_their_open_cases(tiny_dir, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert any("Open cases of W4" in m.value for m in at.markdown)
     assert list(next(f for f in frames(at) if "Visit status" in f.columns)["Child"]) == ["C6"]
+
+
+def test_a_signed_in_social_worker_lands_on_their_own_caseload(tiny_dir, monkeypatch):
+    from app import landing, page_files, page_meta, page_roles
+    from queries.access import Scope
+
+    stems = [p.stem for p in sorted(page_files(), key=lambda p: page_meta(p).get("order", 99))]
+    for_social_worker = [s for s in stems if "social_worker" in page_roles(page_meta(ROOT / f"pages/{s}.py"))]
+    assert for_social_worker[landing("social_worker", for_social_worker)] == "caseload"
+    assert landing("team_manager", stems) == 0 and landing(None, stems) == 0  # the others open Home
+    # On the page: no team or worker to choose, straight to W3's own cases (Cara Jones, team T2).
+    at = open_app_page("caseload", tiny_dir, monkeypatch, scope=Scope("social_worker", "cara@x", "W3", "T2"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [s for s in at.selectbox if s.key in ("worker_team", "worker")]
+    assert at.header[0].value.startswith("Cara Jones: caseload on")
+    assert sorted(frames(at)[0]["Child"]) == ["C2", "C3"]
+
+
+def test_a_team_manager_starts_on_their_own_team(tiny_dir, monkeypatch):
+    from queries.access import Scope
+
+    at = open_app_page("caseload", tiny_dir, monkeypatch, scope=Scope("team_manager", "tm@x", "W2", "T1"))
+    assert at.selectbox(key="worker_team").value == "T1"
