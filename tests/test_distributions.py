@@ -49,6 +49,12 @@ def test_gamma_quantile_is_half_the_chi_square_quantile(rng):
     assert same(dist.gamma_ppf(q, shape), scipy_stats.chi2.ppf(q, 2 * shape) / 2)
 
 
+def test_student_t_quantile(rng):
+    df = np.r_[rng.integers(1, 300, N // 2), rng.uniform(0.5, 80, N // 2), 1, 2, 1e6, np.inf, 3, 3, 3]
+    q = np.r_[rng.random(N), 0.975, 0.5, 0.6, 0.9, 0, 1, -0.1]
+    assert same(dist.t_ppf(q, df), scipy_stats.t.ppf(q, df))
+
+
 def test_binomial_cdf_and_quantile(rng):
     n = rng.integers(0, 3000, N).astype(float)
     p = rng.random(N)

@@ -40,6 +40,14 @@ def gamma_ppf(q, shape):
     return special.gammaincinv(shape, q)
 
 
+def t_ppf(q, df):
+    """scipy.stats.t.ppf(q, df) for df > 0: Student's t quantile; -inf at q = 0, inf at q = 1, nan outside."""
+    q = np.asarray(q, dtype=float)
+    proper = (q > 0) & (q < 1)
+    inside = special.stdtrit(df, np.where(proper, q, 0.5))
+    return np.where(q == 0, -np.inf, np.where(q == 1, np.inf, np.where(proper, inside, np.nan)))[()]
+
+
 def binom_cdf(k, n, p):
     """scipy.stats.binom.cdf(k, n, p) for whole n >= 0 and p in [0, 1]: 0 below 0, 1 from n on."""
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
