@@ -105,6 +105,42 @@ def test_a_cohort_question_imports_scipy_special_only(tiny_dir):
     assert result == {"code": 0, "heavy": ["scipy.special"]}
 
 
+# Questions that test or bound but fit no model: their tails and quantiles come from scipy.special
+# (queries/stats/distributions.py, the same numbers as scipy.stats: tests/test_distributions.py).
+NO_MODEL = [
+    ("rereferral_funnel", {}),  # exact binomial funnel limits, overdispersion's chi-square test
+    ("rereferral_funnel_limits", {}),
+    ("team_outcomes", {}),  # funnel limits, Poisson rate intervals (gamma quantiles)
+    ("time_to_close_logrank", {}),  # log-rank chi-square tail
+    ("factor_replication", {"team_id": "T02"}),  # one-sided Fisher (hypergeometric tail)
+    ("factor_cooccurrence", {"team_id": "T02"}),
+    ("neet_risk_factors", {}),  # its own logistic fit; Wald p-values from the normal tail
+]
+
+
+def test_questions_fitting_no_model_import_scipy_special_but_not_scipy_stats():
+    """Each in turn in one fresh process on the sample: after each, nothing heavier than scipy.special."""
+    result = child(
+        f"""
+        import json
+        from queries.engine import Engine
+        from schemas.extract import SAMPLE_DATA, open_extract
+
+        engine = Engine(open_extract(SAMPLE_DATA))
+        after = {{}}
+        for name, params in {NO_MODEL!r}:
+            rows = engine.run(name, **params).height
+            after[name] = [rows, heavy_loaded()]
+        print(json.dumps(after))
+        """,
+        timeout=300,
+    )
+    assert list(result) == [name for name, _ in NO_MODEL]
+    for name, (rows, heavy) in result.items():
+        assert rows > 0, name
+        assert heavy == ["scipy.special"], (name, heavy)
+
+
 def test_no_module_imports_a_modelling_library_but_through_the_lock():
     """Every import of scipy, statsmodels, scikit-learn or pandas by the engine, the workbench, the reports and
     the pages (all run in a server's script threads) is `library("...")`."""
@@ -136,8 +172,8 @@ def test_a_library_is_refused_unless_it_is_a_modelling_library():
 
 
 # Several sessions' first modelling questions at once, each needing libraries nobody has imported yet:
-# ETS (statsmodels and pandas), GLM (statsmodels.api), the log-rank test and funnel limits (scipy.stats),
-# Fisher's test (scipy.special). Every answer must arrive, and equal the same questions asked one at a time.
+# ETS (statsmodels and pandas), GLM (statsmodels.api), the log-rank test, funnel limits and Fisher's test
+# (scipy.special; statsmodels brings scipy.stats). Every answer must arrive, and equal the same questions asked one at a time.
 FIRST_AT_ONCE = """
 import json, sys, threading
 from queries.engine import Engine

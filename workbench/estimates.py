@@ -34,9 +34,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from queries.libraries import library
-
-stats = library("scipy.stats")  # imported on first use, under the process-wide import lock
+from queries.stats.distributions import t_ppf
 
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -79,7 +77,7 @@ def stratified_proportions(cohort_sizes, answered, counts, z: float = Z95):
     degrees = np.maximum(n.sum(axis=-1) - sampled.sum(axis=-1), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(variance > 0, estimate * (1 - estimate) / variance, 1 / design)
-        n_eff = n_eff * (z / stats.t.ppf(NormalDist().cdf(z), degrees)) ** 2
+        n_eff = n_eff * (z / t_ppf(NormalDist().cdf(z), degrees)) ** 2
     n_eff = np.where(design > 0, n_eff, np.inf)
     low, high = wilson_bounds(estimate, n_eff, z)
     nan = np.nan
@@ -134,5 +132,5 @@ def stratified_mean(cohort_sizes, values_by_stratum, z: float = Z95) -> tuple[fl
     if se == 0:
         return estimate, 0.0, estimate, estimate
     degrees = parts.sum() ** 2 / denominator
-    half = float(stats.t.ppf(NormalDist().cdf(z), degrees)) * se
+    half = float(t_ppf(NormalDist().cdf(z), degrees)) * se
     return estimate, se, estimate - half, estimate + half

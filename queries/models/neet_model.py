@@ -26,8 +26,8 @@ import polars as pl
 
 from queries.libraries import library
 from queries.stats import auc_with_ci, benjamini_hochberg, brier_score, wilson_intervals
+from queries.stats.distributions import average_ranks, normal_ppf, normal_sf
 
-stats = library("scipy.stats")
 special = library("scipy.special")
 sm = library("statsmodels.api")
 
@@ -151,12 +151,12 @@ def fit_logit(design, successes, trials, names: list[str]) -> LogitFit:
         if abs(deviance[-1] - deviance[-2]) <= 1e-12:
             break
     bse = np.sqrt(np.diag(np.linalg.inv(gram)))
-    z = stats.norm.ppf(0.975)
+    z = normal_ppf(0.975)
     return LogitFit(
         names=["const", *names],
         params=params,
         bse=bse,
-        pvalues=2 * stats.norm.sf(np.abs(params / bse)),
+        pvalues=2 * normal_sf(np.abs(params / bse)),
         conf_low=params - z * bse,
         conf_high=params + z * bse,
         n=float(m.sum()),
@@ -415,8 +415,8 @@ def delong_difference(score_a, score_b, labels, confidence: float = 0.95) -> tup
     aucs, v10, v01 = [], [], []
     for score in (np.asarray(score_a, float), np.asarray(score_b, float)):
         pos, neg = score[outcome], score[~outcome]
-        tz = stats.rankdata(np.concatenate([pos, neg]))
-        tx, ty = stats.rankdata(pos), stats.rankdata(neg)
+        tz = average_ranks(np.concatenate([pos, neg]))
+        tx, ty = average_ranks(pos), average_ranks(neg)
         aucs.append((tz[:m].sum() - m * (m + 1) / 2) / (m * n))
         v10.append((tz[:m] - tx) / n)
         v01.append(1 - (tz[m:] - ty) / m)
@@ -425,8 +425,8 @@ def delong_difference(score_a, score_b, labels, confidence: float = 0.95) -> tup
     variance = contrast @ s10 @ contrast / m + contrast @ s01 @ contrast / n
     diff = aucs[0] - aucs[1]
     se = math.sqrt(max(variance, 0.0))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = 2 * stats.norm.sf(abs(diff) / se) if se > 0 else (1.0 if diff == 0 else 0.0)
+    z = normal_ppf(0.5 + confidence / 2)
+    p = 2 * normal_sf(abs(diff) / se) if se > 0 else (1.0 if diff == 0 else 0.0)
     return diff, se, diff - z * se, diff + z * se, float(p)
 
 
@@ -548,8 +548,8 @@ def fit_ridge(design, successes, trials, names: list[str], penalty: float) -> Lo
             break
     mu = special.expit(exog @ params)
     bse = np.sqrt(np.diag(np.linalg.inv((exog.T * (m * mu * (1 - mu))) @ exog + ridge)))
-    z = stats.norm.ppf(0.975)
-    return LogitFit(names=["const", *names], params=params, bse=bse, pvalues=2 * stats.norm.sf(np.abs(params / bse)),
+    z = normal_ppf(0.975)
+    return LogitFit(names=["const", *names], params=params, bse=bse, pvalues=2 * normal_sf(np.abs(params / bse)),
                     conf_low=params - z * bse, conf_high=params + z * bse, n=float(m.sum()), positives=float(y.sum()),
                     patterns=len(y), dropped=[])  # fmt: skip
 

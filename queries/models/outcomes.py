@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from queries.libraries import library
 from queries.registry import python_query
 from queries.stats import (
     adjusted_funnel_limits,
@@ -26,8 +25,7 @@ from queries.stats import (
     overdispersion,
     wilson_intervals,
 )
-
-scipy_stats = library("scipy.stats")
+from queries.stats.distributions import gamma_ppf
 
 GROUP_PARAMS = [
     "as_of date = as_of ; the end of the 12 months",
@@ -97,8 +95,9 @@ def poisson_rate_interval(events: int, exposure: int, per: float = 100.0, confid
     if exposure == 0:
         return np.nan, np.nan
     alpha = 1 - confidence
-    low = scipy_stats.chi2.ppf(alpha / 2, 2 * events) / 2 if events > 0 else 0.0
-    high = scipy_stats.chi2.ppf(1 - alpha / 2, 2 * (events + 1)) / 2
+    # chi2.ppf(q, 2k) / 2 in the usual statement of it: the gamma(k) quantile, the same numbers to the bit
+    low = gamma_ppf(alpha / 2, events) if events > 0 else 0.0
+    high = gamma_ppf(1 - alpha / 2, events + 1)
     return per * low / exposure, per * high / exposure
 
 

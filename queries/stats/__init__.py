@@ -1,7 +1,8 @@
 """Statistics for small aggregated tables (counts already computed in DuckDB), shared by the pages.
 
-Pure numpy/scipy; inputs may be plain numbers, lists, numpy arrays or polars Series, and outputs are
-floats, tuples, numpy arrays or small polars DataFrames. Each function's docstring cites its method.
+Pure numpy and scipy.special (scipy.stats only in `fisher_exact_p`, the workbench's single tables); inputs
+may be plain numbers, lists, numpy arrays or polars Series, and outputs are floats, tuples, numpy arrays
+or small polars DataFrames. Each function's docstring cites its method.
 
 - proportions: `wilson_interval`, `wilson_intervals`, `newcombe_difference_interval`, `relative_lift`
 - contingency: `fisher_exact_p`, `fisher_exact_p_values`
@@ -10,6 +11,8 @@ floats, tuples, numpy arrays or small polars DataFrames. Each function's docstri
 - diagnostics: `auc_with_ci`, `hanley_mcneil_se`, `brier_score`
 - funnel: `funnel_limits`, `overdispersion`, `adjusted_funnel_limits`
 - forecast: `mase`
+- distributions: scipy.stats' normal, chi-square, gamma, binomial and hypergeometric tails and quantiles
+  and `rankdata`, to the bit, from scipy.special (whose import costs a third of scipy.stats')
 """
 
 from queries.stats.contingency import fisher_exact_p, fisher_exact_p_values

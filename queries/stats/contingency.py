@@ -6,9 +6,9 @@ import numpy as np
 
 from queries.libraries import library
 from queries.stats._inputs import as_array, same_length
+from queries.stats.distributions import hypergeom_logpmf, hypergeom_sf
 
-special = library("scipy.special")  # two-sided tests: the lighter import (see hypergeom_logpmf)
-stats = library("scipy.stats")  # one-sided tests
+stats = library("scipy.stats")  # fisher_exact_p only (the workbench's single tables); the questions need scipy.special
 
 
 def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
@@ -61,27 +61,9 @@ def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
     return float(min(1.0, np.exp(log_pmf[as_likely]).sum()))
 
 
-def hypergeom_logpmf(k, total: int, good: int, drawn: int) -> np.ndarray:
-    """scipy.stats.hypergeom.logpmf(k, total, good, drawn), by scipy's own formula (its `_logpmf`, in betaln).
-
-    The same numbers as scipy.stats gives, from scipy.special: importing scipy.stats takes most of a
-    second, scipy.special a third of that, and a cohort question needs only this.
-    """
-    bad = total - good
-    betaln = special.betaln
-    return (
-        betaln(good + 1, 1)
-        + betaln(bad + 1, 1)
-        + betaln(total - drawn + 1, drawn + 1)
-        - betaln(k + 1, good - k + 1)
-        - betaln(drawn - k + 1, bad - drawn + k + 1)
-        - betaln(total + 1, 1)
-    )
-
-
 def _fisher_greater(a: int, b: int, c: int, d: int) -> float:
     """One-sided p: the probability, given the margins, of a table with at least `a` in its first cell."""
     row, col, total = a + b, a + c, a + b + c + d
     if total == 0:
         return 1.0
-    return float(min(1.0, stats.hypergeom.sf(a - 1, total, col, row)))
+    return float(min(1.0, hypergeom_sf(a - 1, total, col, row)))

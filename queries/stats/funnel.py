@@ -10,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from queries.libraries import library
 from queries.stats._inputs import as_array, z_value
-
-stats = library("scipy.stats")
+from queries.stats.distributions import binom_cdf, binom_ppf, chi2_sf
 
 
 def _exact_limit(p0: float, n: np.ndarray, tail: float) -> np.ndarray:
@@ -26,9 +24,9 @@ def _exact_limit(p0: float, n: np.ndarray, tail: float) -> np.ndarray:
     """
     if p0 in (0.0, 1.0):
         return np.where(n > 0, p0, np.nan)
-    r = stats.binom.ppf(tail, n, p0)
-    cdf_r = stats.binom.cdf(r, n, p0)
-    cdf_below = stats.binom.cdf(r - 1, n, p0)
+    r = binom_ppf(tail, n, p0)
+    cdf_r = binom_cdf(r, n, p0)
+    cdf_below = binom_cdf(r - 1, n, p0)
     with np.errstate(divide="ignore", invalid="ignore"):
         a = (cdf_r - tail) / (cdf_r - cdf_below)
         return (r - a) / n
@@ -106,7 +104,7 @@ def overdispersion(events, n_values, p0: float, tail: float = WINSOR_TAIL) -> di
     low, high = np.percentile(z, [100 * tail, 100 * (1 - tail)])
     phi = float(np.mean(np.clip(z, low, high) ** 2))
     chi_square = float(np.sum(z**2))
-    p_value = float(stats.chi2.sf(chi_square, units - 1))
+    p_value = float(chi2_sf(chi_square, units - 1))
     return {"phi": phi, "phi_raw": chi_square / units, "chi_square": chi_square, "df": units - 1,
             "p_value": p_value, "units": units, "adjusted": bool(phi > 1 and p_value < OVERDISPERSION_ALPHA)}  # fmt: skip
 

@@ -18,10 +18,8 @@ import math
 import numpy as np
 import polars as pl
 
-from queries.libraries import library
 from queries.stats._inputs import as_array, as_weights, same_length, z_value
-
-stats = library("scipy.stats")
+from queries.stats.distributions import chi2_sf
 
 KM_COLUMNS = ("time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high")
 
@@ -153,4 +151,4 @@ def logrank_test(durations, events, groups, weights=None) -> tuple[float, int, f
     if df == 0:
         return math.nan, 0, math.nan
     chi2 = float(observed_minus_expected @ np.linalg.pinv(covariance) @ observed_minus_expected)
-    return chi2, df, float(stats.chi2.sf(chi2, df))
+    return chi2, df, float(chi2_sf(chi2, df))
