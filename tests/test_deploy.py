@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_run
+from test_browser import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS, wait_for_run
 
 from app import page_meta
 from tiny_extract import DEFAULT_MANIFEST, write_extract
@@ -195,6 +195,11 @@ def test_two_processes_behind_haproxy_serve_pages_and_take_a_refresh_without_dro
             extract_link.unlink()
             extract_link.symlink_to(april)
             page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=other_title).first.click()
+            # The new page's own heading, not the old page's still on screen before the rerun starts (under load
+            # the click's rerun can begin after wait_for_run's first checks have passed on the old page).
+            page.locator('[data-testid="stMain"] h1').filter(has_text=other_title).first.wait_for(
+                state="visible", timeout=PAGE_TIMEOUT_MS
+            )
             wait_for_run(page, other_title)
             assert "Refreshed Borough" in sidebar_text(page)
             assert exception_boxes(page) == []
