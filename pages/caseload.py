@@ -150,14 +150,10 @@ def render_worker(container, as_of) -> None:
         return
     rows = {r["worker_id"]: r for r in workers.sort("open_cases", descending=True).iter_rows(named=True)}
     scope = current_scope()
-    mine = scope.worker_id if scope is not None and scope.worker_id in rows else None
-    if mine is not None and scope.role == "social_worker":  # signed in: straight to their own caseload
-        worker_id = mine
-    else:
-        index = list(rows).index(mine) if mine is not None else 0
-        worker_id = container.selectbox(
-            "Worker", list(rows), index=index, format_func=lambda w: worker_label(rows[w]), key="worker"
-        )
+    if scope is not None and scope.role == "social_worker" and scope.worker_id in rows:
+        worker_id = scope.worker_id  # signed in: straight to their own caseload, nothing to choose
+    else:  # a manager starts on the busiest caseload of the team
+        worker_id = container.selectbox("Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="worker")
     me = rows[worker_id]
     container.header(f"{me['worker_name'] or worker_id}: caseload on {as_of:%d %B %Y}")
 
