@@ -447,7 +447,10 @@ def risk_list_section(container, values: dict) -> None:
             "Main risk factors (odds ratio)": brief(
                 "Main risk factors", "The model's clear risk factors this young person has (odds ratio)", width=260
             ),
-            "RONI points": brief("RONI points", "Which RONI criteria scored, and their points", width=190),
+            "RONI points": brief("RONI points", "Which RONI criteria scored, and their points", width=170),
+            "Age": None,  # the school year says as much: age in the CSV
+            "Team": None if team else "Team",  # with a team chosen above, the same on every row: in the CSV
+            "Open case": brief("Open", "An open case on the extract date"),
             "Attendance %": brief("Att. %", "Attendance %"),
             "School year": brief("Year", "School year"),
         },

@@ -118,6 +118,7 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
         table,
         "service_outcomes",
         column_config={
+            "Bought": None,  # how it is commissioned: in the CSV (the page's width is for the outcomes)
             "Unit cost": brief("Unit cost", "What the service costs, per family, week or session"),
             "Total cost": None,  # children × cost per child: in the CSV, not repeated on screen
             "Cost per child": brief("Per child", "Cost per child"),
@@ -132,7 +133,7 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
             "Cannot be judged (turned 18, moved, died)": brief(
                 "Unjudgeable", "Cannot be judged (turned 18, moved, died)"
             ),
-            "Still running": brief("Running", "Still running"),
+            "Still running": None,  # episodes not ended: in the CSV
         },
     )
 
@@ -257,7 +258,7 @@ def comparison_section(container) -> None:
             "Cost per additional child with no new referral (95% interval)": brief(
                 "Cost per extra success", "Cost per additional child with no new referral, with its 95% interval"
             ),
-            "What the data say": {"width": 330},
+            "What the data say": {"width": 290},
         },
     )
     plotted = shown.drop_nulls(["difference", "difference_low", "difference_high"])
