@@ -445,9 +445,9 @@ def risk_list_section(container, values: dict) -> None:
             "Risk %": st.column_config.ProgressColumn("Risk %", min_value=0, max_value=100, format="%d%%"),
             "Above threshold": brief("Flag", "At or above the model's threshold"),
             "Main risk factors (odds ratio)": brief(
-                "Main risk factors", "The model's clear risk factors this young person has (odds ratio)", width=260
+                "Main risk factors", "The model's clear risk factors this young person has (odds ratio)", width=230
             ),
-            "RONI points": brief("RONI points", "Which RONI criteria scored, and their points", width=170),
+            "RONI points": brief("RONI points", "Which RONI criteria scored, and their points", width=160),
             "Age": None,  # the school year says as much: age in the CSV
             "Team": None if team else "Team",  # with a team chosen above, the same on every row: in the CSV
             "Open case": brief("Open", "An open case on the extract date"),

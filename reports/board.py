@@ -31,11 +31,11 @@ TRENDS = [
 ]
 # Short column names for the team tables, so seven columns fit a page and an A4 sheet
 SHORT = {
-    "assessment_45wd": "Assessments in 45 working days",
-    "icpc_15wd": "ICPCs in 15 working days",
+    "assessment_45wd": "Assessments in 45 days",  # working days, as the note under the table says
+    "icpc_15wd": "ICPCs in 15 days",
     "cp_review_timely": "CP reviews on time",
-    "visits_in_timescale": "Visits in timescale",
-    "cpp_2_years": "CP plans 2 years or more",
+    "visits_in_timescale": "Visits on time",
+    "cpp_2_years": "CP plans 2+ years",
     "repeat_cpp": "Repeat CP plans",
 }
 RAG_WORDS = {"green": "met", "amber": "near", "red": "missed"}
@@ -197,7 +197,8 @@ def teams_section(report: Report, ask: Ask, england: dict, symbol: str) -> None:
             rag.pivot("label", index="Team", values="value").select("Team", *labels), "board_rag", "compliance_summary"
         )
         report.note(
-            "Targets are the council's (settings [compliance]); near: missed by no more than its margin "
+            "Days are working days. Targets are the council's (settings [compliance]); near: missed by no more than "
+            "its margin "
             "(rag_amber_points). England: assessments within 45 working days "
             f"{england_text(england.get('assessment_45wd_rate'))}; ICPCs within 15 working days "
             f"{england_text(england.get('icpc_15wd_rate'))}. A dash: nothing to measure. "

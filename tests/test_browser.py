@@ -143,6 +143,19 @@ def wait_for_run(page, title: str) -> None:
     )
 
 
+def table_width_problems(page, where: str) -> list[str]:
+    """Every table fits the page at 1440x900: no grid wider than its frame, so no key column needs scrolling."""
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] .dvn-scroller')]"
+        ".map(grid => [grid.scrollWidth, grid.clientWidth])"
+    )
+    return [
+        f"{where}: table {n} is {wide} px wide in a {frame} px frame (it scrolls sideways)"
+        for n, (wide, frame) in enumerate(widths, start=1)
+        if wide > frame + 1
+    ]
+
+
 def full_page_screenshot(page, path: Path) -> None:
     """Screenshot the whole page: Streamlit scrolls inside stMain, so grow the viewport to its height first."""
     size = page.viewport_size
@@ -261,6 +274,7 @@ def test_every_page_in_a_real_browser(server):
                 if page.title() != f"{title} · ChildStat":
                     problems.append(f"{where}: the browser tab says {page.title()!r}")
                 violations += axe_check(page, where)
+                problems += table_width_problems(page, where)
                 full_page_screenshot(page, SCREENSHOTS / f"{path.stem}.png")
             # One interaction a manager makes: the Caseload page's team view, with its charts.
             page.goto(f"{base}/caseload", wait_until="domcontentloaded")
@@ -270,6 +284,7 @@ def test_every_page_in_a_real_browser(server):
             wait_for_run(page, "Compliance")
             problems += page_problems(page, "/caseload (team view)", "Caseload", "caseload", council)
             violations += axe_check(page, "/caseload (team view)")
+            problems += table_width_problems(page, "/caseload (team view)")
             full_page_screenshot(page, SCREENSHOTS / "caseload_team.png")
             problems += focus_problems(page, "Caseload")
         finally:
