@@ -518,6 +518,7 @@ def show_table(
         width="stretch",
         column_config=config,
         alt=f"Table of {frame.height:,} rows: {', '.join(c for c in frame.columns if config.get(c, {}) is not None)}.",
+        placeholder="–",  # an empty cell (no date, nothing to measure) reads as a dash, not "None"
         **(sizes | kwargs),
     )
     about = download_about(file_stem, filters, question)
