@@ -47,7 +47,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     _router.meta = meta  # the page's PAGE, for what a download says it is
     _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
-        st.html(FRAME_CSS)
+        st.html(FRAME_CSS + PRINT_CSS)  # every page prints without the sidebar, toolbar or buttons
         scope = current_scope()
         if scope is not None:
             st.caption(f":material/shield: {protection_line(scope.role)}")
@@ -641,6 +641,8 @@ PRINT_CSS = """
   [data-testid="stDownloadButton"], [data-testid="stDecoration"] { display: none !important; }
   .main .block-container, [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: 100% !important; }
   [data-testid="stExpander"] details { break-inside: avoid; }
+  [data-testid="stMain"], [data-testid="stAppViewContainer"] { margin-left: 0 !important; width: 100% !important; }
+  [data-testid="stPlotlyChart"], [data-testid="stDataFrame"] { break-inside: avoid; max-width: 100% !important; }
 }
 </style>
 """
