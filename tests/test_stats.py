@@ -492,3 +492,17 @@ def test_fisher_vectorised_agrees_with_scipy_on_pattern_page_sized_tables():
     p = fisher_exact_p_values(*map(list, zip(*tables, strict=True)))
     expected = [fisher_exact_p(*row) for row in tables]
     np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_fisher_vectorised_counts_tied_tables_as_scipy_does():
+    # Symmetric margins make mirror-image tables equally likely in exact arithmetic; the two-sided p
+    # must count both however the rounding falls. [[a, n-a], [n-a, a]] and [[a, b], [a, b]] for n < 25.
+    tables = [(a, n - a, n - a, a) for n in range(1, 25) for a in range(n + 1)]
+    tables += [(a, b, a, b) for a in range(12) for b in range(12)]
+    p = fisher_exact_p_values(*map(list, zip(*tables, strict=True)))
+    expected = [fisher_exact_p(*row) for row in tables]
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-15)
+    # [[a, b], [a, b]]: both rows alike, nothing more extreme is less likely than the whole: p = 1
+    assert all(
+        v == pytest.approx(1.0) for v, row in zip(p, tables, strict=True) if row[0] == row[2] and row[1] == row[3]
+    )
