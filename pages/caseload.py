@@ -61,6 +61,14 @@ def pick_team(container, key: str) -> tuple[str | None, dict[str, str]]:
     return team_id, names
 
 
+def with_worker_names(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The answer with a worker_name column: the engine leaves names out for roles that may not see them
+    (queries/access.py), and such a reader sees each worker's code instead."""
+    if frame is None or "worker_name" in frame.columns or "worker_id" not in frame.columns:
+        return frame
+    return frame.with_columns(pl.lit(None, pl.String).alias("worker_name"))
+
+
 def worker_label(row: dict) -> str:
     name = row["worker_name"] or row["worker_id"]
     role = (row["role"] or "").replace("_", " ")
@@ -100,7 +108,7 @@ def chronology(container, child_ids: list[str], key: str) -> None:
     if not child_ids:
         return
     child_id = container.selectbox("Child", child_ids, key=key, help="Pseudonymous child ID")
-    events = run("child_chronology", container, child_id=child_id)
+    events = with_worker_names(run("child_chronology", container, child_id=child_id))
     if events is None:
         return
     if events.is_empty():
@@ -141,7 +149,7 @@ def render_worker(container, as_of) -> None:
     team_id, team_names = pick_team(container, "worker_team")
     if team_id is None:
         return
-    workers = run("caseload_by_worker", container, team_id=team_id)
+    workers = with_worker_names(run("caseload_by_worker", container, team_id=team_id))
     if workers is None:
         return
     workers = workers.filter(pl.col("in_post") | (pl.col("open_cases") > 0))
@@ -323,7 +331,7 @@ def render_team(container, as_of) -> None:
         return
     container.header(f"{team_names[team_id]} on {as_of:%d %B %Y}")
     team = run("team_caseload", container, team_id=team_id)
-    workers = run("caseload_by_worker", container, team_id=team_id)
+    workers = with_worker_names(run("caseload_by_worker", container, team_id=team_id))
     if team is not None and team.height:
         row = team.row(0, named=True)
         national = setting("national_average_per_fte")
