@@ -47,9 +47,12 @@ KEY_FILE = "audit.key"
 KEY_ENV = "CHILDSTAT_AUDIT_KEY"
 MIN_KEY_LENGTH = 16
 # A download named after a child: ..._chronology_<id>.csv, child_<id>.json. The ID runs to the
-# extension (it may itself hold dots); an ID already hashed is left as it is.
+# extension (it may itself hold dots), or to the extract's date that a table's download ends with
+# (chronology_<id>_2026-03-31.csv), which is kept so the hash is the ID's alone; an ID already hashed
+# is left as it is.
 _CHILD_FILE = re.compile(
-    r"(?P<head>(?:^|.*?_)(?:chronology|child)_)(?!child:)(?P<id>.+?)(?P<ext>\.(?:csv|json|zip|xlsx|txt|parquet|pdf|png))?$",
+    r"(?P<head>(?:^|.*?_)(?:chronology|child)_)(?!child:)(?P<id>.+?)(?P<as_of>_\d{4}-\d{2}-\d{2})?"
+    r"(?P<ext>\.(?:csv|json|zip|xlsx|txt|parquet|pdf|png))?$",
     re.IGNORECASE,
 )
 _EPHEMERAL_KEY = secrets.token_bytes(32)  # hashes nobody will read (local mode with no log)
@@ -225,7 +228,7 @@ def strip_child_from_file_name(file_name: str, key: bytes | Callable[[], bytes] 
         config = hosting()
         key = _LazyKey(lambda: current_key(config.hosted or config.broken))
     key_of = key if callable(key) else (lambda: key)
-    return f"{match['head']}{child_token(match['id'], key_of())}{match['ext'] or ''}"
+    return f"{match['head']}{child_token(match['id'], key_of())}{match['as_of'] or ''}{match['ext'] or ''}"
 
 
 # --- writing -----------------------------------------------------------------------------------

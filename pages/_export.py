@@ -179,8 +179,16 @@ def suppression_rule(role: str, enabled: bool, threshold: int, symbol: str) -> s
     )
 
 
+# Filters that would put a child's ID or a person's name in a file name: a file name is seen where its
+# content is not (a Downloads folder, an e-mail, a sync log), so these are refused. Codes (team, worker) are fine.
+PERSONAL_FILTERS = {"child", "child_id", "child_ids", "name", "worker_name", "person", "reviewer", "created_by"}
+
+
 def file_name(stem: str, filters: dict | None, as_of: dt.date | None, extension: str) -> str:
     """'caseload', {"team": "T07"}, 2026-03-31 -> 'caseload_team-T07_2026-03-31.csv' (file-safe characters only)."""
+    personal = PERSONAL_FILTERS.intersection(filters or {})
+    if personal:
+        raise ValueError(f"a file name never carries a child's ID or a person's name: {sorted(personal)}")
     parts = [stem] + [f"{k}-{v}" for k, v in (filters or {}).items() if v not in (None, "")]
     if as_of:
         parts.append(as_of.isoformat())

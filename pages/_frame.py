@@ -498,6 +498,7 @@ def show_table(
     filters: dict | None = None,
     question: str | None = None,
     pick: bool = False,
+    title: str | None = None,
     **kwargs,
 ) -> int | None:
     """A table on the page with CSV and Excel downloads of exactly what is shown (pages/_export.py), each
@@ -506,8 +507,11 @@ def show_table(
     With `pick`, the reader can select one row (to open what is behind it): the selected row's number
     is returned, else None.
 
-    `filters` (what the table was chosen by, e.g. {"team": "T07"}) and the extract's as_of name the
-    file; `question` (a registry name) gives the workbook's title and description.
+    `filters` (every choice the reader made for this table, e.g. {"team": "T07", "period": "6 months"}:
+    codes, never a child's ID or a person's name) and the extract's as_of name the file. `question` (a
+    registry name) gives the workbook's title and description when the table is one question's answer;
+    a table that is not (several questions side by side, a workbench register) says what it is in `title`.
+    Every call passes one of the two (tests/test_download_names.py checks the pages' source).
     """
     if pick:  # a selectable table keeps its selection under a key of its own
         kwargs |= {"on_select": "rerun", "selection_mode": "single-row", "key": f"table_{key or file_stem}"}
@@ -521,7 +525,7 @@ def show_table(
         placeholder="–",  # an empty cell (no date, nothing to measure) reads as a dash, not "None"
         **(sizes | kwargs),
     )
-    about = download_about(file_stem, filters, question)
+    about = download_about(file_stem, filters, question, title)
     symbol = setting("symbol")
     key = key or file_stem
     csv_name = _export.file_name(file_stem, filters, about.as_of, "csv")
@@ -548,10 +552,12 @@ def show_table(
     return rows[0] if rows else None
 
 
-def download_about(file_stem: str, filters: dict | None = None, question: str | None = None) -> _export.About:
+def download_about(
+    file_stem: str, filters: dict | None = None, question: str | None = None, title: str | None = None
+) -> _export.About:
     """What a download from this page is: page, question, filters, extract and the disclosure rule applied."""
     meta = getattr(_router, "meta", None) or {}
-    title, description = file_stem.replace("_", " ").capitalize(), ""
+    title, description = title or file_stem.replace("_", " ").capitalize(), ""
     if question:
         query = get_query(question)
         title, description = query.title, query.description

@@ -16,9 +16,10 @@ def page_report(container, engine, kind: str, worker: str | None = None, months:
     return build_report(kind, lambda name, **params: run(name, container, **params), about, worker, months)
 
 
-def pdf_button(container, report: Report, stem: str, filters: dict) -> None:
-    """One click to the PDF of exactly what the page shows (made when clicked: Chromium takes a few seconds)."""
-    name = file_name(stem, filters, report.about.as_of, "pdf")
+def pdf_button(container, report: Report, stem: str) -> None:
+    """One click to the PDF of exactly what the page shows (made when clicked: Chromium takes a few seconds),
+    named by the report's choices (period, worker) as its tables' downloads are."""
+    name = file_name(stem, report.about.filters, report.about.as_of, "pdf")
     container.download_button(
         "Download PDF",
         audited_download(name, 0, lambda: pdf_bytes(report.html())),

@@ -27,7 +27,7 @@ def render(container) -> None:
         "Period", list(PERIODS), format_func=PERIODS.get, default=12, key="board_months", required=True
     )
     report = page_report(container, engine, "board", months=months or 12)
-    pdf_button(container, report, "board_summary", {"period": f"{months}m"})
+    pdf_button(container, report, "board_summary")
     show_report(container, report)
 
 

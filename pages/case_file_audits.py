@@ -80,7 +80,14 @@ def render(container) -> None:
 
 
 def read_and_record(place, ws, engine, scope, name: str) -> None:
-    show_table(place, progress(ws, name), f"audit_progress_{name}", key="audit_progress")
+    show_table(
+        place,
+        progress(ws, name),
+        "audit_progress",
+        key="audit_progress",
+        filters={"audit": name},
+        title="Case-file audit: files read so far",
+    )
     rule = may_record(engine, scope)
     sample = audit_sample(ws, name)
     if rule is not None:
@@ -144,7 +151,14 @@ def estimates(place, ws, scope, name: str) -> None:
         f"correction; Wilson). '{NOT_RECORDED}' is an answer of its own. No estimate until every stratum has an "
         "answered child. Counts of 1 to 5 are hidden for anyone who does not see every child."
     )
-    show_table(place, table, f"audit_estimates_{name}", key="audit_estimates")
+    show_table(
+        place,
+        table,
+        "audit_estimates",
+        key="audit_estimates",
+        filters={"audit": name},
+        title="Case-file audit: estimates for the whole cohort",
+    )
     means = protected_means(mean_table(ws, name), scope)
     if not means.is_empty():
         place.markdown("**Number questions: the cohort's mean**")
@@ -152,7 +166,14 @@ def estimates(place, ws, scope, name: str) -> None:
             "Mean of the recorded answers ('not recorded' left out), estimated for the cohort with stratum weights "
             "and the finite-population correction; 95% interval on Satterthwaite's degrees of freedom."
         )
-        show_table(place, means, f"audit_means_{name}", key="audit_means")
+        show_table(
+            place,
+            means,
+            "audit_means",
+            key="audit_means",
+            filters={"audit": name},
+            title="Case-file audit: the cohort's mean of each number question",
+        )
     if scope.role in CREATORS:
         with place.expander("Use an answer as a factor in Patterns", icon=":material/hub:"):
             factor_form(st, ws, name, scope)

@@ -81,7 +81,7 @@ def day_text(column: str) -> pl.Expr:
     return pl.col(column).dt.strftime("%-d %b %Y").fill_null("–")
 
 
-def cases_table(container, cases: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
+def cases_table(container, cases: pl.DataFrame, filters: dict, key: str) -> None:
     shown = cases.select(
         pl.col("child_id").alias("Child"),
         pl.col("plans").fill_null("–").alias("Plan"),
@@ -96,8 +96,9 @@ def cases_table(container, cases: pl.DataFrame, file_stem: str, filters: dict | 
     show_table(
         container,
         shown,
-        file_stem,
+        "open_cases",
         column_config={"Referred": st.column_config.DateColumn(format="D MMM YYYY")},
+        key=key,
         filters=filters,
         question="worker_cases",
     )
@@ -139,9 +140,10 @@ def chronology(container, child_ids: list[str], key: str) -> None:
             pl.col("detail").alias("Detail"),
             pl.col("worker_name").fill_null(pl.col("worker_id")).fill_null("").alias("Worker"),
         ),
-        f"chronology_{child_id}",
+        f"chronology_{child_id}",  # the one file named after a child: the audit log hashes the ID (pages/_audit.py)
         column_config={"Date": st.column_config.DateColumn(format="D MMM YYYY")},
         key=f"{key}_table",
+        question="child_chronology",
     )
 
 
@@ -186,7 +188,7 @@ def render_worker(container, as_of) -> None:
         if cases.is_empty():
             container.info("No open cases allocated on the extract date.")
         else:
-            cases_table(container, cases, "cases", {"worker": worker_id})
+            cases_table(container, cases, {"worker": worker_id}, key="cases")
     if due is not None:
         container.markdown("### Due in the next 5 working days")
         if due.is_empty():
@@ -210,13 +212,13 @@ def render_worker(container, as_of) -> None:
         if assessments.is_empty():
             container.info("No open assessments.")
         else:
-            assessment_table(container, assessments, "assessments", {"worker": worker_id})
+            assessment_table(container, assessments, {"worker": worker_id}, key="assessments")
     if cases is not None and not cases.is_empty():
         container.markdown("### A child's chronology")
         chronology(container, cases["child_id"].to_list(), "worker_child")
 
 
-def assessment_table(container, assessments: pl.DataFrame, file_stem: str, filters: dict | None = None) -> None:
+def assessment_table(container, assessments: pl.DataFrame, filters: dict, key: str) -> None:
     show_table(
         container,
         assessments.select(
@@ -226,7 +228,8 @@ def assessment_table(container, assessments: pl.DataFrame, file_stem: str, filte
             pl.col("deadline").alias("45-day deadline"),
             pl.col("working_days_left").alias("Working days left"),
         ),
-        file_stem,
+        "open_assessments",
+        key=key,
         column_config={
             "Referred": st.column_config.DateColumn(format="D MMM YYYY"),
             "45-day deadline": st.column_config.DateColumn(format="D MMM YYYY"),
@@ -381,7 +384,7 @@ def render_team(container, as_of) -> None:
             if cases is not None and cases.is_empty():
                 container.info("No open cases allocated to this worker in this team.")
             elif cases is not None:
-                cases_table(container, cases, "picked_cases", {"worker": worker["worker_id"]})
+                cases_table(container, cases, {"team": team_id, "worker": worker["worker_id"]}, key="picked_cases")
     overdue = run("overdue_visits", container, team_id=team_id)
     if overdue is not None:
         container.markdown("### Overdue visits, worst first")
@@ -421,7 +424,7 @@ def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
         )
         cases = run("worker_cases", by_worker, worker_id=worker_id, team_id=team_id)
         if cases is not None and not cases.is_empty():
-            cases_table(by_worker, cases, "drill_cases", {"worker": worker_id})
+            cases_table(by_worker, cases, {"team": team_id, "worker": worker_id}, key="drill_cases")
             chronology(by_worker, cases["child_id"].to_list(), "drill_worker_child")
         elif cases is not None:
             by_worker.info("No open cases allocated to this worker in this team.")
@@ -447,7 +450,7 @@ def measure_children(container, team_id: str, measure: str, key: str) -> None:
             pl.col("standard_date").alias("Standard"),
             pl.col("met").alias("Counts against the team" if counts_against else "Met the standard"),
         ),
-        "measure",
+        "compliance_children",
         filters={"team": team_id, "measure": measure},
         question="compliance_cases",
         key=f"{key}_items",

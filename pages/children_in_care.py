@@ -187,7 +187,7 @@ def now_section(container, as_of: dt.date, england: dict) -> None:
                 whole(legal, "children").alias("Children"),
                 formatted(legal["share"], lambda v: f"{v:.0%}", null=symbol()).alias("Share"),
             )
-            show_table(container, table, "cla_legal_status")
+            show_table(container, table, "cla_legal_status", question="cla_legal_status")
     placements = run("placement_costs", container)
     if placements is not None:
         types = placements.filter(pl.col("placement_type") != "all")
@@ -239,7 +239,7 @@ def reviews_section(container, as_of: dt.date) -> None:
             share_column(timeliness, "on_time_share", "reviews_due").alias("On time % (95% CI)"),
             whole(timeliness, "overdue_now").alias(f"Overdue on {as_of:%-d %b %Y}"),
         )
-        show_table(container, table, "cla_review_timeliness")
+        show_table(container, table, "cla_review_timeliness", question="cla_review_timeliness")
         container.caption(
             "Care Planning, Placement and Case Review (England) Regulations 2010, regulation 33: the first review "
             "within 20 working days of coming into care, the second within 3 months of the first, then every 6 "
@@ -257,7 +257,7 @@ def reviews_section(container, as_of: dt.date) -> None:
             share_column(shown, "share", "all_reviews").alias("Share of reviews % (95% CI)"),
         )
         container.markdown("How children took part in the reviews held in the last 12 months")
-        show_table(container, table, "cla_review_participation")
+        show_table(container, table, "cla_review_participation", question="cla_review_participation")
 
 
 def overdue_list(container) -> None:
@@ -280,7 +280,7 @@ def overdue_list(container) -> None:
         pl.col("worker_id").alias("Worker"),
     )
     expander = container.expander(f"Children with an overdue review ({overdue.height})", icon=":material/event_busy:")
-    show_table(expander, table, "cla_overdue_reviews")
+    show_table(expander, table, "cla_overdue_reviews", question="cla_overdue_reviews")
     expander.caption("Child-level operational data (not small-number suppressed): do not share outside the service.")
 
 
@@ -374,7 +374,12 @@ def missing_section(container, as_of: dt.date, england: dict) -> None:
             ],
         }
     )
-    show_table(container, table, "missing_from_care")
+    show_table(
+        container,
+        table,
+        "missing_from_care",
+        title="Children missing from care, with England's figures",  # missing_from_care and cla_england_reference
+    )
     container.caption(
         f"Over the 12 months to {as_of:%-d %B %Y}. Missing: whereabouts not known; away: whereabouts known but not "
         "where the child should be. A length is the end date minus the start date, so back the same day is 0 days. "
@@ -430,6 +435,7 @@ def care_leavers_section(container) -> None:
         container,
         table,
         "care_leaver_outcomes",
+        question="care_leaver_outcomes",
         column_config={
             "Care leavers": brief("Leavers", "Care leavers of that age"),
             "In touch % (95% CI)": brief("In touch %", "In touch with the council, % (95% CI)"),

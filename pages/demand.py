@@ -137,7 +137,13 @@ def projection_section(container, team_id: str | None) -> None:
         .rename({"team_name": "Team", "open_cases_now": "Open cases now"})
     )
     container.caption("Case-holding FTE needed at the end of the month (80% range in brackets):")
-    show_table(container, summary, "caseload_projection")
+    show_table(
+        container,
+        summary,
+        "caseload_projection",
+        filters={"team": team_id, "cases_per_fte": f"{caseload:g}"},
+        question="caseload_projection",
+    )
     container.caption(
         "Open cases follow recent referrals: each team's projection scales today's open cases by the forecast "
         "referrals over a window as long as its median time to close (Little's law). The range comes from 1,000 "
@@ -189,7 +195,9 @@ def render(container) -> None:
                 pl.format("{}–{}", *(pl.col(c).round(0).cast(pl.Int64) for c in ("lo80", "hi80"))).alias("80% range"),
                 pl.format("{}–{}", *(pl.col(c).round(0).cast(pl.Int64) for c in ("lo95", "hi95"))).alias("95% range"),
             ),
-            "demand_forecast",
+            "referral_forecast",
+            filters={"team": team_id},
+            question="demand_forecast",
         )
     backtest = run("demand_backtest", container, team_id=team_id)
     if backtest is not None:

@@ -155,7 +155,7 @@ def flow_chart(container, steps: list[dict]) -> None:
         container.caption(f"Not drawn, too few to show safely: {', '.join(hidden).lower()}.")
 
 
-def flow_section(container, engine, team_id, from_date) -> None:
+def flow_section(container, engine, team_id, from_date, chosen: dict) -> None:
     flow = run("front_door_flow", container, team_id=team_id, from_date=from_date)
     if flow is None or flow.is_empty():
         return
@@ -190,7 +190,7 @@ def flow_section(container, engine, team_id, from_date) -> None:
             "Conversion from the step before (95% interval)": [conversion_words(s) for s in steps],
         }
     )
-    show_table(container, table, "front_door_flow")
+    show_table(container, table, "front_door_flow", filters=chosen, question="front_door_flow")
     period = f"{row['from_date']:%-d %B %Y} to {row['to_date']:%-d %B %Y}"
     notes = [f"{period}."]
     if with_contacts:
@@ -215,10 +215,10 @@ def flow_section(container, engine, team_id, from_date) -> None:
         )
     container.caption(" ".join(notes))
     if with_contacts:
-        not_referred_section(container, row)
+        not_referred_section(container, row, chosen)
 
 
-def not_referred_section(container, row: dict) -> None:
+def not_referred_section(container, row: dict, chosen: dict) -> None:
     table = pl.DataFrame(
         {
             "What happened": ["Became a referral", *(words for _, words in NOT_REFERRED)],
@@ -231,7 +231,7 @@ def not_referred_section(container, row: dict) -> None:
         f"Of **{count_text(row['contacts'])}** contacts, **{count_text(row['contacts_nfa'])}** ended in no further "
         f"action: **{nfa}** of all contacts (95% interval)."
     )
-    show_table(container, table, "front_door_contact_outcomes")
+    show_table(container, table, "front_door_contact_outcomes", filters=chosen, question="front_door_flow")
 
 
 # ---- contacts by referral source -------------------------------------------------------------------
@@ -326,7 +326,7 @@ def verdict_words(r: dict) -> str:
     return FLAG_WORDS.get(r["flag"], symbol())
 
 
-def source_table(container, frame: pl.DataFrame) -> None:
+def source_table(container, frame: pl.DataFrame, team_id) -> None:
     rows = frame.to_dicts()
     table = pl.DataFrame(
         {
@@ -344,6 +344,8 @@ def source_table(container, frame: pl.DataFrame) -> None:
         container,
         table,
         "front_door_sources",
+        filters={"team": team_id},
+        question="contact_conversion_by_source",
         column_config={
             "Referral source": brief("Source", "Referral source"),
             "Contacts this month": brief("Contacts", "Contacts this month"),
@@ -370,7 +372,7 @@ def source_section(container, team_id) -> None:
         "each source's own 12 months before it."
     )
     source_chart(container, by_source)
-    source_table(container, by_source)
+    source_table(container, by_source, team_id)
     outside = by_source.filter(pl.col("flag").is_in(["above", "below"]))["source_label"].to_list()
     container.caption(
         "Grey band: the range a month of this many contacts usually falls in, from how much the source's monthly "
@@ -442,7 +444,7 @@ def england_words(r: dict) -> str:
     return "not published" if r["england_source"] else "–"
 
 
-def timeliness_section(container, team_id, from_date) -> None:
+def timeliness_section(container, team_id, from_date, chosen: dict) -> None:
     timely = run("front_door_timeliness", container, team_id=team_id, from_date=from_date)
     if timely is None:
         return
@@ -469,6 +471,8 @@ def timeliness_section(container, team_id, from_date) -> None:
         container,
         table,
         "front_door_timeliness",
+        filters=chosen,
+        question="front_door_timeliness",
         column_config={
             "Share (95% interval)": brief("Share", "Share meeting the standard (95% interval)"),
             "Median working days (middle half)": brief("Median days", "Median working days (middle half)"),
@@ -498,12 +502,13 @@ def render(container) -> None:
     team_id = team_choice(columns[0])
     choice = columns[1].radio("Period", list(PERIODS), horizontal=True, key="front_door_period")
     from_date = first_day_of_period(as_of, PERIODS[choice])
+    chosen = {"team": team_id, "period": f"{PERIODS[choice]} months"}  # names the downloads
     container.markdown("## From contact to child protection plan")
-    flow_section(container, engine, team_id, from_date)
+    flow_section(container, engine, team_id, from_date, chosen)
     container.markdown("## Which sources' contacts became referrals")
     source_section(container, team_id)
     container.markdown("## Timeliness, with England's figures")
-    timeliness_section(container, team_id, from_date)
+    timeliness_section(container, team_id, from_date, chosen)
 
 
 if __name__ == "__main__":

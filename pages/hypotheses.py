@@ -59,7 +59,7 @@ def render(container) -> None:
     if container.button("Run the open hypotheses on this extract", key="run_hypotheses"):
         run_on_this_extract(container, ws, engine)
         register = list_hypotheses(ws)
-    show_table(container, register, "hypotheses", key="hypotheses_register")
+    show_table(container, register, "hypotheses", key="hypotheses_register", title="The register of hypotheses")
     name = container.selectbox("Hypothesis", register["name"].to_list(), key="hypothesis_name")
     details = hypothesis_details(ws, name)
     history = result_history(ws, name)
@@ -75,7 +75,14 @@ def render(container) -> None:
     if latest.is_empty():
         container.info("Not run yet.")
     with container.expander(f"History ({history.height} result{'s' if history.height != 1 else ''})"):
-        show_table(st, history, f"hypothesis_history_{name}", key="hypothesis_history")
+        show_table(
+            st,
+            history,
+            "hypothesis_results",
+            key="hypothesis_history",
+            filters={"hypothesis": name},
+            title="Every result of this hypothesis, run by run",
+        )
     file_name = f"hypothesis-{re.sub(r'[^A-Za-z0-9_-]+', '-', name).strip('-')}.md"
     container.download_button(
         "Download the note (Markdown, printable)",

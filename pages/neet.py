@@ -135,7 +135,7 @@ def factors_section(container) -> bool:
         formatted(shown["q_value"], p_value, null=symbol).alias("q (false discovery)"),
     )
     box = container.expander("Every factor in the model", icon=":material/table:")
-    show_table(box, table, "neet_risk_factors")
+    show_table(box, table, "neet_risk_factors", question="neet_risk_factors")
     box.caption(f"'{symbol}': too few young people to show safely, hidden with everything worked out from it.")
     return True
 
@@ -289,7 +289,7 @@ def performance_section(container) -> dict:
         f"At the threshold (the model flags a predicted risk of {pct(values['threshold'], 1)} or more: the share "
         "RONI 4+ flagged in the training years), on the test years, with 95% intervals:"
     )
-    show_table(container, pl.DataFrame(rows), "neet_model_vs_roni")
+    show_table(container, pl.DataFrame(rows), "neet_model_vs_roni", question="neet_model_performance")
     best = max(("the model", values["net_benefit"]), ("RONI 4+", values["roni_net_benefit"]),
                ("talking to everyone", values["all_net_benefit"]), key=lambda pair: pair[1])  # fmt: skip
     container.markdown(
@@ -310,7 +310,12 @@ def performance_section(container) -> dict:
     )
     decision_curve_plot(container)
     box = container.expander("Every figure", icon=":material/table:")
-    show_table(box, performance.with_columns(pl.col("value").round(4)), "neet_model_performance")
+    show_table(
+        box,
+        performance.with_columns(pl.col("value").round(4)),
+        "neet_model_performance",
+        question="neet_model_performance",
+    )
     return values
 
 
@@ -353,8 +358,10 @@ def fairness_section(container) -> None:
     show_table(
         container,
         table,
-        f"neet_fairness_{score}",
+        "neet_fairness",
         key=f"neet_fairness_{score}",
+        filters={"tool": score},
+        question="neet_fairness",
         column_config={
             "Young people": brief("People", "Young people in the group (test years)"),
             "TPR: of those who became NEET, flagged": brief("TPR", "Of those who became NEET, flagged (95% CI)"),
@@ -441,6 +448,8 @@ def risk_list_section(container, values: dict) -> None:
         container,
         table,
         "neet_risk_list",
+        filters={"team": team},
+        question="neet_risk_list",
         column_config={
             "Risk %": st.column_config.ProgressColumn("Risk %", min_value=0, max_value=100, format="%d%%"),
             "Above threshold": brief("Flag", "At or above the model's threshold"),

@@ -98,6 +98,18 @@ def cohort_builder(container, teams: pl.DataFrame, as_of: dt.date) -> dict:
     return {name: value for name, value in filters.items() if value is not None}
 
 
+FILE_NAME_KEYS = {
+    "team_id": "team", "cp_category": "cp", "primary_need": "need", "age_band": "age", "sex": "sex",
+    "ethnicity_group": "ethnicity", "from_date": "from", "to_date": "to", "compare_team_id": "compare",
+    "split_date": "split",
+}  # fmt: skip
+
+
+def cohort_in_file_name(filters: dict) -> dict:
+    """The cohort as a download's file name gives it: short keys, codes, '16+' as '16plus'."""
+    return {FILE_NAME_KEYS.get(k, k): str(v).replace("+", "plus") for k, v in filters.items()}
+
+
 def month_starts(as_of: dt.date, count: int) -> list[dt.date]:
     """The first days of the last `count` months up to as_of's, latest first."""
     index = as_of.year * 12 + as_of.month - 1
@@ -166,7 +178,7 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
     show_chart(container, figure, key="prevalence_dots")
 
 
-def prevalence_table(container, shown: pl.DataFrame) -> None:
+def prevalence_table(container, shown: pl.DataFrame, filters: dict) -> None:
     symbol = setting("symbol")
 
     def number(column: str, digits: int = 1) -> pl.Expr:
@@ -191,6 +203,8 @@ def prevalence_table(container, shown: pl.DataFrame) -> None:
         container,
         table,
         "factor_prevalence",
+        filters=cohort_in_file_name(filters),
+        question="factor_prevalence",
         column_config={
             "Cohort: children": brief("Cohort", "Children in the cohort with the factor"),
             "95% interval": brief("95% CI", "The cohort % with its 95% interval"),
@@ -235,7 +249,13 @@ def audit_factor_section(container, filters: dict) -> None:
         pl.col("not_recorded").cast(pl.String).fill_null(symbol).alias("Cohort: not recorded"),
         pl.col("factor_code").alias("Code"),
     )
-    show_table(container, table, "audit_factor_prevalence")
+    show_table(
+        container,
+        table,
+        "audit_factor_prevalence",
+        filters=cohort_in_file_name(filters),
+        title="Factors found by reading case files: the cohort against the comparison group",  # workbench, no question
+    )
     container.caption(
         "These factors are not fields of the extract: they come from case-file audits (source case_file_audit), so "
         "they are known only for the children whose files were read, and each share is of those files (95% Wilson interval; "
@@ -320,6 +340,8 @@ def rules_table(container, filters: dict) -> None:
             pl.col("lift").round(2).alias("Lift"),
         ),
         "factor_rules",
+        filters=cohort_in_file_name(filters),
+        question="factor_rules",
     )
 
 
@@ -382,6 +404,8 @@ def replication_section(container, filters: dict, as_of: dt.date) -> None:
             pl.col("verdict").fill_null(symbol).alias("Held up?"),
         ),
         "factor_replication",
+        filters=cohort_in_file_name(asked),
+        question="factor_replication",
         column_config={
             f"Before {starts}: cohort %": brief(
                 "Before: cohort %", f"Children first referred before {starts}: cohort %"
@@ -462,7 +486,7 @@ def render(container) -> None:
             f"{left_out} factors with too few children in a group to show safely are left out of the chart."
         )
     container.markdown("## Every factor")
-    prevalence_table(container, shown)
+    prevalence_table(container, shown, filters)
     audit_factor_section(container, filters)
     if sizes["rest_n"]:
         replication_section(container, filters, engine.as_of)

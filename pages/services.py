@@ -117,6 +117,7 @@ def outcomes_table(container, shown: pl.DataFrame) -> None:
         container,
         table,
         "service_outcomes",
+        question="service_outcomes",
         column_config={
             "Bought": None,  # how it is commissioned: in the CSV (the page's width is for the outcomes)
             "Unit cost": brief("Unit cost", "What the service costs, per family, week or session"),
@@ -248,6 +249,7 @@ def comparison_section(container) -> None:
         container,
         table,
         "service_comparison",
+        question="service_comparison",
         column_config={
             "Episodes matched": brief("Matched", "Episodes matched to similar cases without the service"),
             "Not matched": None,  # episodes left out of the comparison: in the CSV
@@ -370,6 +372,8 @@ def spend_section(container, as_of: dt.date) -> None:
         container.expander("Spend by month, as a table", icon=":material/table:"),
         table,
         "service_spend_by_month",
+        filters={"period": f"{months} months" if months else "everything"},
+        question="service_spend_by_month",
         column_config={"Spend (£)": st.column_config.NumberColumn(format="%,.0f")},  # "16,720", a number still
     )
 
@@ -447,7 +451,7 @@ def placements_section(container, as_of: dt.date) -> None:
         average_cost(shown).alias("Average weekly cost"),
         whole(shown, "cost_unknown").alias("Cost not recorded"),
     )
-    show_table(container, table, "placement_costs")
+    show_table(container, table, "placement_costs", question="placement_costs")
     container.caption(
         f"Children in care on {as_of:%-d %B %Y}, at their current placement's weekly cost; a year is 365 ÷ 7 = "
         "52.14 weeks. Placements with no recorded cost are counted but add nothing."

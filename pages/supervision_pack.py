@@ -53,7 +53,7 @@ def render(container) -> None:
     except NotInScope as exc:
         container.warning(f"No supervision pack: {exc}.", icon=":material/block:")
         return
-    pdf_button(container, report, "supervision_pack", {"worker": worker})
+    pdf_button(container, report, "supervision_pack")
     show_report(container, report)
 
 

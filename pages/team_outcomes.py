@@ -36,7 +36,7 @@ def interval(value, low, high, scale: float = 1.0, digits: int = 0, unit: str = 
     return f"{text} ({low * scale:.{digits}f}–{high * scale:.{digits}f})"
 
 
-def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict) -> None:
+def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict, by: str) -> None:
     shown = outcomes
     rows = []
     for r in shown.iter_rows(named=True):
@@ -76,6 +76,8 @@ def outcomes_table(container, outcomes: pl.DataFrame, names: dict, england: dict
         container,
         pl.DataFrame(rows, infer_schema_length=None),
         "team_outcomes",
+        filters={"compare": by},
+        title="Outcomes over referrals in the last 12 months, with England's figures",  # team_outcomes, england_reference
         column_config={
             "Referrals (12 months)": brief("Referrals", "Referrals in the last 12 months"),
             "Re-referral rate % (95% CI)": brief("Re-referral %", "Re-referral rate, % (95% CI)"),
@@ -318,7 +320,7 @@ def render(container) -> None:
     outcomes = run("team_outcomes", container, by=by)
     if outcomes is not None and not outcomes.is_empty():
         container.markdown("## Outcomes over referrals in the last 12 months")
-        outcomes_table(container, outcomes, names, england)
+        outcomes_table(container, outcomes, names, england, by)
     container.markdown("## How quickly episodes close")
     km_chart(container, by, names)
     container.markdown("## Re-referrals by team")

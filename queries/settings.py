@@ -1,4 +1,5 @@
-"""Local settings (visit standards, compliance targets, the front door, suppression, the workspace database) from settings.toml.
+"""Local settings (visit standards, compliance targets, the front door, suppression, the workspace database,
+the statistical-neighbour file) from settings.toml.
 
 `CHILDSTAT_SETTINGS` may name another file; any key it leaves out keeps the
 default below, so an old settings file never breaks a newer ChildStat.
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, dict] = {
     },
     "cache": {"max_cache_gb": 20.0},
     "workspace": {"workspace_database": ""},
+    "reference": {"statistical_neighbours_file": ""},
 }
 
 

@@ -1,9 +1,10 @@
 """The board summary: a head of service's headline figures with their trends, beside England's.
 
 Every figure is an answer to a named question (headline_trend, england_reference, team_caseload,
-compliance_summary) asked as the reader, so it is protected as on any page; this module only lays
-the answers out. Statistical-neighbour figures are not published in this repository, so the summary
-says so rather than leaving a gap.
+compliance_summary, statistical_neighbours) asked as the reader, so it is protected as on any page;
+this module only lays the answers out. Statistical neighbours' figures are the council's to enter
+(queries/models/neighbours.py): a measure without one says "not published here", and a file that
+breaks a rule leaves out only the neighbour column, with the rule it broke.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from pages._export import About
+from queries.models.neighbours import neighbour_file, neighbour_file_problem
 from reports.document import Figure, Report, count_text, share_text
 
 Ask = Callable[..., pl.DataFrame | None]  # ask(question, **params): the answer as the reader sees it, or None
@@ -39,10 +41,7 @@ SHORT = {
     "repeat_cpp": "Repeat CP plans",
 }
 RAG_WORDS = {"green": "met", "amber": "near", "red": "missed"}
-NEIGHBOURS = (
-    "Statistical neighbours: not available. ChildStat holds no published statistical-neighbour figures "
-    "(queries/reference has England's only), so none are shown rather than a guess."
-)
+NOT_PUBLISHED = "not published here"
 
 
 def value_text(value, is_share: bool, symbol: str) -> str:
@@ -71,7 +70,8 @@ def board_report(ask: Ask, about: About, months: int, symbol: str) -> Report:
         headline_section(report, trend, england_rows, symbol)
     else:
         report.note("The headline figures could not be worked out for this extract.")
-    comparison_section(report, trend, england_rows, symbol)
+    neighbours = ask("statistical_neighbours")
+    comparison_section(report, trend, england_rows, neighbours, symbol)
     teams_section(report, ask, england_rows, symbol)
     report.note(about.suppression)
     return report
@@ -128,23 +128,51 @@ def headline_section(report: Report, trend: pl.DataFrame, england: dict, symbol:
     )
 
 
-def comparison_section(report: Report, trend: pl.DataFrame | None, england: dict, symbol: str) -> None:
+def comparison_section(
+    report: Report, trend: pl.DataFrame | None, england: dict, neighbours: pl.DataFrame | None, symbol: str
+) -> None:
+    """England's figure and, where the council has entered it, its statistical neighbours' average; a neighbour
+    file that cannot be used (`neighbours` None) leaves that column out and the note says why."""
     report.heading("Against England and statistical neighbours")
     ours = {"rereferral_rate": None if trend is None or not trend.height else trend["rereferral_rate"][-1]}
     shown = {measure: row for measure, row in england.items() if measure != "absence_rate"}
+    entered = {} if neighbours is None else {r["measure"]: r for r in neighbours.iter_rows(named=True)}
     rows = [
         {
             "Measure": row["label"],
             "This council": share_text(ours[measure], symbol) if measure in ours else "by team, below",
             "England": england_text(row),
-            "Statistical neighbours": "not available",
         }
+        | ({} if neighbours is None else {"Statistical neighbours": neighbour_text(entered.get(measure))})
         for measure, row in shown.items()
     ]
     if rows:
         report.table(pl.DataFrame(rows), "board_england", question="england_reference")
-        report.note("Sources: " + "; ".join(f"{row['source']}" for row in shown.values()) + ".")
-    report.note(NEIGHBOURS)
+        report.note("England: " + "; ".join(f"{row['source']}" for row in shown.values()) + ".")
+    report.note(neighbour_note(neighbours, entered))
+
+
+def neighbour_text(row: dict | None) -> str:
+    return NOT_PUBLISHED if row is None else england_text(row)
+
+
+def neighbour_note(neighbours: pl.DataFrame | None, entered: dict) -> str:
+    """Where the neighbour figures come from, or why there are none."""
+    if neighbours is None:
+        problem = neighbour_file_problem()
+        return "Statistical neighbours not shown: " + (
+            f"{problem}." if problem else "their figures could not be read (the page or the command says why)."
+        )
+    if not entered:
+        return (
+            f"Statistical neighbours: {NOT_PUBLISHED}. The council enters its neighbours' published averages (DfE's "
+            f"children's services statistical neighbour benchmarking tool, or LAIT) in {neighbour_file()}."
+        )
+    sources = "; ".join(dict.fromkeys(row["source"] for row in entered.values()))
+    return (
+        f"Statistical neighbours: the average of {next(iter(entered.values()))['neighbours']}, as entered by the "
+        f"council from {sources}. {NOT_PUBLISHED.capitalize()}: no figure entered for that measure."
+    )
 
 
 def teams_section(report: Report, ask: Ask, england: dict, symbol: str) -> None:

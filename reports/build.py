@@ -7,6 +7,7 @@ import logging
 from pages._export import About, extract_version, suppression_rule
 from queries.access import Scope
 from queries.engine import Engine, QueryError
+from queries.models.neighbours import NeighbourFileError
 from queries.settings import setting
 from reports.board import board_report
 from reports.document import Report
@@ -58,6 +59,9 @@ def engine_asker(engine: Engine, scope: Scope | None):
     def ask(name: str, **params):
         try:
             return engine.run(name, scope=scope, **params)
+        except NeighbourFileError as exc:  # about a reference file the council wrote, not the extract: say what
+            log.warning("report question %s not answered: %s", name, exc)
+            return None
         except QueryError as exc:
             log.warning("report question %s not answered: %s", name, type(exc).__name__)
             return None

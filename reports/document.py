@@ -58,7 +58,8 @@ class Report:
     def figures(self, figures: list[Figure]) -> None:
         self.blocks.append(Block("figures", figures=figures))
 
-    def table(self, frame: pl.DataFrame, file_stem: str, question: str | None = None) -> None:
+    def table(self, frame: pl.DataFrame, file_stem: str, question: str) -> None:
+        """A table, and the question whose answer it is (a download's About sheet says so)."""
         self.blocks.append(Block("table", frame=frame, file_stem=file_stem, question=question))
 
     def chart(self, chart: go.Figure, alt: str) -> None:
@@ -209,7 +210,12 @@ def draw(report: Report, container, show_table) -> None:
                 column.metric(figure.label, figure.value, help=figure.note or None)
         elif block.kind == "table":
             show_table(
-                container, block.frame, block.file_stem, question=block.question, key=f"{block.file_stem}_{index}"
+                container,
+                block.frame,
+                block.file_stem,
+                key=f"{block.file_stem}_{index}",
+                filters=report.about.filters,  # the report's choices (period, worker) name every table's file too
+                question=block.question,
             )
         else:
             from pages._charts import show  # the pages' chart module: palette, contrast, a text alternative

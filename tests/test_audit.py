@@ -50,6 +50,8 @@ def test_child_ids_become_a_keyed_hash():
         ("drill_chronology_C.9.csv", "C.9"),
         ("child_77.3.zip", "77.3"),
         ("chronology_C.1.2", "C.1.2"),  # no extension: all of it is the ID
+        ("chronology_C.1.2_2026-03-31.csv", "C.1.2"),  # a table's download ends with the extract's date
+        ("chronology_ABC_12.x_2026-03-31.xlsx", "ABC_12.x"),
     ],
 )
 def test_file_names_named_after_a_child_are_hashed_whole(name, child):
@@ -59,6 +61,8 @@ def test_file_names_named_after_a_child_are_hashed_whole(name, child):
     assert child not in cleaned.replace(token, "")
     assert cleaned.startswith(name[: name.index(child)])
     assert strip_child_from_file_name(cleaned, KEY) == cleaned  # already hashed: left as it is
+    if "_2026-03-31." in name:  # the hash is of the ID alone, so `who-viewed ID` finds the download
+        assert cleaned.endswith(f"{token}_2026-03-31{name[name.rindex('.') :]}")
 
 
 def test_other_file_names_are_left_alone():

@@ -62,7 +62,7 @@ CHILD = textwrap.dedent(
 
     def page():
         for _ in range(15):
-            caseload.cases_table(Container(), cases, "cases")
+            caseload.cases_table(Container(), cases, {"worker": workers["worker_id"][0]}, key="cases")
 
     def to_pandas():  # another session's library converting a polars frame to pandas
         for _ in range(15):

@@ -53,7 +53,7 @@ def test_board_summary_pdf_from_the_command_line(tiny_dir, tmp_path):
     assert figure_in(page, "Open cases") == str(len(open_children(tiny_dir)))
     assert f"Open cases\n{len(open_children(tiny_dir))}\n" in text  # the card as printed
     assert "Board summary: Tiny Test Borough" in text and "period: 6 months" in text
-    assert "Open cases" in text and "Statistical neighbours: not available" in text
+    assert "Open cases" in text and "Statistical neighbours: not published here" in text  # the shipped template
     assert "22% (2024)" in text  # England's re-referral rate, from queries/reference/england.toml
     assert "<script>" in page and "<script src" not in page  # plotly.js inlined: the file needs no network
 
