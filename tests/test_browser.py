@@ -401,7 +401,11 @@ def test_every_page_in_a_real_browser(server):
             problems += print_problems(page, "/caseload (team view)", "caseload_team")
             # Printed from a wider screen: its column (and charts drawn to it) must be fitted to the paper.
             page.set_viewport_size(WIDE_VIEWPORT)
-            page.wait_for_timeout(500)  # charts re-draw at the new width
+            page.wait_for_function(  # every chart re-drawn at the wider column's width
+                "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')].every(chart =>"
+                " Math.abs(chart.querySelector('svg.main-svg').width.baseVal.value - chart.clientWidth) <= 1)",
+                timeout=PAGE_TIMEOUT_MS,
+            )
             problems += print_problems(page, "/caseload (team view, 1920 px)", "caseload_team_1920")
             page.set_viewport_size(VIEWPORT)
             problems += focus_problems(page, "Caseload")
