@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages import _audit, _export, _hosting
+from pages import _audit, _export, _hosting, _print
 from queries import wording
 from queries.access import LOCAL_ADMIN, Scope, scope_from_user
 from queries.disclosure import protection_line
@@ -48,6 +48,7 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
     _router.said = set()  # the absent optional tables already mentioned on this page view
     try:
         st.html(FRAME_CSS + PRINT_CSS)  # every page prints without the sidebar, toolbar or buttons
+        st.sidebar.html(_print.PRINT_SCRIPT, unsafe_allow_javascript=True)  # a print button; charts fit the paper
         scope = current_scope()
         if scope is not None:
             st.caption(f":material/shield: {protection_line(scope.role)}")
@@ -525,6 +526,7 @@ def show_table(
         placeholder="–",  # an empty cell (no date, nothing to measure) reads as a dash, not "None"
         **(sizes | kwargs),
     )
+    _print.print_copy(container, frame, config)  # what prints in the grid's place: every row up to a limit
     about = download_about(file_stem, filters, question, title)
     symbol = setting("symbol")
     key = key or file_stem
@@ -550,6 +552,13 @@ def show_table(
     )
     rows = shown.selection.rows if pick and shown is not None else []
     return rows[0] if rows else None
+
+
+def plain_table(container, frame: pl.DataFrame) -> None:
+    """A table without downloads (a working view: validation results, examples): the grid, and what prints
+    in its place (pages/_print.py)."""
+    container.dataframe(table_data(frame), hide_index=True, width="stretch")
+    _print.print_copy(container, frame, downloads=False)
 
 
 def download_about(
@@ -640,18 +649,7 @@ summary:focus-visible { outline: 3px solid #0b0c0c !important; outline-offset: 2
 </style>
 """
 
-PRINT_CSS = """
-<style>
-@media print {
-  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
-  [data-testid="stDownloadButton"], [data-testid="stDecoration"] { display: none !important; }
-  .main .block-container, [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: 100% !important; }
-  [data-testid="stExpander"] details { break-inside: avoid; }
-  [data-testid="stMain"], [data-testid="stAppViewContainer"] { margin-left: 0 !important; width: 100% !important; }
-  [data-testid="stPlotlyChart"], [data-testid="stDataFrame"] { break-inside: avoid; max-width: 100% !important; }
-}
-</style>
-"""
+PRINT_CSS = _print.PRINT_CSS  # pages/_print.py: A4 landscape, tables printed whole, charts fitted
 
 
 def printable(container) -> None:

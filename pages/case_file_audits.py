@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from pages._frame import audit, current_scope, opened_engine, page_main, run, show_table
+from pages._frame import audit, current_scope, opened_engine, page_main, plain_table, run, show_table
 from pages._workspace import opened_workspace
 from pages.patterns import cohort_builder
 from queries.engine import QueryError
@@ -114,7 +114,7 @@ def read_and_record(place, ws, engine, scope, name: str) -> None:
     with place.expander("This child's chronology"):
         events = run("child_chronology", st, child_id=child)
         if events is not None:
-            st.dataframe(events, hide_index=True, width="stretch")
+            plain_table(st, events)
 
 
 def record_from_page(place, ws, name: str, child: str, given: dict, scope, rule) -> None:

@@ -7,7 +7,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from pages._frame import audit, loaded, page_main, quality_badge, table_data
+from pages._frame import audit, loaded, page_main, plain_table, quality_badge
 from schemas.contract import TABLES
 
 PAGE = {
@@ -51,11 +51,11 @@ def render_table(container, report, table: str) -> None:
         if not failures:
             st.write("Nothing to report." if status in ("ok", "missing") else words)
             return
-        st.dataframe(table_data(failures_frame(report, table)), hide_index=True, width="stretch")
+        plain_table(st, failures_frame(report, table))
         for failure in failures:
             if failure.examples:
                 st.markdown(f"Examples for **{failure.column}** — {failure.check}:")
-                st.dataframe(table_data(pl.DataFrame(failure.examples, strict=False)), hide_index=True, width="stretch")
+                plain_table(st, pl.DataFrame(failure.examples, strict=False))
 
 
 def render(container) -> None:

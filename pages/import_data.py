@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages._frame import OPENED_KEY, audit, current_scope, loaded, page_main, table_data
+from pages._frame import OPENED_KEY, audit, current_scope, loaded, page_main, plain_table
 from queries.settings import setting
 
 log = logging.getLogger("childstat")
@@ -233,10 +233,10 @@ def show_report(container, report: dict, usable: bool = True) -> None:
     else:
         container.warning(f"**{title}**: read ({words}), but it made no extract the app can open.")
     with container.expander(f"What was read from {report['source_name']}", expanded=bool(problems)):
-        st.dataframe(table_data(counts_frame(report)), hide_index=True, width="stretch")
+        plain_table(st, counts_frame(report))
         if report["problems"]:
             st.markdown("**Values not understood, and rows dropped** (where they were, never whose):")
-            st.dataframe(table_data(problems_frame(report)), hide_index=True, width="stretch")
+            plain_table(st, problems_frame(report))
         if report["left_out"]:
             st.caption("Not in this source, so not written: " + ", ".join(report["left_out"]))
         for line in report["assumed"]:
@@ -270,9 +270,9 @@ def show_validation(container, result: dict) -> None:
         schema={"table": pl.String, "column": pl.String, "check": pl.String, "severity": pl.String, "rows": pl.Int64},
     )  # fmt: skip
     with container.expander("Validation of the result", expanded=not validation["is_valid"]):
-        st.dataframe(table_data(statuses), hide_index=True, width="stretch")
+        plain_table(st, statuses)
         if failures.height:
-            st.dataframe(table_data(failures), hide_index=True, width="stretch")
+            plain_table(st, failures)
 
 
 def show_result(container, result: dict) -> None:

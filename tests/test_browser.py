@@ -11,6 +11,13 @@ Each page and main state is also checked by axe-core (the copy axe-playwright-py
 requirements-dev.txt) against WCAG 2.2 A and AA and axe's best practices: a serious or critical
 violation fails the test; every violation found goes to test-artifacts/axe.json and the test output.
 
+Each page is also printed to PDF as a reader's browser prints it (print media, the page's own A4
+landscape @page, the frame's fit-to-paper step on `beforeprint`; pages/_print.py) and fails on
+anything the paper would lose: a sidebar, button or canvas data grid printed (the grid prints only the
+rows in its scroll box, so a plain table prints in its place), anything wider than the printable
+width, or ink in the right margin of any sheet (content cut at the paper's edge). The PDFs go to
+test-artifacts/print/ and each one's first sheet, as a PNG, to test-artifacts/screenshots/<stem>_print_p1.png.
+
 The shipped sample is used when sample_data/children.parquet exists, else the
 tiny extract; CHILDSTAT_BROWSER_EXTRACT=tiny|sample|<folder> chooses.
 """
@@ -31,17 +38,21 @@ from pathlib import Path
 import pytest
 
 from app import page_files, page_meta
+from pages._print import PAGE_MARGIN_MM, PRINTABLE_HEIGHT_PX, PRINTABLE_PX
 from reports.pdf import BROWSER_FLAGS
 from schemas.extract import SAMPLE_DATA, open_extract
 from tiny_extract import write_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PRINTS = ROOT / "test-artifacts" / "print"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = BROWSER_FLAGS  # as reports/ prints PDFs
 START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1440, "height": 900}  # a council laptop's screen
+WIDE_VIEWPORT = {"width": 1920, "height": 1080}  # a desk monitor: its main column is wider than the paper
+A4_LANDSCAPE_PT = (841.9, 595.3)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
 AXE_FAILING = ("serious", "critical")
 
@@ -169,6 +180,106 @@ def full_page_screenshot(page, path: Path) -> None:
     page.set_viewport_size(size)
 
 
+# The page laid out as it prints, measured, and put back, all in one script task: print-only CSS rules
+# switched on and screen-only ones off in the CSSOM. Nothing redraws meanwhile (a ResizeObserver runs only
+# between tasks), as nothing does while a browser prints; emulating print media instead lets Streamlit
+# redraw every chart at the paper's width first, which a real print never does.
+PRINT_LAYOUT_JS = """sheet => {
+  const flipped = [];
+  for (const sheet of document.styleSheets) {
+    let rules; try { rules = [...sheet.cssRules]; } catch (e) { continue; }
+    for (const rule of rules) {
+      if (!(rule instanceof CSSMediaRule)) continue;
+      const was = rule.media.mediaText;
+      const now = was === 'print' ? 'all' : was === 'screen' ? 'not all' : null;
+      if (now) { rule.media.mediaText = now; flipped.push([rule, was]); }
+    }
+  }
+  try {
+    const seen = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+    const name = e => e.dataset.testid || e.getAttribute('aria-label') || e.textContent.trim().slice(0, 40)
+      || e.tagName.toLowerCase();
+    // Tabs and a segmented control (board summary's period) print as what was chosen; no other button may.
+    const shown = [...document.querySelectorAll('[data-testid="stSidebar"], [data-testid="stHeader"],'
+        + ' [data-testid="stDataFrame"], button:not([role="tab"]):not([data-testid="stButtonGroup"] button)')]
+      .filter(seen).map(name);
+    const block = document.querySelector('[data-testid="stMainBlockContainer"]').getBoundingClientRect();
+    const wide = [...document.querySelectorAll('[data-testid="stMainBlockContainer"] *')]
+      .filter(e => !e.ownerSVGElement)  // inside a chart's <svg>, which clips what lies outside it
+      .filter(e => seen(e) && e.getBoundingClientRect().right > block.right + 1)
+      .filter(e => !e.closest('[data-testid="stElementContainer"]')?.querySelector('.childstat-sr-only'))  // 1 px
+      .map(e => `${name(e.closest('[data-testid]') || e)} ends at ${Math.round(e.getBoundingClientRect().right - block.left)} px`);
+    const cut = [...document.querySelectorAll('.childstat-print-only, [data-testid="stPlotlyChart"]')]
+      .filter(e => seen(e) && e.scrollWidth > e.clientWidth + 1)
+      .map(e => `${name(e)} is ${e.scrollWidth} px wide in a ${e.clientWidth} px box`);
+    // Streamlit's own print CSS narrows a chart's <svg> to its box, which cuts off its right-hand side
+    // (Plotly's <svg> has no viewBox to scale by): its drawn width must still be its full width.
+    const squeezed = [...document.querySelectorAll('[data-testid="stPlotlyChart"] svg.main-svg')]
+      .filter(e => seen(e) && e.getBoundingClientRect().width + 1 < e.width.baseVal.value * e.currentCSSZoom)
+      .map(e => `a chart drawn ${Math.round(e.width.baseVal.value * e.currentCSSZoom)} px wide shows`
+        + ` ${Math.round(e.getBoundingClientRect().width)} px`);
+    cut.push(...new Set(squeezed));
+    const split = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+      .filter(e => seen(e) && e.getBoundingClientRect().height > sheet + 1)
+      .map(e => `a chart ${Math.round(e.getBoundingClientRect().height)} px tall is split across sheets`);
+    cut.push(...split);
+    const tables = document.querySelectorAll('.childstat-print-only').length;
+    return {shown: [...new Set(shown)], wide: [...new Set(wide)].slice(0, 5), cut, column: block.width, tables};
+  } finally {
+    for (const [rule, was] of flipped) rule.media.mediaText = was;
+  }
+}"""
+
+
+def print_problems(page, where: str, stem: str) -> list[str]:
+    """Print the page as a reader's browser would and fail on whatever the paper loses (see the module's notes).
+
+    The print layout is checked after the `beforeprint` event (the frame's script fits a wide screen's
+    column to the paper then, as for Ctrl+P); then Chromium prints the PDF itself (which fires the event
+    again) and every sheet's right margin must be blank."""
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    try:
+        layout = page.evaluate(PRINT_LAYOUT_JS, PRINTABLE_HEIGHT_PX)
+    finally:
+        page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    problems = [f"{where}: printed, shows {thing!r}" for thing in layout["shown"]]
+    if layout["column"] > PRINTABLE_PX + 1:
+        problems.append(f"{where}: printed, the main column is {layout['column']:.0f} px, wider than the paper")
+    problems += [f"{where}: printed, {thing}, past the printable {PRINTABLE_PX:.0f} px" for thing in layout["wide"]]
+    problems += [f"{where}: printed, {thing} (cut)" for thing in layout["cut"]]
+    grids = page.locator('[data-testid="stDataFrame"]').count()
+    if layout["tables"] < grids:
+        problems.append(f"{where}: {grids} tables on screen but {layout['tables']} printed in their place")
+    PRINTS.mkdir(parents=True, exist_ok=True)
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    (PRINTS / f"{stem}.pdf").write_bytes(pdf)
+    return problems + pdf_problems(pdf, where, SCREENSHOTS / f"{stem}_print_p1.png")
+
+
+def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path) -> list[str]:
+    """Every sheet A4 landscape with nothing in its right margin (Chromium prints what is wider than the
+    printable width into the margin and cuts it at the paper's edge); the first sheet saved as a PNG."""
+    import pypdfium2
+
+    problems = []
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        for number, sheet in enumerate(document, start=1):
+            size = sheet.get_size()
+            if abs(size[0] - A4_LANDSCAPE_PT[0]) > 2 or abs(size[1] - A4_LANDSCAPE_PT[1]) > 2:
+                problems.append(f"{where}: printed sheet {number} is {size[0]:.0f}x{size[1]:.0f} pt, not A4 landscape")
+            if number == 1:
+                sheet.render(scale=1).to_pil().save(first_sheet_png, optimize=True)
+            pixels = sheet.render(scale=0.5, grayscale=True).to_pil().convert("L")
+            margin = round(PAGE_MARGIN_MM / 25.4 * 72 * 0.5)  # the right margin in these pixels
+            strip = pixels.crop((pixels.width - margin + 1, 0, pixels.width, pixels.height))
+            if strip.getextrema()[0] < 200:  # anything darker than a faint grey
+                problems.append(f"{where}: printed sheet {number} has content in its right margin (cut at the edge)")
+    finally:
+        document.close()
+    return problems
+
+
 def page_problems(page, where: str, title: str, stem: str, council: str) -> list[str]:
     """What is wrong with the drawn page: an exception box, no title, the wrong router, no frame."""
     problems = []
@@ -276,6 +387,7 @@ def test_every_page_in_a_real_browser(server):
                 violations += axe_check(page, where)
                 problems += table_width_problems(page, where)
                 full_page_screenshot(page, SCREENSHOTS / f"{path.stem}.png")
+                problems += print_problems(page, where, path.stem)
             # One interaction a manager makes: the Caseload page's team view, with its charts.
             page.goto(f"{base}/caseload", wait_until="domcontentloaded")
             wait_for_run(page, "Caseload")
@@ -286,6 +398,16 @@ def test_every_page_in_a_real_browser(server):
             violations += axe_check(page, "/caseload (team view)")
             problems += table_width_problems(page, "/caseload (team view)")
             full_page_screenshot(page, SCREENSHOTS / "caseload_team.png")
+            problems += print_problems(page, "/caseload (team view)", "caseload_team")
+            # Printed from a wider screen: its column (and charts drawn to it) must be fitted to the paper.
+            page.set_viewport_size(WIDE_VIEWPORT)
+            page.wait_for_function(  # every chart re-drawn at the wider column's width
+                "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')].every(chart =>"
+                " Math.abs(chart.querySelector('svg.main-svg').width.baseVal.value - chart.clientWidth) <= 1)",
+                timeout=PAGE_TIMEOUT_MS,
+            )
+            problems += print_problems(page, "/caseload (team view, 1920 px)", "caseload_team_1920")
+            page.set_viewport_size(VIEWPORT)
             problems += focus_problems(page, "Caseload")
         finally:
             browser.close()

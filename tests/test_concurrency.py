@@ -57,6 +57,9 @@ CHILD = textwrap.dedent(
             with lock:
                 drawn.append(data)
 
+        def html(self, body, **kwargs):  # the table as it prints (pages/_print.py), made in this thread too
+            st.html(body, **kwargs)
+
         def download_button(self, *args, **kwargs):
             pass
 

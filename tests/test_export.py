@@ -50,9 +50,13 @@ class Page:
 
     def __init__(self):
         self.downloads = []
+        self.printed = []  # the table as it prints in the grid's place (pages/_print.py)
 
     def dataframe(self, *args, **kwargs):
         pass
+
+    def html(self, body, **kwargs):
+        self.printed.append(body)
 
     def download_button(self, label, data, **kwargs):
         self.downloads.append((label, data, kwargs["file_name"]))
@@ -72,6 +76,9 @@ def test_every_table_download_on_a_page_is_neutralised():
     # XML reads a carriage return back as a line feed
     assert [c.value for c in sheet["A"]][1:] == ["'" + attack.replace("\r", "\n") for attack in ATTACKS]
     assert sheet["A2"].data_type == "s" and sheet["B2"].value == -3
+    [printed] = page.printed  # printed as text, the quotes escaped, every row
+    assert "<td>=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)</td><td class=number>-3</td>" in printed
+    assert printed.count("<tr>") == 1 + len(ATTACKS)
 
 
 # A page's table as pages show it: counts as text with thousands separators, the suppression symbol,
