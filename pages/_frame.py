@@ -244,6 +244,7 @@ def _timing_handler() -> None:
 def begin_run() -> None:
     """Start of a script run (app.py): the extract is looked up at most once until end_run()."""
     _router.memo = None
+    _router.config = None
     _router.remember = True
     _router.page = None
     _router.started = (time.perf_counter(), time.thread_time())
@@ -259,6 +260,7 @@ def end_run(outcome: str = "done") -> None:
     thread's CPU seconds, and how the run ended ("done", or the exception that ended it, e.g.
     RerunException when the user moved on). Nothing about who asked or which child."""
     _router.memo = None
+    _router.config = None
     _router.remember = False
     started = getattr(_router, "started", None)
     if started is None or not timing_on():
@@ -338,8 +340,15 @@ def extract() -> Extract | None:
 
 
 def hosting() -> _hosting.Hosting:
-    """The mode and the hosted configuration, or why it is broken (pages/_hosting.py)."""
-    return _hosting.hosting()
+    """The mode and the hosted configuration, or why it is broken (pages/_hosting.py).
+
+    Read afresh by every script run, once: a page asks for it with every question (who is asking),
+    and reading the secrets each time was a tenth of a warm page view's CPU."""
+    if not getattr(_router, "remember", False):
+        return _hosting.hosting()
+    if getattr(_router, "config", None) is None:
+        _router.config = _hosting.hosting()
+    return _router.config
 
 
 def hosted() -> bool:
