@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERACTIONS = [
     ("caseload", "selectbox", "drill_worker_child", None, "caseload_drill_worker"),
     ("caseload", "selectbox", "measure", ("visits_in_timescale", "assessment_45wd"), "caseload_drill_measure"),
-    ("neet", "selectbox", "neet_team", (None, "T02"), "neet_risk_list"),
+    ("neet", "selectbox", "neet_team", (None, "first team"), "neet_risk_list"),
     ("services", "radio", "spend_period", ("Last 12 months", "Last 24 months"), "services_spend"),
 ]
 
@@ -108,10 +108,20 @@ def choose(app, kind: str, key: str, values: tuple | None, index: int):
     return widget.select_index(index) if kind == "selectbox" else widget.set_value(widget.options[index])
 
 
+def first_team() -> str:
+    """The extract's first team (team IDs differ between extracts)."""
+    from queries.engine import Engine
+    from schemas.extract import data_dir, open_extract
+
+    return Engine(open_extract(data_dir())).run("team_list")["team_id"][0]
+
+
 def interactions(app, passes: int) -> list[tuple[str, str, float, bool]]:
     """CPU seconds per widget change of each INTERACTIONS entry, and whether it ran as a fragment."""
     results = []
     for page, kind, key, values, fragment_key in INTERACTIONS:
+        if values is not None and "first team" in values:
+            values = tuple(first_team() if v == "first team" else v for v in values)
         app.switch_page(f"pages/{page}.py").run()
         if page == "caseload":  # the sections are on the manager's view
             app.radio(key="caseload_view").set_value("My team").run()
