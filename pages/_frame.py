@@ -482,7 +482,7 @@ def _hashable(value):
         content = hashlib.sha256(value.write_ipc(None).getvalue()).hexdigest()
         return ("frame", tuple((c, str(t)) for c, t in value.schema.items()), value.height, content)
     if isinstance(value, dict):
-        return tuple((k, _hashable(v)) for k, v in sorted(value.items()))
+        return tuple((k, _hashable(v)) for k, v in sorted(value.items(), key=lambda item: repr(item[0])))
     if isinstance(value, list | tuple | set | frozenset):
         items = [_hashable(v) for v in value]
         return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import plotly.graph_objects as go
+import polars as pl
 import pytest
 from test_access import USERS, hosted_app
 
@@ -104,3 +105,19 @@ def test_a_section_rerunning_alone_checks_who_is_asking(tiny_dir, monkeypatch, t
     assert not at.dataframe and not at.get("plotly_chart")
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert not [e for e in events if e["event"] == "query" and e.get("filters", {}).get("measure") == "assessment_45wd"]
+
+
+def test_a_figure_is_kept_by_the_content_of_the_answers_it_draws(reader):
+    made = []
+
+    def draw(frame: pl.DataFrame):  # as a page does: one builder, given the answer it draws
+        def build() -> go.Figure:
+            made.append(frame.height)
+            return go.Figure(go.Bar(x=frame["team"].to_list(), y=frame["cases"].to_list()))
+
+        return _frame.cached_chart(build, None, (frame,))
+
+    drawn = draw(pl.DataFrame({"team": ["T1", "T2"], "cases": [4, 7]}))
+    assert draw(pl.DataFrame({"team": ["T1", "T2"], "cases": [4, 7]})) is drawn and made == [2]  # the same answer
+    changed = draw(pl.DataFrame({"team": ["T1", "T2"], "cases": [4, 8]}))  # one count differs
+    assert changed is not drawn and changed.spec["data"][0]["y"] == [4, 8] and made == [2, 2]
