@@ -8,7 +8,9 @@ time (`time.process_time`, every thread) per page view of those passes. A quick 
 measure of a change to the pages' own work; the load benchmark (benchmarks/load.py) measures the
 same thing in real servers under concurrent sessions.
 
-`--per-page` adds each page's own CPU per view. `--interactions` measures a widget change in one
+`--per-page` adds each page's own CPU per view; `--fresh-figures` drops the figures kept per reader
+(pages/_frame.py `cached_chart`) before every view, as for a reader's first view of each page (their
+answers are still cached: the warm-up asked the same questions). `--interactions` measures a widget change in one
 section of a page (INTERACTIONS: the caseload's chronology picker, the compliance measure switch,
 the NEET and Services selectors), each alternated between two values `--passes` x 4 times after a
 warm-up. A section drawn as a fragment (pages/_frame.py `section`) reruns alone, as it does in a
@@ -89,11 +91,16 @@ def profiled(wanted: bool):
         _frame.begin_run, _frame.end_run = begin, end
 
 
-def page_views(app, pages: list[Path], passes: int, per_page: dict[str, float]) -> float:
-    """CPU seconds per page view over `passes` passes of every page; each page's own total in per_page."""
+def page_views(app, pages: list[Path], passes: int, per_page: dict[str, float], fresh: bool = False) -> float:
+    """CPU seconds per page view over `passes` passes of every page; each page's own total in per_page.
+    `fresh`: the kept figures are dropped before every view, as for a reader's first view of a page."""
+    from pages import _frame
+
     started = time.process_time()
     for _ in range(passes):
         for page in pages:
+            if fresh:
+                _frame._kept_chart.clear()
             before = time.process_time()
             app.switch_page(f"pages/{page.name}").run()
             per_page[page.stem] = per_page.get(page.stem, 0.0) + time.process_time() - before
@@ -147,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-page", action="store_true", help="each page's CPU per view")
     parser.add_argument("--interactions", action="store_true", help="CPU per widget change in a section")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="the top N functions, cumulative")
+    parser.add_argument("--fresh-figures", action="store_true", help="no kept figures: a reader's first views")
     args = parser.parse_args(argv)
     os.environ["CHILDSTAT_DATA"] = str(Path(args.data).resolve())
     sys.path.insert(0, str(ROOT))
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         app.switch_page(f"pages/{page.name}").run()
     per_page: dict[str, float] = {}
     with profiled(args.profile) as profile:
-        per_view = page_views(app, pages, args.passes, per_page)
+        per_view = page_views(app, pages, args.passes, per_page, args.fresh_figures)
     print(f"{per_view:.3f} s CPU per warm page view ({len(pages)} pages x {args.passes} passes, {args.data})")
     if args.per_page:
         for stem, seconds in sorted(per_page.items(), key=lambda item: -item[1]):
