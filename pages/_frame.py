@@ -8,6 +8,8 @@ plain messages on the page; a user never sees a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import os
 import re
@@ -58,6 +60,64 @@ def routed(run_page: Callable[[], None], meta: dict | None = None, others: list[
         run_page()
     finally:
         _router.active = False
+
+
+def section(container, key: str, draw: Callable[..., None], *args) -> None:
+    """Draw `draw(place, *args)` into `container` as a part of the page that reruns alone when one of its
+    own widgets changes (an st.fragment named `key`), instead of the whole page.
+
+    The page's full run draws it as part of the page. A rerun of the section alone runs no router:
+    so it logs no second page view, and checks again, itself, what the router checks on every run (the
+    hosted configuration, who is signed in, that their role may open this page, that the audit log
+    can be written); anything amiss reruns the whole app, whose router then says what is wrong.
+    """
+    meta, page = getattr(_router, "meta", None), getattr(_router, "page", None)
+    with container:
+        st.fragment(_section_run, key=key)(draw, args, meta, page, key)
+
+
+def _section_run(draw: Callable[..., None], args: tuple, meta: dict | None, page: str | None, key: str) -> None:
+    if getattr(_router, "active", False):  # the page's own run: the router has done its checks
+        draw(st.container(), *args)
+        return
+    from pages._audit import AuditWriteError
+
+    begin_run()
+    note_page(f"{page or '-'}#{key}")
+    outcome = "done"
+    try:
+        if not section_allowed(meta):
+            st.rerun()  # the whole app: its router shows sign-in, no access or what is broken
+        _router.active, _router.meta, _router.said = True, meta, set()
+        try:
+            draw(st.container(), *args)
+        except AuditWriteError:
+            log.error("section stopped: the audit log cannot be written")
+            from app import AUDIT_STOPPED
+
+            st.error(AUDIT_STOPPED, icon=":material/error:")
+    except BaseException as exc:  # a rerun or a stop ends a run by raising; the timing line says which
+        outcome = type(exc).__name__
+        raise
+    finally:
+        _router.active = False
+        end_run(outcome)
+
+
+def section_allowed(meta: dict | None) -> bool:
+    """What the router requires of every run, checked again for a section rerunning alone."""
+    from app import SIGNED_IN_KEY, page_roles
+
+    config = hosting()
+    if config.broken or st.session_state.get(AUDIT_FAILED_KEY):
+        return False
+    access = current_access(config)
+    scope = access.scope
+    if scope is None or meta is None:
+        return False
+    if config.hosted and st.session_state.get(SIGNED_IN_KEY) != (scope.user, access.issuer):
+        return False  # a sign-in the router has not recorded yet
+    return (scope.role == "admin" or scope.role in page_roles(meta)) and page_is_served(meta)
 
 
 def missing_needs(meta: dict) -> str | None:
@@ -185,6 +245,7 @@ def _timing_handler() -> None:
 def begin_run() -> None:
     """Start of a script run (app.py): the extract is looked up at most once until end_run()."""
     _router.memo = None
+    _router.config = None
     _router.remember = True
     _router.page = None
     _router.started = (time.perf_counter(), time.thread_time())
@@ -200,6 +261,7 @@ def end_run(outcome: str = "done") -> None:
     thread's CPU seconds, and how the run ended ("done", or the exception that ended it, e.g.
     RerunException when the user moved on). Nothing about who asked or which child."""
     _router.memo = None
+    _router.config = None
     _router.remember = False
     started = getattr(_router, "started", None)
     if started is None or not timing_on():
@@ -279,8 +341,15 @@ def extract() -> Extract | None:
 
 
 def hosting() -> _hosting.Hosting:
-    """The mode and the hosted configuration, or why it is broken (pages/_hosting.py)."""
-    return _hosting.hosting()
+    """The mode and the hosted configuration, or why it is broken (pages/_hosting.py).
+
+    Read afresh by every script run, once: a page asks for it with every question (who is asking),
+    and reading the secrets each time was a tenth of a warm page view's CPU."""
+    if not getattr(_router, "remember", False):
+        return _hosting.hosting()
+    if getattr(_router, "config", None) is None:
+        _router.config = _hosting.hosting()
+    return _router.config
 
 
 def hosted() -> bool:
@@ -375,6 +444,52 @@ def _cached_run(signature: str, scope: tuple, name: str, params: tuple) -> pl.Da
     return loaded().engine.run(name, scope=Scope(*scope), **dict(params))
 
 
+def scope_key(scope: Scope) -> tuple:
+    """Who an answer or a figure is for: every cached one is kept under it, and never shared across it."""
+    return (scope.role, scope.user, scope.worker_id, scope.team_id)
+
+
+def cached_chart(build: Callable[[], Any], alt: str | None, about: tuple) -> Any:
+    """A chart (pages/_charts.py `Chart`) made by `build` once per extract version, reader and `about`
+    (everything it is made from: the answers it draws, by content, and the chart's options), then drawn
+    from memory by every later view. Never shared across readers or extract versions, even when two
+    answers are the same."""
+    from pages._charts import chart
+
+    state, signature = _current()
+    scope = current_scope()
+    if state.engine is None or scope is None:  # no extract or no reader: made for this view only
+        return chart(build(), alt)
+    maker = f"{build.__module__}.{build.__qualname__}:{build.__code__.co_firstlineno}"
+    return _kept_chart(signature, scope_key(scope), maker, _hashable(about), alt, build)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1024, ttl=dt.timedelta(hours=12))
+def _kept_chart(signature: str, scope: tuple, maker: str, about: tuple, alt: str | None, _build: Callable) -> Any:
+    """The same Chart object for every view with the same key (nothing draws into it: st.cache_resource
+    hands it out as it is, not a copy per view as st.cache_data would). Bounded: 1,024 charts, each
+    dropped 12 hours after it was made."""
+    from pages._charts import chart
+
+    return chart(_build(), alt)
+
+
+def _hashable(value):
+    """A chart's `about` as nested tuples (parameters often come as dicts), so it can key the cache; an
+    answer (a frame or a column) by its exact content: its schema and a SHA-256 of its Arrow IPC bytes."""
+    if isinstance(value, pl.Series):
+        value = value.to_frame()
+    if isinstance(value, pl.DataFrame):
+        content = hashlib.sha256(value.write_ipc(None).getvalue()).hexdigest()
+        return ("frame", tuple((c, str(t)) for c, t in value.schema.items()), value.height, content)
+    if isinstance(value, dict):
+        return tuple((k, _hashable(v)) for k, v in sorted(value.items(), key=lambda item: repr(item[0])))
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_hashable(v) for v in value]
+        return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)
+    return value
+
+
 def run(name: str, container=None, **params) -> pl.DataFrame | None:
     """A named question's answer, or None after telling the user plainly why not."""
     place = container or st
@@ -390,8 +505,7 @@ def run(name: str, container=None, **params) -> pl.DataFrame | None:
         "query", query=name, filters=params, scope=scope, enforced=enforced_filters(state.engine, name, params, scope)
     )
     try:
-        scope_key = (scope.role, scope.user, scope.worker_id, scope.team_id)
-        result = _cached_run(signature, scope_key, name, tuple(sorted(params.items())))
+        result = _cached_run(signature, scope_key(scope), name, tuple(sorted(params.items())))
         missing = state.engine.unavailable_reason(get_query(name).optional_tables)
         said = getattr(_router, "said", None)
         if missing and (said is None or missing not in said):  # once per page view, not under every figure

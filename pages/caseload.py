@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, PALETTE
 from pages._charts import show as show_chart
-from pages._frame import current_scope, formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import current_scope, formatted, opened_engine, page_main, printable, run, section, show_table
 from queries.settings import setting
 from queries.wording import counted
 
@@ -115,22 +115,26 @@ def chronology(container, child_ids: list[str], key: str) -> None:
     if events.is_empty():
         container.info("Nothing is recorded for this child up to the extract date.")
         return
-    figure = go.Figure(
-        go.Scatter(
-            x=events["event_date"].to_list(),
-            y=events["event"].to_list(),
-            mode="markers",
-            marker=dict(size=10, color=COUNCIL),
-            hovertemplate="%{x|%d %b %Y}: %{y}<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Scatter(
+                x=events["event_date"].to_list(),
+                y=events["event"].to_list(),
+                mode="markers",
+                marker=dict(size=10, color=COUNCIL),
+                hovertemplate="%{x|%d %b %Y}: %{y}<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        height=120 + 22 * events["event"].n_unique(),
-        margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(tickformat="%-d %b %Y"),
-        yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
-    )
-    show_chart(container, figure, key=f"{key}_chart")
+        figure.update_layout(
+            height=120 + 22 * events["event"].n_unique(),
+            margin=dict(l=10, r=10, t=10, b=10),
+            xaxis=dict(tickformat="%-d %b %Y"),
+            yaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(events["event"].to_list()))[::-1]),
+        )
+        return figure
+
+    show_chart(container, build, key=f"{key}_chart", cache=(events,))
     container.caption(f"{counted(events.height, 'event')}, newest first; the table scrolls to the first.")
     show_table(
         container,
@@ -215,7 +219,7 @@ def render_worker(container, as_of) -> None:
             assessment_table(container, assessments, {"worker": worker_id}, key="assessments")
     if cases is not None and not cases.is_empty():
         container.markdown("### A child's chronology")
-        chronology(container, cases["child_id"].to_list(), "worker_child")
+        section(container, "caseload_chronology", chronology, cases["child_id"].to_list(), "worker_child")
 
 
 def assessment_table(container, assessments: pl.DataFrame, filters: dict, key: str) -> None:
@@ -247,29 +251,35 @@ def caseload_chart(container, workers: pl.DataFrame) -> str | None:
         return None
     national = setting("national_average_per_fte")
     names = [n or w for n, w in zip(holders["worker_name"], holders["worker_id"], strict=True)]
-    figure = go.Figure(
-        go.Bar(
-            x=holders["cases_per_fte"].to_list(),
-            y=names,
-            orientation="h",
-            marker=dict(
-                color=[AGENCY if a else COUNCIL for a in holders["agency"]],
-                pattern=dict(shape=["/" if a else "" for a in holders["agency"]]),
-            ),
-            customdata=holders.select("open_cases", "fte").rows(),
-            hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Bar(
+                x=holders["cases_per_fte"].to_list(),
+                y=names,
+                orientation="h",
+                marker=dict(
+                    color=[AGENCY if a else COUNCIL for a in holders["agency"]],
+                    pattern=dict(shape=["/" if a else "" for a in holders["agency"]]),
+                ),
+                customdata=holders.select("open_cases", "fte").rows(),
+                hovertemplate="%{y}: %{x} cases per FTE (%{customdata[0]} cases, %{customdata[1]} FTE)<extra></extra>",
+            )
         )
+        figure.add_vline(
+            x=national, line_dash="dash", annotation_text=f"England average {national}", annotation_position="top"
+        )
+        figure.update_layout(
+            height=120 + 26 * holders.height,
+            margin=dict(l=10, r=10, t=40, b=10),
+            title="Cases per FTE (hatched orange: agency worker)",
+            xaxis_title="Open cases per FTE",
+        )
+        return figure
+
+    event = show_chart(
+        container, build, key="caseload_chart", on_select="rerun", selection_mode="points", cache=(holders, national)
     )
-    figure.add_vline(
-        x=national, line_dash="dash", annotation_text=f"England average {national}", annotation_position="top"
-    )
-    figure.update_layout(
-        height=120 + 26 * holders.height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="Cases per FTE (hatched orange: agency worker)",
-        xaxis_title="Open cases per FTE",
-    )
-    event = show_chart(container, figure, key="caseload_chart", on_select="rerun", selection_mode="points")
     points = event["selection"]["point_indices"] if event else []
     return holders["worker_id"][points[0]] if points else None
 
@@ -306,26 +316,30 @@ def compliance_section(container, team_id: str) -> None:
         container.markdown(f"#### The children behind: {summary['label'][picked]}")
         measure_children(container, team_id, measure, "picked_measure_child")
     if trend is not None and not trend.is_empty():
-        figure = go.Figure()
-        for label, points in trend.group_by("label", maintain_order=True):
-            figure.add_trace(
-                go.Scatter(
-                    x=points["month_end"].to_list(),
-                    y=points["pct"].to_list(),
-                    mode="lines+markers",
-                    name=label[0],
-                    customdata=points.select("numerator", "denominator").rows(),
-                    hovertemplate="%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+
+        def build() -> go.Figure:
+            figure = go.Figure()
+            for label, points in trend.group_by("label", maintain_order=True):
+                figure.add_trace(
+                    go.Scatter(
+                        x=points["month_end"].to_list(),
+                        y=points["pct"].to_list(),
+                        mode="lines+markers",
+                        name=label[0],
+                        customdata=points.select("numerator", "denominator").rows(),
+                        hovertemplate="%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+                    )
                 )
+            figure.update_layout(
+                title="12-month trend (month ends)",
+                height=380,
+                yaxis=dict(title="%", range=[0, 105]),
+                margin=dict(l=10, r=10, t=40, b=10),
+                legend=dict(orientation="h", y=-0.2),
             )
-        figure.update_layout(
-            title="12-month trend (month ends)",
-            height=380,
-            yaxis=dict(title="%", range=[0, 105]),
-            margin=dict(l=10, r=10, t=40, b=10),
-            legend=dict(orientation="h", y=-0.2),
-        )
-        show_chart(container, figure, key="compliance_trend")
+            return figure
+
+        show_chart(container, build, key="compliance_trend", cache=(trend,))
 
 
 def render_team(container, as_of) -> None:
@@ -410,26 +424,34 @@ def render_team(container, as_of) -> None:
                     "Was due": st.column_config.DateColumn(format="D MMM YYYY"),
                 },
             )
-    compliance_section(container, team_id)
+    section(container, "caseload_compliance", compliance_section, team_id)  # picking a row redraws it alone
     drill_down(container, team_id, workers)
 
 
 def drill_down(container, team_id: str, workers: pl.DataFrame | None) -> None:
     container.markdown("### The children behind the figures")
     by_worker, by_measure = container.tabs(["By worker", "By measure"])
-    if workers is not None and workers.height:
-        rows = {r["worker_id"]: r for r in workers.iter_rows(named=True)}
-        worker_id = by_worker.selectbox(
-            "Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="drill_worker"
-        )
-        cases = run("worker_cases", by_worker, worker_id=worker_id, team_id=team_id)
-        if cases is not None and not cases.is_empty():
-            cases_table(by_worker, cases, {"team": team_id, "worker": worker_id}, key="drill_cases")
-            chronology(by_worker, cases["child_id"].to_list(), "drill_worker_child")
-        elif cases is not None:
-            by_worker.info("No open cases allocated to this worker in this team.")
-    measure = by_measure.selectbox("Measure", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="measure")
-    measure_children(by_measure, team_id, measure, "drill_measure_child")
+    if workers is not None and workers.height:  # each tab's choices redraw that tab alone
+        section(by_worker, "caseload_drill_worker", drill_worker, team_id, workers)
+    section(by_measure, "caseload_drill_measure", drill_measure, team_id)
+
+
+def drill_worker(container, team_id: str, workers: pl.DataFrame) -> None:
+    rows = {r["worker_id"]: r for r in workers.iter_rows(named=True)}
+    worker_id = container.selectbox(
+        "Worker", list(rows), format_func=lambda w: worker_label(rows[w]), key="drill_worker"
+    )
+    cases = run("worker_cases", container, worker_id=worker_id, team_id=team_id)
+    if cases is not None and not cases.is_empty():
+        cases_table(container, cases, {"team": team_id, "worker": worker_id}, key="drill_cases")
+        chronology(container, cases["child_id"].to_list(), "drill_worker_child")
+    elif cases is not None:
+        container.info("No open cases allocated to this worker in this team.")
+
+
+def drill_measure(container, team_id: str) -> None:
+    measure = container.selectbox("Measure", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="measure")
+    measure_children(container, team_id, measure, "drill_measure_child")
 
 
 def measure_children(container, team_id: str, measure: str, key: str) -> None:

@@ -76,43 +76,47 @@ def share_chart(container, labels, values, lows, highs, title: str, axis: str, k
         container.caption("Nothing to chart: too few to show safely, or nothing to count.")
         return
     names, shares, low, high = (list(column) for column in zip(*shown, strict=True))
-    figure = go.Figure(
-        go.Bar(
-            y=names,
-            x=[100 * s for s in shares],
-            orientation="h",
-            marker_color=COLOURS["council"],
-            **interval_bars(
-                [None if lo is None else 100 * lo for lo in low],
-                [None if h is None else 100 * h for h in high],
-                [None if s is None else 100 * s for s in shares],
-            ),
-            hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
-            name="This council",
-        )
-    )
-    marked = {name: value for name, value in (england or {}).items() if value is not None and name in names}
-    if marked:
-        figure.add_trace(
-            go.Scatter(
-                x=[100 * v for v in marked.values()],
-                y=list(marked),
-                mode="markers",
-                marker=dict(symbol="diamond", size=13, color=COLOURS["england"], line=dict(width=1, color="white")),
-                hovertemplate="England 2025: %{x:.0f}%<extra></extra>",
-                name="England 2025",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Bar(
+                y=names,
+                x=[100 * s for s in shares],
+                orientation="h",
+                marker_color=COLOURS["council"],
+                **interval_bars(
+                    [None if lo is None else 100 * lo for lo in low],
+                    [None if h is None else 100 * h for h in high],
+                    [None if s is None else 100 * s for s in shares],
+                ),
+                hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
+                name="This council",
             )
         )
-    figure.update_layout(
-        title=title,
-        height=140 + 40 * len(names),
-        margin=dict(l=10, r=10, t=50, b=10),
-        xaxis=dict(title=axis, range=[0, 101], ticksuffix="%"),
-        yaxis=dict(title=None, autorange="reversed"),
-        showlegend=bool(marked),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-    )
-    show_chart(container, figure, key=key)
+        marked = {name: value for name, value in (england or {}).items() if value is not None and name in names}
+        if marked:
+            figure.add_trace(
+                go.Scatter(
+                    x=[100 * v for v in marked.values()],
+                    y=list(marked),
+                    mode="markers",
+                    marker=dict(symbol="diamond", size=13, color=COLOURS["england"], line=dict(width=1, color="white")),
+                    hovertemplate="England 2025: %{x:.0f}%<extra></extra>",
+                    name="England 2025",
+                )
+            )
+        figure.update_layout(
+            title=title,
+            height=140 + 40 * len(names),
+            margin=dict(l=10, r=10, t=50, b=10),
+            xaxis=dict(title=axis, range=[0, 101], ticksuffix="%"),
+            yaxis=dict(title=None, autorange="reversed"),
+            showlegend=bool(marked),
+            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        )
+        return figure
+
+    show_chart(container, build, key=key, cache=(shown, title, axis, key, england))
 
 
 def counts_chart(container, labels, values, title: str, axis: str, key: str) -> None:
@@ -120,23 +124,27 @@ def counts_chart(container, labels, values, title: str, axis: str, key: str) -> 
     shown = [(n, v) for n, v in zip(labels, values, strict=True) if v is not None]
     if not shown:
         return
-    figure = go.Figure(
-        go.Bar(
-            y=[n if len(n) <= 56 else n[:55] + "…" for n, _ in shown],
-            x=[v for _, v in shown],
-            orientation="h",
-            marker_color=COLOURS["council"],
-            hovertemplate="%{y}: %{x} children<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Bar(
+                y=[n if len(n) <= 56 else n[:55] + "…" for n, _ in shown],
+                x=[v for _, v in shown],
+                orientation="h",
+                marker_color=COLOURS["council"],
+                hovertemplate="%{y}: %{x} children<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        title=title,
-        height=140 + 34 * len(shown),
-        margin=dict(l=10, r=10, t=50, b=10),
-        xaxis=dict(title=axis, rangemode="nonnegative"),
-        yaxis=dict(title=None, autorange="reversed"),
-    )
-    show_chart(container, figure, key=key)
+        figure.update_layout(
+            title=title,
+            height=140 + 34 * len(shown),
+            margin=dict(l=10, r=10, t=50, b=10),
+            xaxis=dict(title=axis, rangemode="nonnegative"),
+            yaxis=dict(title=None, autorange="reversed"),
+        )
+        return figure
+
+    show_chart(container, build, key=key, cache=(shown, title, axis, key))
     if len(shown) < len(labels):
         container.caption(f"{len(labels) - len(shown)} with too few children to show safely are left out.")
 

@@ -23,50 +23,53 @@ PAGE = {
 
 
 def forecast_chart(container, history: pl.DataFrame, forecast: pl.DataFrame) -> None:
-    figure = go.Figure()
-    months = forecast["month"].to_list()
-    for low, high, colour, words in (("lo95", "hi95", "rgba(31,111,139,0.15)", "95% interval"),
-                                     ("lo80", "hi80", "rgba(31,111,139,0.30)", "80% interval")):  # fmt: skip
+    def build() -> go.Figure:
+        figure = go.Figure()
+        months = forecast["month"].to_list()
+        for low, high, colour, words in (("lo95", "hi95", "rgba(31,111,139,0.15)", "95% interval"),
+                                         ("lo80", "hi80", "rgba(31,111,139,0.30)", "80% interval")):  # fmt: skip
+            figure.add_trace(
+                go.Scatter(
+                    x=months + months[::-1],
+                    y=forecast[high].to_list() + forecast[low].to_list()[::-1],
+                    fill="toself",
+                    fillcolor=colour,
+                    line=dict(width=0),
+                    name=words,
+                    hoverinfo="skip",
+                )
+            )
         figure.add_trace(
             go.Scatter(
-                x=months + months[::-1],
-                y=forecast[high].to_list() + forecast[low].to_list()[::-1],
-                fill="toself",
-                fillcolor=colour,
-                line=dict(width=0),
-                name=words,
-                hoverinfo="skip",
+                x=history["month"].to_list(),
+                y=history["referrals"].to_list(),
+                mode="lines+markers",
+                line=dict(color="#333"),
+                marker=dict(size=4),
+                name="Referrals received",
+                hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
             )
         )
-    figure.add_trace(
-        go.Scatter(
-            x=history["month"].to_list(),
-            y=history["referrals"].to_list(),
-            mode="lines+markers",
-            line=dict(color="#333"),
-            marker=dict(size=4),
-            name="Referrals received",
-            hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
+        figure.add_trace(
+            go.Scatter(
+                x=months,
+                y=forecast["forecast"].to_list(),
+                mode="lines+markers",
+                line=dict(color=COUNCIL, dash="dash"),
+                name="Forecast",
+                hovertemplate="%{x|%B %Y}: about %{y:.0f} expected<extra></extra>",
+            )
         )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=months,
-            y=forecast["forecast"].to_list(),
-            mode="lines+markers",
-            line=dict(color=COUNCIL, dash="dash"),
-            name="Forecast",
-            hovertemplate="%{x|%B %Y}: about %{y:.0f} expected<extra></extra>",
+        figure.update_layout(
+            height=420,
+            xaxis=dict(tickformat="%b %Y"),
+            yaxis=dict(title="Referrals per month", rangemode="tozero"),
+            margin=dict(l=10, r=10, t=30, b=10),
+            legend=dict(orientation="h", y=-0.15),
         )
-    )
-    figure.update_layout(
-        height=420,
-        xaxis=dict(tickformat="%b %Y"),
-        yaxis=dict(title="Referrals per month", rangemode="tozero"),
-        margin=dict(l=10, r=10, t=30, b=10),
-        legend=dict(orientation="h", y=-0.15),
-    )
-    show_chart(container, figure, key="forecast")
+        return figure
+
+    show_chart(container, build, key="forecast", cache=(history, forecast))
     if history["referrals"].null_count():
         container.caption("Months with too few referrals to show safely are not drawn, to protect children's privacy.")
 

@@ -124,32 +124,39 @@ def conversion_words(step: dict) -> str:
 
 def flow_chart(container, steps: list[dict]) -> None:
     shown = [s for s in steps if s["count"] is not None]
-    figure = go.Figure(
-        go.Funnel(
-            y=[s["step"] for s in shown],
-            x=[s["count"] for s in shown],
-            text=[
-                f"{s['count']:,}"
-                + ("" if s["first"] or s["rate"] is None else f" · {s['rate']:.0%} of the step before")
-                for s in shown
-            ],
-            textinfo="text",
-            textposition="outside",
-            marker=dict(color=COLOURS["month"]),
-            connector=dict(line=dict(color="#bbbbbb")),
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Funnel(
+                y=[s["step"] for s in shown],
+                x=[s["count"] for s in shown],
+                text=[
+                    f"{s['count']:,}"
+                    + ("" if s["first"] or s["rate"] is None else f" · {s['rate']:.0%} of the step before")
+                    for s in shown
+                ],
+                textinfo="text",
+                textposition="outside",
+                marker=dict(color=COLOURS["month"]),
+                connector=dict(line=dict(color="#bbbbbb")),
+                hovertemplate="%{y}: %{x:,}<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        height=120 + 52 * len(shown),
-        margin=dict(l=10, r=10, t=20, b=10),
-        # A funnel is drawn about its middle, so its axis numbers would run negative: the bars carry the numbers.
-        xaxis=dict(
-            title="Number at each step (contacts, then referrals)", visible=True, showticklabels=False, zeroline=False
-        ),
-        yaxis=dict(title=None),
-    )
-    show_chart(container, figure, key="front_door_flow")
+        figure.update_layout(
+            height=120 + 52 * len(shown),
+            margin=dict(l=10, r=10, t=20, b=10),
+            # A funnel is drawn about its middle, so its axis numbers would run negative: the bars carry the numbers.
+            xaxis=dict(
+                title="Number at each step (contacts, then referrals)",
+                visible=True,
+                showticklabels=False,
+                zeroline=False,
+            ),
+            yaxis=dict(title=None),
+        )
+        return figure
+
+    show_chart(container, build, key="front_door_flow", cache=(shown,))
     hidden = [s["step"] for s in steps if s["count"] is None]
     if hidden:
         container.caption(f"Not drawn, too few to show safely: {', '.join(hidden).lower()}.")
@@ -243,61 +250,65 @@ def source_chart(container, frame: pl.DataFrame) -> None:
         container.info("No source's share can be shown safely this month.")
         return
     labels = plotted["source_label"].to_list()
-    figure = go.Figure()
-    ranged = plotted.filter(pl.col("lower_limit").is_not_null())
-    figure.add_trace(
-        go.Bar(
-            y=ranged["source_label"].to_list(),
-            x=(100 * (ranged["upper_limit"] - ranged["lower_limit"])).to_list(),
-            base=(100 * ranged["lower_limit"]).to_list(),
-            orientation="h",
-            marker_color=COLOURS["range"],
-            name="Usual range for a month this size",
-            customdata=ranged.select(pl.col("lower_limit") * 100, pl.col("upper_limit") * 100).rows(),
-            hovertemplate="%{y}: usually %{customdata[0]:.0f}% to %{customdata[1]:.0f}%<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        ranged = plotted.filter(pl.col("lower_limit").is_not_null())
+        figure.add_trace(
+            go.Bar(
+                y=ranged["source_label"].to_list(),
+                x=(100 * (ranged["upper_limit"] - ranged["lower_limit"])).to_list(),
+                base=(100 * ranged["lower_limit"]).to_list(),
+                orientation="h",
+                marker_color=COLOURS["range"],
+                name="Usual range for a month this size",
+                customdata=ranged.select(pl.col("lower_limit") * 100, pl.col("upper_limit") * 100).rows(),
+                hovertemplate="%{y}: usually %{customdata[0]:.0f}% to %{customdata[1]:.0f}%<extra></extra>",
+            )
         )
-    )
-    baseline = plotted.filter(pl.col("baseline_rate").is_not_null())
-    figure.add_trace(
-        go.Scatter(
-            y=baseline["source_label"].to_list(),
-            x=(100 * baseline["baseline_rate"]).to_list(),
-            mode="markers",
-            marker=dict(symbol="line-ns-open", size=16, color="#555555", line=dict(width=2)),
-            name="Its 12 months before",
-            hovertemplate="%{y}: %{x:.0f}% over the 12 months before<extra></extra>",
+        baseline = plotted.filter(pl.col("baseline_rate").is_not_null())
+        figure.add_trace(
+            go.Scatter(
+                y=baseline["source_label"].to_list(),
+                x=(100 * baseline["baseline_rate"]).to_list(),
+                mode="markers",
+                marker=dict(symbol="line-ns-open", size=16, color="#555555", line=dict(width=2)),
+                name="Its 12 months before",
+                hovertemplate="%{y}: %{x:.0f}% over the 12 months before<extra></extra>",
+            )
         )
-    )
-    flagged = [f in ("above", "below") for f in plotted["flag"].to_list()]
-    figure.add_trace(
-        go.Scatter(
-            y=labels,
-            x=(100 * plotted["rate"]).to_list(),
-            mode="markers",
-            marker=dict(
-                size=10,
-                color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged],
-                symbol=["diamond" if f else "circle" for f in flagged],  # unusual: by mark as well as colour
-            ),
-            **interval_bars(
-                (100 * plotted["ci_low"]).to_list(),
-                (100 * plotted["ci_high"]).to_list(),
-                (100 * plotted["rate"]).to_list(),
-            ),
-            customdata=plotted["contacts"].to_list(),
-            name="This month (95% interval)",
-            hovertemplate="%{y}: %{x:.0f}% of %{customdata} contacts this month<extra></extra>",
+        flagged = [f in ("above", "below") for f in plotted["flag"].to_list()]
+        figure.add_trace(
+            go.Scatter(
+                y=labels,
+                x=(100 * plotted["rate"]).to_list(),
+                mode="markers",
+                marker=dict(
+                    size=10,
+                    color=[COLOURS["flagged"] if f else COLOURS["month"] for f in flagged],
+                    symbol=["diamond" if f else "circle" for f in flagged],  # unusual: by mark as well as colour
+                ),
+                **interval_bars(
+                    (100 * plotted["ci_low"]).to_list(),
+                    (100 * plotted["ci_high"]).to_list(),
+                    (100 * plotted["rate"]).to_list(),
+                ),
+                customdata=plotted["contacts"].to_list(),
+                name="This month (95% interval)",
+                hovertemplate="%{y}: %{x:.0f}% of %{customdata} contacts this month<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        barmode="overlay",
-        height=140 + 30 * plotted.height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="% of contacts that became a referral", range=[0, 102], ticksuffix="%"),
-        yaxis=dict(title=None, categoryorder="array", categoryarray=labels),
-        legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
-    )
-    show_chart(container, figure, key="front_door_sources")
+        figure.update_layout(
+            barmode="overlay",
+            height=140 + 30 * plotted.height,
+            margin=dict(l=10, r=10, t=30, b=10),
+            xaxis=dict(title="% of contacts that became a referral", range=[0, 102], ticksuffix="%"),
+            yaxis=dict(title=None, categoryorder="array", categoryarray=labels),
+            legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
+        )
+        return figure
+
+    show_chart(container, build, key="front_door_sources", cache=(plotted,))
 
 
 def share_words(r: dict) -> str:
@@ -392,42 +403,46 @@ def timeliness_chart(container, frame: pl.DataFrame) -> None:
     if plotted.is_empty():
         return
     labels = plotted["label"].to_list()
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            y=labels,
-            x=(100 * plotted["rate"]).to_list(),
-            mode="markers",
-            marker=dict(size=11, color=COLOURS["month"]),
-            **interval_bars(
-                (100 * plotted["ci_low"]).to_list(),
-                (100 * plotted["ci_high"]).to_list(),
-                (100 * plotted["rate"]).to_list(),
-            ),
-            name="Ours (95% interval)",
-            hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        figure.add_trace(
+            go.Scatter(
+                y=labels,
+                x=(100 * plotted["rate"]).to_list(),
+                mode="markers",
+                marker=dict(size=11, color=COLOURS["month"]),
+                **interval_bars(
+                    (100 * plotted["ci_low"]).to_list(),
+                    (100 * plotted["ci_high"]).to_list(),
+                    (100 * plotted["rate"]).to_list(),
+                ),
+                name="Ours (95% interval)",
+                hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
+            )
         )
-    )
-    england = plotted.filter(pl.col("england_rate").is_not_null())
-    figure.add_trace(
-        go.Scatter(
-            y=england["label"].to_list(),
-            x=(100 * england["england_rate"]).to_list(),
-            mode="markers",
-            marker=dict(symbol="diamond", size=11, color=COLOURS["england"]),
-            customdata=england["england_year"].to_list(),
-            name="England",
-            hovertemplate="%{y}: England %{x:.1f}% (%{customdata})<extra></extra>",
+        england = plotted.filter(pl.col("england_rate").is_not_null())
+        figure.add_trace(
+            go.Scatter(
+                y=england["label"].to_list(),
+                x=(100 * england["england_rate"]).to_list(),
+                mode="markers",
+                marker=dict(symbol="diamond", size=11, color=COLOURS["england"]),
+                customdata=england["england_year"].to_list(),
+                name="England",
+                hovertemplate="%{y}: England %{x:.1f}% (%{customdata})<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        height=140 + 40 * plotted.height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="% meeting the standard (re-referrals: % of referrals)", range=[0, 102], ticksuffix="%"),
-        yaxis=dict(title=None, categoryorder="array", categoryarray=labels[::-1]),
-        legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
-    )
-    show_chart(container, figure, key="front_door_timeliness")
+        figure.update_layout(
+            height=140 + 40 * plotted.height,
+            margin=dict(l=10, r=10, t=30, b=10),
+            xaxis=dict(title="% meeting the standard (re-referrals: % of referrals)", range=[0, 102], ticksuffix="%"),
+            yaxis=dict(title=None, categoryorder="array", categoryarray=labels[::-1]),
+            legend=dict(orientation="h", y=1.04, x=0, yanchor="bottom"),
+        )
+        return figure
+
+    show_chart(container, build, key="front_door_timeliness", cache=(plotted,))
 
 
 def days_words(r: dict) -> str:

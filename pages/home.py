@@ -81,22 +81,26 @@ def referral_chart(container, team_id: str | None) -> None:
     if monthly["referrals"].null_count() == monthly.height:
         container.caption("Referrals by month are not shown: every month has 5 or fewer, too few to show safely.")
         return
-    figure = go.Figure(
-        go.Bar(
-            x=monthly["month"].to_list(),
-            y=monthly["referrals"].to_list(),
-            marker_color=COUNCIL,
-            hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            go.Bar(
+                x=monthly["month"].to_list(),
+                y=monthly["referrals"].to_list(),
+                marker_color=COUNCIL,
+                hovertemplate="%{x|%B %Y}: %{y} referrals<extra></extra>",
+            )
         )
-    )
-    figure.update_layout(
-        title="Referrals received each month (last 24 months)",
-        height=320,
-        margin=dict(l=10, r=10, t=50, b=10),
-        yaxis=dict(title="Referrals", rangemode="nonnegative"),
-        xaxis=dict(title=None, tickformat="%b %Y"),
-    )
-    show_chart(container, figure)
+        figure.update_layout(
+            title="Referrals received each month (last 24 months)",
+            height=320,
+            margin=dict(l=10, r=10, t=50, b=10),
+            yaxis=dict(title="Referrals", rangemode="nonnegative"),
+            xaxis=dict(title=None, tickformat="%b %Y"),
+        )
+        return figure
+
+    show_chart(container, build, cache=(monthly,))
     if monthly["referrals"].null_count():
         container.caption("Months with too few referrals to show safely are not shown, to protect children's privacy.")
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, MUTED, interval_bars, log_axis, series_style
 from pages._charts import show as show_chart
-from pages._frame import brief, count_text, formatted, opened_engine, page_main, run, show_table
+from pages._frame import brief, count_text, formatted, opened_engine, page_main, run, section, show_table
 from queries.settings import setting
 from queries.wording import count, counted, p_text, p_value
 
@@ -54,40 +54,50 @@ def forest_plot(container, shown: pl.DataFrame) -> None:
     if plotted.is_empty():
         container.info("No factor has enough young people to show safely.")
         return
-    figure = go.Figure()
-    for source, style in SOURCE_STYLES.items():
-        part = plotted.filter(pl.col("source") == source)
-        if part.is_empty():
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=part["odds_ratio"].to_list(),
-                y=part["label"].to_list(),
-                mode="markers",
-                name="School" if source == "education" else "Social care",
-                marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
-                **interval_bars(part["ci_low"].to_list(), part["ci_high"].to_list(), part["odds_ratio"].to_list()),
-                customdata=list(
-                    zip(part["ci_low"], part["ci_high"], [p_text(p) for p in part["p_value"]], part["n"], strict=True)
-                ),
-                hovertemplate="%{y}: odds ratio %{x:.2f} (95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}), "
-                "%{customdata[2]}, %{customdata[3]} young people<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for source, style in SOURCE_STYLES.items():
+            part = plotted.filter(pl.col("source") == source)
+            if part.is_empty():
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=part["odds_ratio"].to_list(),
+                    y=part["label"].to_list(),
+                    mode="markers",
+                    name="School" if source == "education" else "Social care",
+                    marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
+                    **interval_bars(part["ci_low"].to_list(), part["ci_high"].to_list(), part["odds_ratio"].to_list()),
+                    customdata=list(
+                        zip(
+                            part["ci_low"],
+                            part["ci_high"],
+                            [p_text(p) for p in part["p_value"]],
+                            part["n"],
+                            strict=True,
+                        )
+                    ),
+                    hovertemplate="%{y}: odds ratio %{x:.2f} (95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}), "
+                    "%{customdata[2]}, %{customdata[3]} young people<extra></extra>",
+                )
             )
+        figure.add_vline(x=1, line_dash="dash", line_color=MUTED)
+        log_axis(
+            figure,
+            min(plotted["ci_low"].min(), 1.0),
+            max(plotted["ci_high"].max(), 1.0),
+            title="Odds ratio of becoming NEET (95% interval; log scale; 1 = no difference)",
         )
-    figure.add_vline(x=1, line_dash="dash", line_color=MUTED)
-    log_axis(
-        figure,
-        min(plotted["ci_low"].min(), 1.0),
-        max(plotted["ci_high"].max(), 1.0),
-        title="Odds ratio of becoming NEET (95% interval; log scale; 1 = no difference)",
-    )
-    figure.update_yaxes(categoryorder="array", categoryarray=plotted["label"].to_list())
-    figure.update_layout(
-        height=120 + 26 * plotted.height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        legend=dict(orientation="h", y=1.05, x=0),
-    )
-    show_chart(container, figure, key="neet_forest")
+        figure.update_yaxes(categoryorder="array", categoryarray=plotted["label"].to_list())
+        figure.update_layout(
+            height=120 + 26 * plotted.height,
+            margin=dict(l=10, r=10, t=30, b=10),
+            legend=dict(orientation="h", y=1.05, x=0),
+        )
+        return figure
+
+    show_chart(container, build, key="neet_forest", cache=(plotted,))
 
 
 def factors_section(container) -> bool:
@@ -148,37 +158,41 @@ def calibration_plot(container) -> None:
     if calibration is None or calibration.is_empty():
         return
     shown = calibration.drop_nulls(["observed", "predicted"])
-    top = max(shown["predicted"].max() or 0.1, shown["observed_high"].max() or 0.1) * 1.1
-    figure = go.Figure(
-        [
-            go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color=MUTED), name="Perfect"),
-            go.Scatter(
-                x=shown["predicted"].to_list(),
-                y=shown["observed"].to_list(),
-                mode="markers+lines",
-                marker=dict(size=9, color=COUNCIL),
-                name="Model (test years)",
-                **interval_bars(
-                    shown["observed_low"].to_list(),
-                    shown["observed_high"].to_list(),
-                    shown["observed"].to_list(),
-                    horizontal=False,
+
+    def build() -> go.Figure:
+        top = max(shown["predicted"].max() or 0.1, shown["observed_high"].max() or 0.1) * 1.1
+        figure = go.Figure(
+            [
+                go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color=MUTED), name="Perfect"),
+                go.Scatter(
+                    x=shown["predicted"].to_list(),
+                    y=shown["observed"].to_list(),
+                    mode="markers+lines",
+                    marker=dict(size=9, color=COUNCIL),
+                    name="Model (test years)",
+                    **interval_bars(
+                        shown["observed_low"].to_list(),
+                        shown["observed_high"].to_list(),
+                        shown["observed"].to_list(),
+                        horizontal=False,
+                    ),
+                    customdata=shown.select("n", "bin").rows(),
+                    hovertemplate="Tenth %{customdata[1]}: predicted %{x:.0%}, observed %{y:.0%} "
+                    "of %{customdata[0]} young people<extra></extra>",
                 ),
-                customdata=shown.select("n", "bin").rows(),
-                hovertemplate="Tenth %{customdata[1]}: predicted %{x:.0%}, observed %{y:.0%} "
-                "of %{customdata[0]} young people<extra></extra>",
-            ),
-        ]
-    )
-    figure.update_layout(
-        height=360,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="Calibration: predicted risk against the share who became NEET",
-        xaxis=dict(title="Predicted probability (mean in each tenth of risk)", tickformat=".0%", range=[0, top]),
-        yaxis=dict(title="Became NEET (95% interval)", tickformat=".0%", range=[0, top]),
-        legend=dict(orientation="h", y=-0.2, x=0),
-    )
-    show_chart(container, figure, key="neet_calibration")
+            ]
+        )
+        figure.update_layout(
+            height=360,
+            margin=dict(l=10, r=10, t=40, b=10),
+            title="Calibration: predicted risk against the share who became NEET",
+            xaxis=dict(title="Predicted probability (mean in each tenth of risk)", tickformat=".0%", range=[0, top]),
+            yaxis=dict(title="Became NEET (95% interval)", tickformat=".0%", range=[0, top]),
+            legend=dict(orientation="h", y=-0.2, x=0),
+        )
+        return figure
+
+    show_chart(container, build, key="neet_calibration", cache=(shown,))
 
 
 TOOL_LINES = {
@@ -192,31 +206,35 @@ def decision_curve_plot(container) -> None:
     curve = run("neet_decision_curve", container)
     if curve is None or curve.is_empty():
         return
-    figure = go.Figure(
-        [
-            go.Scatter(
-                x=part["threshold"].to_list(),
-                y=(100 * part["net_benefit"]).to_list(),
-                mode="lines+markers",
-                name=TOOL_LINES[tool][0],
-                line=dict(color=TOOL_LINES[tool][1]["color"], dash=TOOL_LINES[tool][1]["dash"]),
-                marker=dict(symbol=TOOL_LINES[tool][1]["symbol"]),
-                hovertemplate=f"{TOOL_LINES[tool][0]}: at %{{x:.0%}}, net benefit %{{y:.1f}} per 100<extra></extra>",
-            )
-            for tool in TOOL_LINES
-            if not (part := curve.filter(tool=tool).sort("threshold")).is_empty()
-        ]
-    )
-    figure.add_hline(y=0, line=dict(color=MUTED, width=1), annotation_text="No one", annotation_position="top left")
-    figure.update_layout(
-        height=340,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="Decision curve: net benefit on the test years",
-        xaxis=dict(title="Risk at which a conversation is worth having (threshold)", tickformat=".0%"),
-        yaxis=dict(title="Net benefit per 100 young people"),
-        legend=dict(orientation="h", y=-0.25, x=0),
-    )
-    show_chart(container, figure, key="neet_decision_curve")
+
+    def build() -> go.Figure:
+        figure = go.Figure(
+            [
+                go.Scatter(
+                    x=part["threshold"].to_list(),
+                    y=(100 * part["net_benefit"]).to_list(),
+                    mode="lines+markers",
+                    name=TOOL_LINES[tool][0],
+                    line=dict(color=TOOL_LINES[tool][1]["color"], dash=TOOL_LINES[tool][1]["dash"]),
+                    marker=dict(symbol=TOOL_LINES[tool][1]["symbol"]),
+                    hovertemplate=f"{TOOL_LINES[tool][0]}: at %{{x:.0%}}, net benefit %{{y:.1f}} per 100<extra></extra>",
+                )
+                for tool in TOOL_LINES
+                if not (part := curve.filter(tool=tool).sort("threshold")).is_empty()
+            ]
+        )
+        figure.add_hline(y=0, line=dict(color=MUTED, width=1), annotation_text="No one", annotation_position="top left")
+        figure.update_layout(
+            height=340,
+            margin=dict(l=10, r=10, t=40, b=10),
+            title="Decision curve: net benefit on the test years",
+            xaxis=dict(title="Risk at which a conversation is worth having (threshold)", tickformat=".0%"),
+            yaxis=dict(title="Net benefit per 100 young people"),
+            legend=dict(orientation="h", y=-0.25, x=0),
+        )
+        return figure
+
+    show_chart(container, build, key="neet_decision_curve", cache=(curve,))
     container.caption(
         "Read across from the risk at which you would think a conversation worth it: the highest line is the tool of "
         "most use there, and a line below 'No one' (0) does more harm, in wasted conversations, than good."
@@ -492,8 +510,8 @@ def render(container) -> None:
         )
     values = performance_section(container)
     if values.get("model_fitted"):
-        fairness_section(container)
-    risk_list_section(container, values)
+        section(container, "neet_fairness", fairness_section)  # its tool choice redraws it alone
+    section(container, "neet_risk_list", risk_list_section, values)  # so does its team choice
 
 
 if __name__ == "__main__":

@@ -131,51 +131,55 @@ def dot_plot(container, shown: pl.DataFrame, top: int) -> None:
     if not subjects:
         container.info("No factor has enough children in both groups to show safely.")
         return
-    sizes = [plotted.filter(subject=s).height for s in subjects]
-    figure = make_subplots(
-        rows=len(subjects),
-        cols=1,
-        shared_xaxes=True,
-        row_heights=sizes,
-        vertical_spacing=0.06,
-        subplot_titles=[SUBJECT_WORDS[s] for s in subjects],
-    )
-    for row, subject in enumerate(subjects, start=1):
-        part = plotted.filter(subject=subject).sort("lift")
-        for group, style, label in (
-            ("cohort", series_style(1), "This cohort"),
-            ("rest", series_style(0), "Comparison group"),
-        ):
-            pct = part[f"{group}_pct"]
-            figure.add_trace(
-                go.Scatter(
-                    x=pct.to_list(),
-                    y=part["label"].to_list(),
-                    mode="markers",
-                    marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
-                    name=label,
-                    legendgroup=group,
-                    showlegend=row == 1,
-                    **interval_bars(
-                        part[f"{group}_ci_low"].to_list(),
-                        part[f"{group}_ci_high"].to_list(),
-                        pct.to_list(),
-                        style["color"],
+
+    def build() -> go.Figure:
+        sizes = [plotted.filter(subject=s).height for s in subjects]
+        figure = make_subplots(
+            rows=len(subjects),
+            cols=1,
+            shared_xaxes=True,
+            row_heights=sizes,
+            vertical_spacing=0.06,
+            subplot_titles=[SUBJECT_WORDS[s] for s in subjects],
+        )
+        for row, subject in enumerate(subjects, start=1):
+            part = plotted.filter(subject=subject).sort("lift")
+            for group, style, label in (
+                ("cohort", series_style(1), "This cohort"),
+                ("rest", series_style(0), "Comparison group"),
+            ):
+                pct = part[f"{group}_pct"]
+                figure.add_trace(
+                    go.Scatter(
+                        x=pct.to_list(),
+                        y=part["label"].to_list(),
+                        mode="markers",
+                        marker=dict(size=10, color=style["color"], symbol=style["symbol"]),
+                        name=label,
+                        legendgroup=group,
+                        showlegend=row == 1,
+                        **interval_bars(
+                            part[f"{group}_ci_low"].to_list(),
+                            part[f"{group}_ci_high"].to_list(),
+                            pct.to_list(),
+                            style["color"],
+                        ),
+                        customdata=part.select(f"{group}_with", f"{group}_n", "lift").rows(),
+                        hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} of %{customdata[1]} children); "
+                        "lift %{customdata[2]:.1f}<extra>" + label + "</extra>",
                     ),
-                    customdata=part.select(f"{group}_with", f"{group}_n", "lift").rows(),
-                    hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} of %{customdata[1]} children); "
-                    "lift %{customdata[2]:.1f}<extra>" + label + "</extra>",
-                ),
-                row=row,
-                col=1,
-            )
-    figure.update_xaxes(title_text="% of children with the factor (95% interval)", row=len(subjects), col=1)
-    figure.update_layout(
-        height=140 + 30 * plotted.height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", y=1.04, x=0),
-    )
-    show_chart(container, figure, key="prevalence_dots")
+                    row=row,
+                    col=1,
+                )
+        figure.update_xaxes(title_text="% of children with the factor (95% interval)", row=len(subjects), col=1)
+        figure.update_layout(
+            height=140 + 30 * plotted.height,
+            margin=dict(l=10, r=10, t=40, b=10),
+            legend=dict(orientation="h", y=1.04, x=0),
+        )
+        return figure
+
+    show_chart(container, build, key="prevalence_dots", cache=(plotted, subjects))
 
 
 def prevalence_table(container, shown: pl.DataFrame, filters: dict) -> None:
@@ -281,40 +285,43 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
     def surviving(row) -> bool:
         return row is not None and row["q_value"] is not None and row["q_value"] < Q_THRESHOLD
 
-    hover = grid(
-        lambda r: (
-            "–"
-            if r is None
-            else f"{counted(r['n_both'], 'child')} with both; lift {number_text(r['lift'], '.2f')}, "
-            f"{p_text(r['p_value'])}, q {p_value(r['q_value'])}"
+    def build() -> go.Figure:
+        hover = grid(
+            lambda r: (
+                "–"
+                if r is None
+                else f"{counted(r['n_both'], 'child')} with both; lift {number_text(r['lift'], '.2f')}, "
+                f"{p_text(r['p_value'])}, q {p_value(r['q_value'])}"
+            )
         )
-    )
-    labels = [names[c] for c in codes]
-    figure = go.Figure(
-        [
-            go.Heatmap(
-                z=grid(lambda r: None if surviving(r) else 0),
-                x=labels,
-                y=labels,
-                customdata=hover,
-                colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]],
-                showscale=False,
-                hovertemplate="%{y} and %{x}: %{customdata} (not beyond chance)<extra></extra>",
-            ),
-            go.Heatmap(
-                z=grid(lambda r: r["lift"] if surviving(r) else None),
-                x=labels,
-                y=labels,
-                customdata=hover,
-                colorscale="RdBu_r",
-                zmid=1,
-                colorbar=dict(title="Lift"),
-                hovertemplate="%{y} and %{x}: %{customdata}<extra></extra>",
-            ),
-        ]
-    )
-    figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
-    show_chart(container, figure, key="cooccurrence")
+        labels = [names[c] for c in codes]
+        figure = go.Figure(
+            [
+                go.Heatmap(
+                    z=grid(lambda r: None if surviving(r) else 0),
+                    x=labels,
+                    y=labels,
+                    customdata=hover,
+                    colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]],
+                    showscale=False,
+                    hovertemplate="%{y} and %{x}: %{customdata} (not beyond chance)<extra></extra>",
+                ),
+                go.Heatmap(
+                    z=grid(lambda r: r["lift"] if surviving(r) else None),
+                    x=labels,
+                    y=labels,
+                    customdata=hover,
+                    colorscale="RdBu_r",
+                    zmid=1,
+                    colorbar=dict(title="Lift"),
+                    hovertemplate="%{y} and %{x}: %{customdata}<extra></extra>",
+                ),
+            ]
+        )
+        figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(tickangle=-40))
+        return figure
+
+    show_chart(container, build, key="cooccurrence", cache=(pairs, codes, names))
     container.caption(
         "Each pair is tested within the cohort (Fisher's exact test on the children with both, with one only, with "
         "neither; the false discovery rate is controlled over every pair of these factors). "

@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, MUTED, PALETTE, interval_bars, series_style
 from pages._charts import show as show_chart
-from pages._frame import brief, formatted, opened_engine, page_main, printable, run, show_table
+from pages._frame import brief, formatted, opened_engine, page_main, printable, run, section, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -147,50 +147,54 @@ def cost_success_chart(container, shown: pl.DataFrame) -> None:
         return
     low, high = plotted["cost_per_child"].min(), plotted["cost_per_child"].max()
     ticks = [t for t in COST_TICKS if low / 2 <= t <= high * 3]
-    figure = go.Figure()
     # Labels alternate round their points in order of cost, so neighbours' names do not overlap.
     plotted = plotted.sort("cost_per_child").with_columns(
         pl.Series("label_at", [LABEL_PLACES[i % len(LABEL_PLACES)] for i in range(plotted.height)])
     )
-    for commissioning, part in plotted.group_by("commissioning", maintain_order=True):
-        kind = commissioning[0]
-        style = COMMISSIONING_STYLES.get(kind, OTHER_STYLE)
-        figure.add_trace(
-            go.Scatter(
-                x=part["cost_per_child"].to_list(),
-                y=(100 * part["success_rate"]).to_list(),
-                mode="markers+text",
-                text=part["service_name"].to_list(),
-                textposition=part["label_at"].to_list(),
-                textfont=dict(size=11),
-                marker=dict(size=12, color=style["color"], symbol=style["symbol"]),
-                name=COMMISSIONING_WORDS.get(kind, kind),
-                **interval_bars(
-                    (100 * part["ci_low"]).to_list(),
-                    (100 * part["ci_high"]).to_list(),
-                    (100 * part["success_rate"]).to_list(),
-                    color=style["color"],
-                    horizontal=False,
-                ),
-                customdata=part.select(pl.col("ci_low") * 100, pl.col("ci_high") * 100).rows(),
-                hovertemplate="%{text}: £%{x:,.0f} per child; %{y:.0f}% succeeded "
-                "(95% interval %{customdata[0]:.0f}% to %{customdata[1]:.0f}%)<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for commissioning, part in plotted.group_by("commissioning", maintain_order=True):
+            kind = commissioning[0]
+            style = COMMISSIONING_STYLES.get(kind, OTHER_STYLE)
+            figure.add_trace(
+                go.Scatter(
+                    x=part["cost_per_child"].to_list(),
+                    y=(100 * part["success_rate"]).to_list(),
+                    mode="markers+text",
+                    text=part["service_name"].to_list(),
+                    textposition=part["label_at"].to_list(),
+                    textfont=dict(size=11),
+                    marker=dict(size=12, color=style["color"], symbol=style["symbol"]),
+                    name=COMMISSIONING_WORDS.get(kind, kind),
+                    **interval_bars(
+                        (100 * part["ci_low"]).to_list(),
+                        (100 * part["ci_high"]).to_list(),
+                        (100 * part["success_rate"]).to_list(),
+                        color=style["color"],
+                        horizontal=False,
+                    ),
+                    customdata=part.select(pl.col("ci_low") * 100, pl.col("ci_high") * 100).rows(),
+                    hovertemplate="%{text}: £%{x:,.0f} per child; %{y:.0f}% succeeded "
+                    "(95% interval %{customdata[0]:.0f}% to %{customdata[1]:.0f}%)<extra></extra>",
+                )
             )
+        figure.update_layout(
+            height=480,
+            margin=dict(l=10, r=10, t=30, b=10),
+            xaxis=dict(
+                title="Cost per child (log scale)",
+                type="log",
+                range=[math.log10(low) - 0.15, math.log10(high) + 0.45],
+                tickvals=ticks,
+                ticktext=[f"£{t:,}" for t in ticks],
+            ),
+            yaxis=dict(title="Success rate, % (95% interval)", ticksuffix="%"),
+            legend=dict(orientation="h", y=1.06, x=0),
         )
-    figure.update_layout(
-        height=480,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(
-            title="Cost per child (log scale)",
-            type="log",
-            range=[math.log10(low) - 0.15, math.log10(high) + 0.45],
-            tickvals=ticks,
-            ticktext=[f"£{t:,}" for t in ticks],
-        ),
-        yaxis=dict(title="Success rate, % (95% interval)", ticksuffix="%"),
-        legend=dict(orientation="h", y=1.06, x=0),
-    )
-    show_chart(container, figure, key="cost_success")
+        return figure
+
+    show_chart(container, build, key="cost_success", cache=(plotted, ticks))
     container.caption(
         "Up and to the left is better: more children with no new referral within a year of their case closing, "
         "for less money per child. Bars are 95% intervals."
@@ -266,34 +270,38 @@ def comparison_section(container) -> None:
     plotted = shown.drop_nulls(["difference", "difference_low", "difference_high"])
     if not plotted.is_empty():
         plotted = plotted.sort("difference")
+
         # Better, worse or unclear: by mark (triangle up, triangle down, circle) as well as colour.
-        verdicts = [
-            "better" if low > 0 else "worse" if high < 0 else "unclear"
-            for low, high in zip(plotted["difference_low"], plotted["difference_high"], strict=True)
-        ]
-        colours = [VERDICT_MARKS[v][0] for v in verdicts]
-        figure = go.Figure(
-            go.Scatter(
-                x=(100 * plotted["difference"]).to_list(),
-                y=plotted["service_name"].to_list(),
-                mode="markers",
-                marker=dict(size=12, color=colours, symbol=[VERDICT_MARKS[v][1] for v in verdicts]),
-                **interval_bars(
-                    (100 * plotted["difference_low"]).to_list(),
-                    (100 * plotted["difference_high"]).to_list(),
-                    (100 * plotted["difference"]).to_list(),
-                ),
-                customdata=verdicts,
-                hovertemplate="%{y}: %{x:+.0f} points (%{customdata})<extra></extra>",
+        def build() -> go.Figure:
+            verdicts = [
+                "better" if low > 0 else "worse" if high < 0 else "unclear"
+                for low, high in zip(plotted["difference_low"], plotted["difference_high"], strict=True)
+            ]
+            colours = [VERDICT_MARKS[v][0] for v in verdicts]
+            figure = go.Figure(
+                go.Scatter(
+                    x=(100 * plotted["difference"]).to_list(),
+                    y=plotted["service_name"].to_list(),
+                    mode="markers",
+                    marker=dict(size=12, color=colours, symbol=[VERDICT_MARKS[v][1] for v in verdicts]),
+                    **interval_bars(
+                        (100 * plotted["difference_low"]).to_list(),
+                        (100 * plotted["difference_high"]).to_list(),
+                        (100 * plotted["difference"]).to_list(),
+                    ),
+                    customdata=verdicts,
+                    hovertemplate="%{y}: %{x:+.0f} points (%{customdata})<extra></extra>",
+                )
             )
-        )
-        figure.add_vline(x=0, line_dash="dash", line_color=MUTED)
-        figure.update_layout(
-            height=120 + 34 * plotted.height,
-            margin=dict(l=10, r=10, t=20, b=10),
-            xaxis=dict(title="Difference in children with no new referral within a year, points (interval)"),
-        )
-        show_chart(container, figure, key="comparison_forest")
+            figure.add_vline(x=0, line_dash="dash", line_color=MUTED)
+            figure.update_layout(
+                height=120 + 34 * plotted.height,
+                margin=dict(l=10, r=10, t=20, b=10),
+                xaxis=dict(title="Difference in children with no new referral within a year, points (interval)"),
+            )
+            return figure
+
+        show_chart(container, build, key="comparison_forest", cache=(plotted,))
     level = shown["interval_level"].drop_nulls()
     compared = shown["services_compared"].drop_nulls()
     intervals = (
@@ -332,31 +340,35 @@ def spend_section(container, as_of: dt.date) -> None:
     if spend.is_empty():
         container.info("No spend on commissioned services in this period.")
         return
-    figure = go.Figure()
-    for commissioning, part in spend.group_by("commissioning", maintain_order=True):
-        kind = commissioning[0]
-        figure.add_trace(
-            go.Bar(
-                x=part["month"].to_list(),
-                y=part["spend"].to_list(),
-                name=COMMISSIONING_WORDS.get(kind, kind),
-                marker=dict(
-                    color=COMMISSIONING_STYLES.get(kind, OTHER_STYLE)["color"],
-                    pattern=dict(shape=COMMISSIONING_PATTERNS.get(kind, "")),
-                ),
-                customdata=part["service_name"].to_list(),
-                hovertemplate="%{x|%B %Y}: £%{y:,.0f} on %{customdata}<extra>%{fullData.name}</extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for commissioning, part in spend.group_by("commissioning", maintain_order=True):
+            kind = commissioning[0]
+            figure.add_trace(
+                go.Bar(
+                    x=part["month"].to_list(),
+                    y=part["spend"].to_list(),
+                    name=COMMISSIONING_WORDS.get(kind, kind),
+                    marker=dict(
+                        color=COMMISSIONING_STYLES.get(kind, OTHER_STYLE)["color"],
+                        pattern=dict(shape=COMMISSIONING_PATTERNS.get(kind, "")),
+                    ),
+                    customdata=part["service_name"].to_list(),
+                    hovertemplate="%{x|%B %Y}: £%{y:,.0f} on %{customdata}<extra>%{fullData.name}</extra>",
+                )
             )
+        figure.update_layout(
+            barmode="stack",
+            height=380,
+            margin=dict(l=10, r=10, t=30, b=10),
+            yaxis=dict(title="Spend", tickprefix="£", tickformat=",.0f"),
+            xaxis=dict(title=None, tickformat="%b %Y"),
+            legend=dict(orientation="h", y=1.08, x=0),
         )
-    figure.update_layout(
-        barmode="stack",
-        height=380,
-        margin=dict(l=10, r=10, t=30, b=10),
-        yaxis=dict(title="Spend", tickprefix="£", tickformat=",.0f"),
-        xaxis=dict(title=None, tickformat="%b %Y"),
-        legend=dict(orientation="h", y=1.08, x=0),
-    )
-    show_chart(container, figure, key="spend_by_month")
+        return figure
+
+    show_chart(container, build, key="spend_by_month", cache=(spend,))
     container.caption(
         "A service paid by the week is counted in the months it ran (to the extract date when still running); "
         "one paid per family or per session is counted in the month it started."
@@ -385,31 +397,35 @@ def exits_chart(container, shown: pl.DataFrame) -> None:
     if plotted.is_empty():
         container.info("Too few ended episodes to show how they ended safely.")
         return
-    figure = go.Figure()
-    for column, label, colour in (
-        ("completed", "Completed", dict(color=PALETTE[2])),
-        ("disengaged", "Disengaged", dict(color=PALETTE[1], pattern=dict(shape="/", fgcolor="white"))),
-        ("other_exit", "Ended for another reason", dict(color="#bdbdbd", pattern=dict(shape=".", fgcolor=MUTED))),
-    ):
-        figure.add_trace(
-            go.Bar(
-                y=plotted["service_name"].to_list(),
-                x=plotted[column].to_list(),
-                orientation="h",
-                name=label,
-                marker=colour,
-                hovertemplate="%{y}: %{x} episodes " + label.lower() + "<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for column, label, colour in (
+            ("completed", "Completed", dict(color=PALETTE[2])),
+            ("disengaged", "Disengaged", dict(color=PALETTE[1], pattern=dict(shape="/", fgcolor="white"))),
+            ("other_exit", "Ended for another reason", dict(color="#bdbdbd", pattern=dict(shape=".", fgcolor=MUTED))),
+        ):
+            figure.add_trace(
+                go.Bar(
+                    y=plotted["service_name"].to_list(),
+                    x=plotted[column].to_list(),
+                    orientation="h",
+                    name=label,
+                    marker=colour,
+                    hovertemplate="%{y}: %{x} episodes " + label.lower() + "<extra></extra>",
+                )
             )
+        figure.update_layout(
+            barmode="stack",
+            barnorm="percent",
+            height=120 + 34 * plotted.height,
+            margin=dict(l=10, r=10, t=30, b=10),
+            xaxis=dict(title="% of ended episodes", ticksuffix="%"),
+            legend=dict(orientation="h", y=1.12, x=0),
         )
-    figure.update_layout(
-        barmode="stack",
-        barnorm="percent",
-        height=120 + 34 * plotted.height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="% of ended episodes", ticksuffix="%"),
-        legend=dict(orientation="h", y=1.12, x=0),
-    )
-    show_chart(container, figure, key="exits")
+        return figure
+
+    show_chart(container, build, key="exits", cache=(plotted,))
     left_out = shown.height - plotted.height
     if left_out:
         container.caption(f"{left_out} services with too few episodes in a group to show safely are left out.")
@@ -427,21 +443,25 @@ def placements_section(container, as_of: dt.date) -> None:
         "annual_spend"
     )
     if not plotted.is_empty():
-        figure = go.Figure(
-            go.Bar(
-                y=[label if len(label) <= 48 else label[:47] + "…" for label in plotted["placement"]],
-                x=plotted["annual_spend"].to_list(),
-                orientation="h",
-                marker_color=COUNCIL,
-                hovertemplate="%{y}: £%{x:,.0f} a year<extra></extra>",
+
+        def build() -> go.Figure:
+            figure = go.Figure(
+                go.Bar(
+                    y=[label if len(label) <= 48 else label[:47] + "…" for label in plotted["placement"]],
+                    x=plotted["annual_spend"].to_list(),
+                    orientation="h",
+                    marker_color=COUNCIL,
+                    hovertemplate="%{y}: £%{x:,.0f} a year<extra></extra>",
+                )
             )
-        )
-        figure.update_layout(
-            height=120 + 34 * plotted.height,
-            margin=dict(l=10, r=10, t=20, b=10),
-            xaxis=dict(title="Annual spend at today's placements", tickprefix="£", tickformat=",.0f"),
-        )
-        show_chart(container, figure, key="placements")
+            figure.update_layout(
+                height=120 + 34 * plotted.height,
+                margin=dict(l=10, r=10, t=20, b=10),
+                xaxis=dict(title="Annual spend at today's placements", tickprefix="£", tickformat=",.0f"),
+            )
+            return figure
+
+        show_chart(container, build, key="placements", cache=(plotted,))
     table = shown.select(
         pl.col("placement").alias("Placement"),
         pl.col("placement_type").replace("all", "").alias("Code"),
@@ -499,7 +519,7 @@ def render(container) -> None:
     container.markdown("## Against similar children who did not get the service")
     comparison_section(container)
     container.markdown("## Spend by month and how it was bought")
-    spend_section(container, as_of)
+    section(container, "services_spend", spend_section, as_of)  # its period choice redraws it alone
     container.markdown("## Placement costs of looked-after children")
     placements_section(container, as_of)
 

@@ -100,26 +100,32 @@ def km_chart(container, by: str, names: dict) -> None:
     test = run("time_to_close_logrank", container, by=by)
     if curves is None or curves.is_empty():
         return
-    figure = go.Figure()
-    for index, ((group,), part) in enumerate(curves.group_by("group", maintain_order=True)):
-        figure.add_trace(
-            go.Scatter(
-                x=[0, *part["time"].to_list()],
-                y=[100, *(100 * part["still_open"]).to_list()],
-                mode="lines",
-                line=dict(shape="hv", color=series_style(index)["color"], dash=series_style(index)["dash"], width=2.5),
-                name=names.get(group, group),
-                hovertemplate="day %{x}: %{y:.0f}% still open<extra>%{fullData.name}</extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for index, ((group,), part) in enumerate(curves.group_by("group", maintain_order=True)):
+            figure.add_trace(
+                go.Scatter(
+                    x=[0, *part["time"].to_list()],
+                    y=[100, *(100 * part["still_open"]).to_list()],
+                    mode="lines",
+                    line=dict(
+                        shape="hv", color=series_style(index)["color"], dash=series_style(index)["dash"], width=2.5
+                    ),
+                    name=names.get(group, group),
+                    hovertemplate="day %{x}: %{y:.0f}% still open<extra>%{fullData.name}</extra>",
+                )
             )
+        figure.update_layout(
+            title="Episodes still open, by days since referral (Kaplan–Meier)",
+            height=380,
+            xaxis=dict(title="Days since referral", range=[0, 365]),
+            yaxis=dict(title="% still open", range=[0, 101]),
+            margin=dict(l=10, r=10, t=50, b=10),
         )
-    figure.update_layout(
-        title="Episodes still open, by days since referral (Kaplan–Meier)",
-        height=380,
-        xaxis=dict(title="Days since referral", range=[0, 365]),
-        yaxis=dict(title="% still open", range=[0, 101]),
-        margin=dict(l=10, r=10, t=50, b=10),
-    )
-    show_chart(container, figure, key="km")
+        return figure
+
+    show_chart(container, build, key="km", cache=(curves, names))
     if test is not None and test.height:
         row = test.row(0, named=True)
         verdict = "differ by more than chance" if row["p_value"] < 0.05 else "are not clearly different"
@@ -134,61 +140,65 @@ def funnel_chart(container, england_rate: float) -> None:
     limits = run("rereferral_funnel_limits", container)
     if teams is None or limits is None or teams.is_empty():
         return
-    figure = go.Figure()
-    for level, dash, words in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
-        band = limits.filter(pl.col("level") == level).sort("n")
-        for side in ("lower", "upper"):
-            figure.add_trace(
-                go.Scatter(
-                    x=band["n"].to_list(),
-                    y=(100 * band[side]).to_list(),
-                    mode="lines",
-                    line=dict(color=MUTED, dash=dash, width=1),
-                    name=words,
-                    showlegend=side == "upper",
-                    hoverinfo="skip",
-                )
-            )
-    overall = limits["overall_rate"][0]
-    figure.add_hline(
-        y=100 * overall,
-        line_color=MUTED,
-        annotation_text=f"Council {100 * overall:.0f}%",
-        annotation_position="bottom right" if england_rate > overall else "top right",
-    )
-    figure.add_hline(
-        y=100 * england_rate,
-        line_color=ENGLAND,
-        line_dash="dash",
-        annotation_text=f"England {100 * england_rate:.0f}%",
-        annotation_position="top right" if england_rate > overall else "bottom right",  # apart from the council's
-    )
     shown = teams.filter(pl.col("rate").is_not_null())
-    figure.add_trace(
-        go.Scatter(
-            x=shown["referrals"].to_list(),
-            y=(100 * shown["rate"]).to_list(),
-            mode="markers+text",
-            text=[n if o else "" for n, o in zip(shown["team_name"], shown["outside_998"], strict=True)],
-            customdata=shown["team_name"].to_list(),
-            textposition="top center",
-            marker=dict(
-                size=11,
-                color=[FLAGGED if o else COUNCIL for o in shown["outside_998"]],
-                symbol=["diamond" if o else "circle" for o in shown["outside_998"]],
-            ),
-            name="Teams",
-            hovertemplate="%{customdata}: %{y:.1f}% of %{x} referrals<extra></extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for level, dash, words in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
+            band = limits.filter(pl.col("level") == level).sort("n")
+            for side in ("lower", "upper"):
+                figure.add_trace(
+                    go.Scatter(
+                        x=band["n"].to_list(),
+                        y=(100 * band[side]).to_list(),
+                        mode="lines",
+                        line=dict(color=MUTED, dash=dash, width=1),
+                        name=words,
+                        showlegend=side == "upper",
+                        hoverinfo="skip",
+                    )
+                )
+        overall = limits["overall_rate"][0]
+        figure.add_hline(
+            y=100 * overall,
+            line_color=MUTED,
+            annotation_text=f"Council {100 * overall:.0f}%",
+            annotation_position="bottom right" if england_rate > overall else "top right",
         )
-    )
-    figure.update_layout(
-        title="Re-referral rate by team (funnel plot)",
-        height=460,
-        xaxis=dict(title="Referrals in the last 12 months"),
-        yaxis=dict(title="% re-referred within 12 months"),
-        margin=dict(l=10, r=10, t=50, b=10),
-    )
-    show_chart(container, figure, key="funnel")
+        figure.add_hline(
+            y=100 * england_rate,
+            line_color=ENGLAND,
+            line_dash="dash",
+            annotation_text=f"England {100 * england_rate:.0f}%",
+            annotation_position="top right" if england_rate > overall else "bottom right",  # apart from the council's
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=shown["referrals"].to_list(),
+                y=(100 * shown["rate"]).to_list(),
+                mode="markers+text",
+                text=[n if o else "" for n, o in zip(shown["team_name"], shown["outside_998"], strict=True)],
+                customdata=shown["team_name"].to_list(),
+                textposition="top center",
+                marker=dict(
+                    size=11,
+                    color=[FLAGGED if o else COUNCIL for o in shown["outside_998"]],
+                    symbol=["diamond" if o else "circle" for o in shown["outside_998"]],
+                ),
+                name="Teams",
+                hovertemplate="%{customdata}: %{y:.1f}% of %{x} referrals<extra></extra>",
+            )
+        )
+        figure.update_layout(
+            title="Re-referral rate by team (funnel plot)",
+            height=460,
+            xaxis=dict(title="Referrals in the last 12 months"),
+            yaxis=dict(title="% re-referred within 12 months"),
+            margin=dict(l=10, r=10, t=50, b=10),
+        )
+        return figure
+
+    show_chart(container, build, key="funnel", cache=(shown, limits, england_rate))
     container.caption(funnel_words(shown) if shown.height else "No team's rate can be shown safely here.")
 
 
@@ -222,32 +232,36 @@ def funnel_words(teams: pl.DataFrame) -> str:
 
 def within_chart(container, frame: pl.DataFrame, column: str, words, title: str, key: str) -> None:
     """Re-referral rate by practice model within each value of `column` (need, service area), 95% intervals."""
-    figure = go.Figure()
-    for index, ((group,), part) in enumerate(frame.group_by("group", maintain_order=True)):
-        figure.add_trace(
-            go.Scatter(
-                x=(100 * part["rereferral_rate"]).to_list(),
-                y=[words(value) for value in part[column]],
-                mode="markers",
-                marker=dict(size=10, color=series_style(index)["color"], symbol=series_style(index)["symbol"]),
-                name=MODEL_WORDS.get(group, group),
-                **interval_bars(
-                    (100 * part["rereferral_ci_low"]).to_list(),
-                    (100 * part["rereferral_ci_high"]).to_list(),
-                    (100 * part["rereferral_rate"]).to_list(),
-                    color=series_style(index)["color"],
-                ),
-                customdata=part["referrals"].to_list(),
-                hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
+
+    def build() -> go.Figure:
+        figure = go.Figure()
+        for index, ((group,), part) in enumerate(frame.group_by("group", maintain_order=True)):
+            figure.add_trace(
+                go.Scatter(
+                    x=(100 * part["rereferral_rate"]).to_list(),
+                    y=[words(value) for value in part[column]],
+                    mode="markers",
+                    marker=dict(size=10, color=series_style(index)["color"], symbol=series_style(index)["symbol"]),
+                    name=MODEL_WORDS.get(group, group),
+                    **interval_bars(
+                        (100 * part["rereferral_ci_low"]).to_list(),
+                        (100 * part["rereferral_ci_high"]).to_list(),
+                        (100 * part["rereferral_rate"]).to_list(),
+                        color=series_style(index)["color"],
+                    ),
+                    customdata=part["referrals"].to_list(),
+                    hovertemplate="%{y}: %{x:.1f}% of %{customdata} referrals<extra>%{fullData.name}</extra>",
+                )
             )
+        figure.update_layout(
+            title=title,
+            height=140 + 32 * frame[column].n_unique(),
+            xaxis=dict(title="% re-referred"),
+            margin=dict(l=10, r=10, t=50, b=10),
         )
-    figure.update_layout(
-        title=title,
-        height=140 + 32 * frame[column].n_unique(),
-        xaxis=dict(title="% re-referred"),
-        margin=dict(l=10, r=10, t=50, b=10),
-    )
-    show_chart(container, figure, key=key)
+        return figure
+
+    show_chart(container, build, key=key, cache=(frame, column, title, key))
 
 
 def by_need_chart(container) -> None:
