@@ -237,14 +237,10 @@ def test_every_build_step_is_timed_in_the_progress_messages(tiny_dir, tmp_path):
     assert said[-1].startswith("Prepared") and "kept" not in said[-1]
 
 
-def test_the_build_memory_limit_is_half_the_machine_within_bounds(monkeypatch):
+def test_the_build_memory_limit_is_the_serving_limit_unless_set(monkeypatch):
     from queries import database
 
     monkeypatch.delenv("CHILDSTAT_BUILD_MEMORY_LIMIT", raising=False)
-    pages = {"SC_PAGE_SIZE": 4096}
-    for machine_gb, expected in ((2, "1.5GB"), (6, "3.0GB"), (24, "8.0GB"), (64, "8.0GB")):
-        pages["SC_PHYS_PAGES"] = int(machine_gb * 1e9 / 4096)
-        monkeypatch.setattr(database.os, "sysconf", pages.__getitem__)
-        assert database.build_memory_limit() == expected
-    monkeypatch.setenv("CHILDSTAT_BUILD_MEMORY_LIMIT", "700MB")
-    assert database.build_memory_limit() == "700MB"
+    assert database.build_memory_limit() == database.LARGE_MEMORY_LIMIT == "1.5GB"
+    monkeypatch.setenv("CHILDSTAT_BUILD_MEMORY_LIMIT", "6GB")
+    assert database.build_memory_limit() == "6GB"
