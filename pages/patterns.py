@@ -328,6 +328,12 @@ def cooccurrence_heatmap(container, filters: dict, prevalence: pl.DataFrame) -> 
         "Only pairs with q below 0.05 are coloured: red, recorded together more often than chance would give; "
         "blue, less often. Grey: no clear difference from chance, or too few children to show safely."
     )
+    if not any(surviving(row) for row in cells.values()):
+        container.info(
+            "No pair of these factors was recorded together more often, or less often, than chance would give "
+            "for this cohort, so every square is grey. That is a finding too: these factors are not seen "
+            "together here any more than their own frequencies explain."
+        )
 
 
 def rules_table(container, filters: dict) -> None:

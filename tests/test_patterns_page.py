@@ -65,6 +65,18 @@ def test_pairs_are_coloured_only_when_they_survive_and_an_empty_comparison_is_sa
     assert shown == {("1B", "2B"), ("1B", "3B"), ("2B", "3B")}
     assert len(rows) == 4 and z[("1B", "2B")] == pytest.approx(8 * 20 / (9 * 9)) and z[("1B", "3B")] == 0
     assert all(v == 0 for row in grey["z"] for v in row if v is not None)  # the rest is grey, not coloured
+    assert not any("No pair of these factors" in i.value for i in at.info)
+
+
+def test_an_all_grey_grid_is_said_in_words(monkeypatch):
+    """On the sample's default cohort the sentence is there exactly when no square is coloured."""
+    at = open_app_page("patterns", SAMPLE_DATA, monkeypatch)
+    assert not at.exception
+    chart = next(c for c in at.get("plotly_chart") if "Lift" in c.proto.spec)
+    _, coloured = json.loads(chart.proto.spec)["data"]
+    none_coloured = all(v is None for row in coloured["z"] for v in row)
+    said = any("No pair of these factors was recorded together" in i.value for i in at.info)
+    assert said == none_coloured
 
 
 def factor_codes_by_label(folder) -> dict[str, str]:
