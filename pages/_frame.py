@@ -764,8 +764,3 @@ summary:focus-visible { outline: 3px solid #0b0c0c !important; outline-offset: 2
 """
 
 PRINT_CSS = _print.PRINT_CSS  # pages/_print.py: A4 landscape, tables printed whole, charts fitted
-
-
-def printable(container) -> None:
-    """Hide the navigation, toolbar and download buttons when the page is printed."""
-    container.html(PRINT_CSS)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, PALETTE
 from pages._charts import show as show_chart
-from pages._frame import current_scope, formatted, opened_engine, page_main, printable, run, section, show_table
+from pages._frame import current_scope, formatted, opened_engine, page_main, run, section, show_table
 from queries.settings import setting
 from queries.wording import counted
 
@@ -485,7 +485,6 @@ def measure_children(container, team_id: str, measure: str, key: str) -> None:
 
 
 def render(container) -> None:
-    printable(container)
     container.title("Caseload")
     engine = opened_engine(container)
     if engine is None:

@@ -17,7 +17,6 @@ from pages._frame import (
     formatted,
     opened_engine,
     page_main,
-    printable,
     run,
     show_table,
 )
@@ -466,7 +465,6 @@ def care_leavers_section(container) -> None:
 
 def render(container) -> None:
     container.title("Children in care")
-    printable(container)
     engine = opened_engine(container)
     if engine is None:
         return

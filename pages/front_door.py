@@ -16,7 +16,6 @@ from pages._frame import (
     formatted,
     opened_engine,
     page_main,
-    printable,
     run,
     show_table,
 )
@@ -504,7 +503,6 @@ def timeliness_section(container, team_id, from_date, chosen: dict) -> None:
 
 def render(container) -> None:
     container.title("Front door")
-    printable(container)
     engine = opened_engine(container)
     if engine is None:
         return

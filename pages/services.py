@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages._charts import COUNCIL, MUTED, PALETTE, interval_bars, series_style
 from pages._charts import show as show_chart
-from pages._frame import brief, formatted, opened_engine, page_main, printable, run, section, show_table
+from pages._frame import brief, formatted, opened_engine, page_main, run, section, show_table
 from queries.settings import setting
 
 PAGE = {
@@ -480,7 +480,6 @@ def placements_section(container, as_of: dt.date) -> None:
 
 def render(container) -> None:
     container.title("Services")
-    printable(container)
     engine = opened_engine(container)
     if engine is None:
         return
