@@ -50,7 +50,7 @@ log = logging.getLogger("childstat")
 
 LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app process stays under 2 GB
 # Bump when what is copied into the database changes, so older cached databases are rebuilt.
-DATABASE_FORMAT = 3  # 2: summary tables; 3: childstat_sources (what each table was made from)
+DATABASE_FORMAT = 4  # 2: summary tables; 3: childstat_sources (what each table was made from); 4: LEFT_IN_PARQUET
 HEADER_BYTES = 3 * 4096  # a DuckDB file's header and its two database headers, before the first block
 # Tables copied in this order, so a child's rows sit together (small min/max zones per block).
 DATABASE_ORDER = {
@@ -60,6 +60,12 @@ DATABASE_ORDER = {
     "assessments": "child_id",
 }
 SOURCES = "childstat_sources"
+# Tables no question reads directly, only summaries: the build reads them from the Parquet and the
+# database holds just their summaries (the engine's view of the table still reads the Parquet, so
+# anything that does ask for it gets the same answers, more slowly). contacts: 17.5 M rows nationally,
+# read only through contact_next_referral; copying them took 6 s of the build. tests/test_database_rebuild.py
+# checks that nothing else names them.
+LEFT_IN_PARQUET = frozenset({"contacts"})
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,16 @@ class Step:
     label: str  # in progress messages: the table's name, or "summary <name>"
     sql: str
     source: str
+    stored: bool = True  # False: a table of LEFT_IN_PARQUET, only a view while building
 
 
 @dataclass(frozen=True)
 class StepTime:
     label: str
     seconds: float
-    how: str  # "read" (from the Parquet or computed) or "kept" (copied from the previous version)
+    how: (
+        str  # "read" (from the Parquet or computed), "kept" (copied from the previous version) or "left in the Parquet"
+    )
 
 
 def summary_buildable(summary: Query, usable: set[str], built: set[str]) -> bool:
@@ -109,7 +118,7 @@ def build_steps(extract: Extract, usable: list[str]) -> list[Step]:
         order = f" ORDER BY {DATABASE_ORDER[name]}" if name in DATABASE_ORDER else ""
         sql = f"SELECT {columns} FROM {extract.tables[name].read_sql()}{order}"
         sources[name] = _digest(f"{version}|{columns}|{order}|{table_files(extract, name)}")
-        steps.append(Step(name, name, sql, sources[name]))
+        steps.append(Step(name, name, sql, sources[name], stored=name not in LEFT_IN_PARQUET))
     built: set[str] = set()
     for summary in summaries():
         if not summary_buildable(summary, set(usable), built):
@@ -145,7 +154,7 @@ def database_problem(con: duckdb.DuckDBPyConnection, path: Path, steps: list[Ste
         have = {
             r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()
         }
-        missing = [s.name for s in steps if s.name not in have]
+        missing = [s.name for s in steps if s.stored and s.name not in have]
         if size < HEADER_BYTES + blocks * block_size:
             problem = f"the file is cut short: {size:,} bytes of {HEADER_BYTES + blocks * block_size:,}"
         elif missing:
@@ -316,6 +325,10 @@ def _build(
             con.execute(f"SET memory_limit = '{setting_text(build_memory_limit())}'")
             con.execute(f"SET temp_directory = '{setting_text(private_folder(cache / 'spill'))}'")
             previous = _previous_sources(con, cache, folder_key, path)
+            for step in steps:
+                if not step.stored:  # read where it is, by the summaries that need it
+                    con.execute(f"CREATE TEMP VIEW {step.name} AS {step.sql}")
+            steps = [step for step in steps if step.stored]
             for number, step in enumerate(steps, start=1):
                 of = f"({number} of {len(steps)})"
                 progress(f"{about}: {step.label} {of}")

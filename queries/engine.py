@@ -41,7 +41,14 @@ import polars as pl
 
 from queries.access import ALLOWED_CHILDREN_SQL, CHILD_HISTORIES, AccessDenied, Scope, filter_answer, scoped_params
 from queries.calendar import install_calendar
-from queries.database import LARGE_MEMORY_LIMIT, StepTime, open_database, setting_text, summary_buildable
+from queries.database import (
+    LARGE_MEMORY_LIMIT,
+    LEFT_IN_PARQUET,
+    StepTime,
+    open_database,
+    setting_text,
+    summary_buildable,
+)
 from queries.disclosure import cell_key_secret, install_record_keys, protect, without_keys
 from queries.registry import MACRO_DIR, Param, Query, get_query, in_dependency_order, summaries
 from queries.settings import setting
@@ -176,7 +183,7 @@ class Engine:
                     self._release()
         for name, state in self.tables.items():
             columns = ", ".join(TABLES[name].column_names)
-            if state.usable and large:
+            if state.usable and large and name not in LEFT_IN_PARQUET:
                 self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM store.main.{name}")
             elif state.usable:
                 source = self.extract.tables[name].read_sql()

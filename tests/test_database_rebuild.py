@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +200,8 @@ FACTOR_PARTS = {
     [
         ("visits", {"visits"}, ["overdue_visits", "compliance_summary", "open_cases"]),
         ("factors", FACTOR_PARTS, ["factor_prevalence", "team_outcomes_by_need", "open_cases", "time_to_close"]),
+        # contacts are not copied (LEFT_IN_PARQUET): only the summary made from them is read again
+        ("contacts", {"summary contact_next_referral"}, ["front_door_flow", "front_door_timeliness"]),
     ],
 )
 def test_a_changed_table_rebuilds_only_what_depends_on_it(table, read_again, questions, tiny_dir, tmp_path):
@@ -244,3 +247,37 @@ def test_the_build_memory_limit_is_the_serving_limit_unless_set(monkeypatch):
     assert database.build_memory_limit() == database.LARGE_MEMORY_LIMIT == "1.5GB"
     monkeypatch.setenv("CHILDSTAT_BUILD_MEMORY_LIMIT", "6GB")
     assert database.build_memory_limit() == "6GB"
+
+
+def test_tables_left_in_the_parquet_are_read_only_by_summaries():
+    """LEFT_IN_PARQUET saves copying a table no question reads: a question, macro or page naming one fails here."""
+    from queries.database import LEFT_IN_PARQUET
+
+    readers = [ROOT / "queries" / part for part in ("sql", "macros", "models")] + [ROOT / "pages", ROOT / "reports"]
+    for table in sorted(LEFT_IN_PARQUET):
+        summaries = [p.stem for p in (ROOT / "queries" / "summaries").glob("*.sql") if table in p.read_text()]
+        assert summaries, table  # something reads it, or it should not be an extract table at all
+        named = re.compile(rf"\b(FROM|JOIN)\s+{table}\b|\b{table}\s+AS\s", re.IGNORECASE)
+        for folder in readers:
+            for path in folder.rglob("*.[ps][yq]*"):
+                assert not named.search(path.read_text()), f"{path.relative_to(ROOT)} reads {table}"
+
+
+def test_a_table_left_in_the_parquet_is_not_in_the_database_and_still_answers(tiny_dir, tmp_path):
+    from queries.database import LEFT_IN_PARQUET
+
+    engine = database_engine(tiny_dir, tmp_path / "cache")
+    try:
+        stored = {
+            row[0]
+            for row in engine.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
+            ).fetchall()
+        }
+        assert LEFT_IN_PARQUET and not LEFT_IN_PARQUET & stored
+        assert "contact_next_referral" in stored and "referrals" in stored
+        assert all(s.label not in LEFT_IN_PARQUET for s in engine.build_steps)
+        contacts = engine.con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+        assert contacts == pl.read_parquet(tiny_dir / "contacts.parquet").height > 0
+    finally:
+        engine.close()

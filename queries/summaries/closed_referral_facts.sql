@@ -33,13 +33,11 @@ factor_counts AS (
     GROUP BY k.referral_id
 )
 SELECT k.referral_id,
-       EXISTS (
-           SELECT 1 FROM referrals AS x
-           WHERE x.child_id = k.child_id
-             AND x.referral_date > k.closure_date AND x.referral_date <= k.closure_date + 365
-       ) AS rereferred_within_365,
+       cr.returned_within_365 AS rereferred_within_365,
        coalesce(fc.n, 0) AS factors_at_start,
        coalesce(k.closure_reason IN ('RC2', 'RC5', 'RC6'), false)
            OR coalesce(k.birth_date + INTERVAL 18 YEAR <= k.closure_date + 365, false) AS cannot_be_judged
 FROM known_by AS k
 LEFT JOIN factor_counts AS fc ON fc.referral_id = k.referral_id
+-- closure_returns has every closed referral and the same rule (another referral 1 to 365 days after)
+JOIN closure_returns AS cr ON cr.referral_id = k.referral_id

@@ -1,10 +1,10 @@
 -- title: Each referral, and the first date of each later step on it
--- description: One row per referral (its child, date and team) with the first date each later
+-- description: One row per referral (its date and team) with the first date each later
 --   step was recorded on it, linked by referral_id: an assessment started, a section 47 enquiry's
 --   strategy discussion, an initial child protection conference held, a child protection plan
 --   started (null when never). The front door flow compares these dates with as_of.
 -- tables: referrals, assessments, section47, cp_plans
-SELECT r.referral_id, r.child_id, r.referral_date, r.team_id,
+SELECT r.referral_date, r.team_id,
        a.first_assessment, s.first_strategy, s.first_icpc, p.first_plan
 FROM referrals AS r
 LEFT JOIN (
