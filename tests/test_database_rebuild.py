@@ -184,11 +184,10 @@ def rewrite(folder: Path, table: str, keep) -> None:
 
 
 # What reads factors: the table, the summaries whose SQL names it, and those that read them
-# (queries/summaries/: closed_referral_strata reads closed_referral_facts).
+# (queries/summaries/: service_episode_strata reads closed_referral_strata).
 FACTOR_PARTS = {
     "factors",
     "summary child_factor_first",
-    "summary closed_referral_facts",
     "summary closed_referral_strata",
     "summary neet_social_care_firsts",
     "summary service_episode_strata",

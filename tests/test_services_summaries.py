@@ -82,6 +82,26 @@ WITH kind AS (
                 AND coalesce(l.end_date, $as_of) >= r.referral_date)
       )
 ),
+-- The facts fixed once a referral is closed, worked out directly: the distinct factors (not code 21) recorded by
+-- its first authorised assessment (else its referral date), another referral 1 to 365 days after the closure,
+-- and whether that could be recorded here at all (not died, moved away or turned 18 within the year).
+facts AS (
+    SELECT k.referral_id,
+           (SELECT count(DISTINCT f.factor_code) FROM factors AS f
+            WHERE f.child_id = k.child_id AND f.factor_code <> '21'
+              AND f.recorded_date <= coalesce(
+                  (SELECT min(a.authorised_date) FROM assessments AS a WHERE a.referral_id = k.referral_id),
+                  k.referral_date)) AS factors_at_start,
+           EXISTS (SELECT 1 FROM referrals AS x
+                   WHERE x.child_id = k.child_id
+                     AND x.referral_date > k.closure_date AND x.referral_date <= k.closure_date + 365)
+               AS rereferred_within_365,
+           coalesce(r.closure_reason IN ('RC2', 'RC5', 'RC6'), false)
+               OR coalesce(ch.birth_date + INTERVAL 18 YEAR <= k.closure_date + 365, false) AS cannot_be_judged
+    FROM kind AS k
+    JOIN referrals AS r ON r.referral_id = k.referral_id
+    LEFT JOIN children AS ch ON ch.child_id = k.child_id
+),
 stratified AS (
     SELECT k.referral_id, k.child_id,
            coalesce(r.primary_need, 'N0') AS primary_need,
@@ -94,9 +114,8 @@ stratified AS (
     JOIN referrals AS r ON r.referral_id = k.referral_id
     JOIN children AS ch ON ch.child_id = k.child_id
     JOIN teams AS t ON t.team_id = k.team_id
-    -- the re-referral, the factors known at the start and whether it can be judged are fixed once a referral is
-    -- closed (a summary table); a child who died, moved away or turned 18 within the year is left out
-    JOIN closed_referral_facts AS cf ON cf.referral_id = k.referral_id AND NOT cf.cannot_be_judged
+    -- a child who died, moved away or turned 18 within the year is left out
+    JOIN facts AS cf ON cf.referral_id = k.referral_id AND NOT cf.cannot_be_judged
 ),
 used AS (
     SELECT DISTINCT service_id, referral_id

@@ -1,17 +1,22 @@
 -- title: Each closed episode of need with a plan or care: its comparison stratum and outcome
 -- description: One row per closed, non-NFA referral on which the child had a CIN plan, a CP plan or a
 --   period in care (of a child in children, with a team in teams), for the service comparison:
---   family_no (the child's family: family_id, else the child alone, numbered), kind_from (the earliest as_of on which the referral counts as of that kind: the first start of a
---   CIN or CP plan recorded on it, or of a CP plan without a referral or a period in care overlapping
---   it, where one still open counts from the referral date), closure_date, its exact stratum
---   (primary_need, N0 when null; age_band on the referral date; factor_band of the distinct factors known at the
---   start (closed_referral_facts.factors_at_start), 0-1, 2-3 or 4+; the team's service_area; stratum_no numbers the strata) and success (no
---   referral in the 365 days after closure). Referrals that cannot be judged (closed_referral_facts:
---   the child died, moved away or turned 18 within the year) are left out. The question keeps the rows with closure_date <= as_of - 365 and kind_from <= as_of, so
---   these facts are not worked out for millions of referrals on every question.
+--   family_no (the child's family: family_id, else the child alone, numbered), kind_from (the earliest
+--   as_of on which the referral counts as of that kind: the first start of a CIN or CP plan recorded on
+--   it, or of a CP plan without a referral or a period in care overlapping it, where one still open
+--   counts from the referral date), closure_date, its exact stratum (primary_need, N0 when null;
+--   age_band on the referral date; factor_band of the distinct factors known at the start, 0-1, 2-3 or
+--   4+: code 21 "no factors" not counted, first recorded on or before the referral's first authorised
+--   assessment, or its referral date when it has none, so what was known when services started, not
+--   what was found by the closure; the team's service_area; stratum_no numbers the strata) and success
+--   (no referral in the 365 days after closure, from closure_returns). Referrals that cannot be judged
+--   are left out: a new referral within a year could not be recorded here, because the child died
+--   (closure reason RC2), moved to another council (RC5) or to adult services (RC6), or turned 18
+--   within 365 days of the closure. The question keeps the rows with closure_date <= as_of - 365 and
+--   kind_from <= as_of, so these facts are not worked out for millions of referrals on every question.
 -- tables: referrals, factors, children, teams, cin_plans, cp_plans, looked_after, assessments
 WITH closed AS (
-    SELECT referral_id, child_id, referral_date, closure_date, team_id, primary_need
+    SELECT referral_id, child_id, referral_date, closure_date, closure_reason, team_id, primary_need
     FROM referrals
     WHERE NOT nfa AND closure_date IS NOT NULL
 ),
@@ -46,27 +51,57 @@ kind AS (
     GROUP BY referral_id
     HAVING min(counts_from) IS NOT NULL
 ),
-aged AS (
-    SELECT c.*, ch.birth_date, coalesce('F:' || ch.family_id, 'C:' || c.child_id) AS family_key,
+-- Only the referrals of the kind that can be judged go on: the factor count below is the costly part.
+judged AS (
+    SELECT c.*, k.kind_from, ch.birth_date, coalesce('F:' || ch.family_id, 'C:' || c.child_id) AS family_key,
            date_diff('year', ch.birth_date, c.referral_date)
            - CASE WHEN strftime(c.referral_date, '%m%d') < strftime(ch.birth_date, '%m%d') THEN 1 ELSE 0 END AS age
     FROM closed AS c
+    JOIN kind AS k ON k.referral_id = c.referral_id
     JOIN children AS ch ON ch.child_id = c.child_id
+    WHERE NOT (coalesce(c.closure_reason IN ('RC2', 'RC5', 'RC6'), false)
+               OR coalesce(ch.birth_date + INTERVAL 18 YEAR <= c.closure_date + 365, false))
+),
+assessed AS (
+    SELECT referral_id, min(authorised_date) AS assessed_on
+    FROM assessments
+    WHERE authorised_date IS NOT NULL
+    GROUP BY referral_id
+),
+factors_at_start AS (
+    SELECT j.referral_id, count(*) AS n
+    FROM judged AS j
+    LEFT JOIN assessed AS a ON a.referral_id = j.referral_id
+    JOIN child_factor_first AS f ON f.child_id = j.child_id
+    WHERE f.first_recorded <= coalesce(a.assessed_on, j.referral_date) AND f.factor_code <> '21'
+    GROUP BY j.referral_id
 ),
 stratified AS (
-    SELECT a.referral_id, a.family_key, k.kind_from, a.closure_date,
-           coalesce(a.primary_need, 'N0') AS primary_need,
+    SELECT j.referral_id, j.family_key, j.kind_from, j.closure_date,
+           coalesce(j.primary_need, 'N0') AS primary_need,
            -- the age_band macro (queries/macros/age_band.sql), which summaries cannot call
-           CASE WHEN a.birth_date > a.referral_date THEN 'unborn' WHEN a.age < 1 THEN 'under 1' WHEN a.age < 5 THEN '1-4'
-                WHEN a.age < 10 THEN '5-9' WHEN a.age < 16 THEN '10-15' ELSE '16+' END AS age_band,
-           CASE WHEN cf.factors_at_start <= 1 THEN '0-1' WHEN cf.factors_at_start <= 3 THEN '2-3' ELSE '4+' END
-               AS factor_band,
+           CASE WHEN j.birth_date > j.referral_date THEN 'unborn' WHEN j.age < 1 THEN 'under 1' WHEN j.age < 5 THEN '1-4'
+                WHEN j.age < 10 THEN '5-9' WHEN j.age < 16 THEN '10-15' ELSE '16+' END AS age_band,
+           CASE WHEN coalesce(fs.n, 0) <= 1 THEN '0-1' WHEN fs.n <= 3 THEN '2-3' ELSE '4+' END AS factor_band,
            t.service_area,
-           NOT cf.rereferred_within_365 AS success
-    FROM aged AS a
-    JOIN kind AS k ON k.referral_id = a.referral_id
-    JOIN teams AS t ON t.team_id = a.team_id
-    JOIN closed_referral_facts AS cf ON cf.referral_id = a.referral_id AND NOT cf.cannot_be_judged
+           NOT cr.returned_within_365 AS success
+    FROM judged AS j
+    JOIN teams AS t ON t.team_id = j.team_id
+    JOIN closure_returns AS cr ON cr.referral_id = j.referral_id
+    LEFT JOIN factors_at_start AS fs ON fs.referral_id = j.referral_id
+),
+-- Families and strata are numbered once each, then joined back (sorting 2.6 M rows by four text columns
+-- to number a few hundred strata took longer than the rest of the step).
+families AS (
+    SELECT family_key, row_number() OVER (ORDER BY family_key) AS family_no FROM (SELECT DISTINCT family_key FROM stratified)
+),
+strata AS (
+    SELECT *, row_number() OVER (ORDER BY primary_need, age_band, factor_band, service_area) AS stratum_no
+    FROM (SELECT DISTINCT primary_need, age_band, factor_band, service_area FROM stratified)
 )
-SELECT * EXCLUDE (family_key), dense_rank() OVER (ORDER BY family_key) AS family_no, dense_rank() OVER (ORDER BY primary_need, age_band, factor_band, service_area) AS stratum_no
-FROM stratified
+SELECT s.* EXCLUDE (family_key), f.family_no, n.stratum_no
+FROM stratified AS s
+JOIN families AS f ON f.family_key = s.family_key
+JOIN strata AS n
+    ON n.primary_need = s.primary_need AND n.age_band = s.age_band AND n.factor_band = s.factor_band
+   AND n.service_area IS NOT DISTINCT FROM s.service_area
