@@ -5,11 +5,18 @@
 --   (last_year_start), so that a question asked before some children's latest school year picks out
 --   those children's rows by a filter.
 -- tables: children, education
-SELECT e.child_id, e.academic_year, make_date(e.academic_year::INTEGER, 9, 1) AS year_start,
-       max(make_date(e.academic_year::INTEGER, 9, 1)) OVER (PARTITION BY e.child_id) AS last_year_start,
-       e.attendance_pct, e.suspensions, e.permanent_exclusion, e.sen, e.fsm, e.eal, e.alternative_provision,
-       e.young_carer, e.young_parent, e.yot
-FROM education AS e
-JOIN children AS a ON a.child_id = e.child_id
-WHERE date_diff('year', a.birth_date, make_date(e.academic_year::INTEGER, 8, 31))
-      - CASE WHEN strftime(a.birth_date, '%m%d') > '0831' THEN 1 ELSE 0 END <= 15
+WITH school_years AS (
+    SELECT e.*, make_date(e.academic_year::INTEGER, 9, 1) AS year_start
+    FROM education AS e
+    JOIN children AS a ON a.child_id = e.child_id
+    WHERE date_diff('year', a.birth_date, make_date(e.academic_year::INTEGER, 8, 31))
+          - CASE WHEN strftime(a.birth_date, '%m%d') > '0831' THEN 1 ELSE 0 END <= 15
+),
+latest AS (
+    SELECT child_id, max(year_start) AS last_year_start FROM school_years GROUP BY child_id
+)
+SELECT y.child_id, y.academic_year, y.year_start, l.last_year_start,
+       y.attendance_pct, y.suspensions, y.permanent_exclusion, y.sen, y.fsm, y.eal, y.alternative_provision,
+       y.young_carer, y.young_parent, y.yot
+FROM school_years AS y
+JOIN latest AS l ON l.child_id = y.child_id
