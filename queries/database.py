@@ -53,22 +53,24 @@ LARGE_MEMORY_LIMIT = "1.5GB"  # DuckDB's own limit for a large extract; the app 
 DATABASE_FORMAT = 4  # 2: summary tables; 3: childstat_sources (what each table was made from); 4: LEFT_IN_PARQUET
 HEADER_BYTES = 3 * 4096  # a DuckDB file's header and its two database headers, before the first block
 # Tables copied in this order, so a child's rows sit together (small min/max zones per block): one
-# child's visits are found in about 1 ms nationally, against 135 ms in date order. factors is not
-# sorted: no question looks up one child's factors (the summaries read them all), and sorting them
-# took 1.7 s of the national build.
+# child's visits are found in about 1 ms nationally, against 135 ms in date order.
 DATABASE_ORDER = {
     "referrals": "child_id, referral_date, referral_id",
     "visits": "child_id, visit_date",
     "assessments": "child_id",
 }
 SOURCES = "childstat_sources"
-# Tables no question reads directly: the build reads them from the Parquet for the summaries made from
-# them, and the database does not hold a copy (the engine's view of the table still reads the Parquet,
-# so anything that does ask for it gets the same answers, more slowly). Nationally, copying them took
-# 8.5 s of the build: contacts (17.5 M rows, read only through contact_next_referral), education
-# (8.9 M, only through neet_school_years) and early_help (1.4 M, read by nothing yet).
-# tests/test_database_rebuild.py fails when a question, macro or page names one of them.
-LEFT_IN_PARQUET = frozenset({"contacts", "education", "early_help"})
+# Tables the database does not copy: the build reads them from the Parquet for the summaries made from
+# them, and the engine's view of each still reads the Parquet. Each is read by no question, or only by
+# the files named here, whose filtered scan is as quick on the Parquet (nationally, hypothesis_outcome's
+# factor filter: 0.09 s on the Parquet, 0.07 s on a copy). Copying these four took 12.7 s of the
+# national build. tests/test_database_rebuild.py fails when any other question, macro or page reads one.
+LEFT_IN_PARQUET: dict[str, tuple[str, ...]] = {
+    "contacts": (),  # 17.5 M rows nationally, read only through contact_next_referral
+    "education": (),  # 8.9 M, only through neet_school_years
+    "early_help": (),  # 1.4 M, read by nothing yet
+    "factors": ("queries/sql/hypothesis_outcome.sql",),  # 13.7 M; the pattern pages read child_factor_first
+}
 
 
 @dataclass(frozen=True)
