@@ -19,6 +19,8 @@
   whatever did not change from the previous version's database instead of reading Parquet again.
 - **Timed.** Every step's time goes to the progress messages and `Engine.build_steps`
   (`python -m benchmarks.build` prints them).
+- **Only what questions read is copied.** A table in `LEFT_IN_PARQUET` is read from the Parquet by
+  the summaries made from it and by the engine's view of it; the database holds its summaries only.
 """
 
 from __future__ import annotations
