@@ -90,9 +90,7 @@ class Step:
 class StepTime:
     label: str
     seconds: float
-    how: (
-        str  # "read" (from the Parquet or computed), "kept" (copied from the previous version) or "left in the Parquet"
-    )
+    how: str  # "read" (from the Parquet or computed) or "kept" (copied from the previous version)
 
 
 def summary_buildable(summary: Query, usable: set[str], built: set[str]) -> bool:
