@@ -307,7 +307,7 @@ def _modified(path: Path) -> float:
 def build_memory_limit() -> str:
     """DuckDB's memory limit while building: $CHILDSTAT_BUILD_MEMORY_LIMIT, else the serving limit.
 
-    More memory barely helps: the national build took 104 s with 8 GB (peak 5.7 GB) against 110 s
+    More memory barely helps: the national build (before its summaries were rewritten) took 104 s with 8 GB (peak 5.7 GB) against 110 s
     with 1.5 GB (peak 1.7 GB), quiet, so the default keeps a build inside what a serving process uses."""
     return os.environ.get("CHILDSTAT_BUILD_MEMORY_LIMIT") or LARGE_MEMORY_LIMIT
 
