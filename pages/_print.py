@@ -14,6 +14,12 @@ by the paper's width over the screen's when the screen's is wider: the printed p
 layout, scaled to fit; and a chart taller than a sheet is scaled to fit one, rather than being split
 across two. After printing both are put back.
 
+**Headings.** A heading is kept on the sheet of what follows it (`break-after: avoid` on its element, and
+`break-before: avoid` on the next), so no sheet ends with a section's heading and the section on the next.
+Chromium honours this when what follows can break (text, a table); a heading followed straight by a control
+it cannot split (a number input) can still be left behind, so a page puts a sentence between the two.
+tests/test_browser.py fails on any printed sheet but the last whose last line is one of the page's headings.
+
 **Tables.** Streamlit's data grid (st.dataframe) is drawn on a canvas of the rows in its scroll box,
 so printed it would show only those (10 or 20 rows) with nothing to say that more exist. In print the
 grid is hidden and a plain table printed in its place (`print_copy`): every row up to PRINT_ROWS,
@@ -55,6 +61,9 @@ PRINT_CSS = f"""
     padding: 0 !important; max-width: {PRINTABLE_MM}mm !important; margin: 0 !important; }}
   [data-testid="stExpander"] details, [data-testid="stPlotlyChart"], [data-testid="stMetric"] {{
     break-inside: avoid; }}
+  /* a heading stays on the sheet of what follows it */
+  [data-testid="stElementContainer"]:has(:is(h1, h2, h3, h4, [data-testid="stHeading"])) {{ break-after: avoid; }}
+  [data-testid="stElementContainer"]:has(:is(h1, h2, h3, h4, [data-testid="stHeading"])) + * {{ break-before: avoid; }}
   .childstat-print-only table {{ width: 100%; border-collapse: collapse; font-size: 9pt; }}
   .childstat-print-only th, .childstat-print-only td {{
     border-bottom: 1px solid #b1b4b6; padding: 2px 6px; text-align: left; vertical-align: top;

@@ -118,6 +118,10 @@ def coverage_words(scores: dict) -> str:
 
 
 def projection_section(container, team_id: str | None) -> None:
+    container.markdown(
+        "How many case-holding staff each team will need if referrals follow the forecast above and each "
+        "worker holds the caseload you plan for."
+    )
     caseload = container.number_input(
         "Plan for this many cases per case-holding FTE",
         min_value=5.0,

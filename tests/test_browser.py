@@ -15,7 +15,8 @@ Each page is also printed to PDF as a reader's browser prints it (print media, t
 landscape @page, the frame's fit-to-paper step on `beforeprint`; pages/_print.py) and fails on
 anything the paper would lose: a sidebar, button or canvas data grid printed (the grid prints only the
 rows in its scroll box, so a plain table prints in its place), anything wider than the printable
-width, or ink in the right margin of any sheet (content cut at the paper's edge). The PDFs go to
+width, ink in the right margin of any sheet (content cut at the paper's edge), or a sheet whose last line
+is one of the page's headings (its section printed on the next sheet). The PDFs go to
 test-artifacts/print/ and each one's first sheet, as a PNG, to test-artifacts/screenshots/<stem>_print_p1.png.
 
 The shipped sample is used when sample_data/children.parquet exists, else the
@@ -251,20 +252,44 @@ def print_problems(page, where: str, stem: str) -> list[str]:
     if layout["tables"] < grids:
         problems.append(f"{where}: {grids} tables on screen but {layout['tables']} printed in their place")
     PRINTS.mkdir(parents=True, exist_ok=True)
+    headings = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=\"stMain\"] :is(h1, h2, h3, h4)')].map(h => h.innerText)"
+    )
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     (PRINTS / f"{stem}.pdf").write_bytes(pdf)
-    return problems + pdf_problems(pdf, where, SCREENSHOTS / f"{stem}_print_p1.png")
+    return problems + pdf_problems(pdf, where, SCREENSHOTS / f"{stem}_print_p1.png", headings)
 
 
-def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path) -> list[str]:
+def last_line(sheet) -> str:
+    """The lowest line of text on a printed sheet (characters sharing the lowest baseline), without spaces."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    text = sheet.get_textpage()
+    lines: dict[int, list[tuple[float, str]]] = {}
+    x, y = ctypes.c_double(), ctypes.c_double()
+    for index in range(text.count_chars()):
+        char = text.get_text_range(index, 1)
+        if char.strip():
+            pdfium_c.FPDFText_GetCharOrigin(text.raw, index, ctypes.byref(x), ctypes.byref(y))
+            lines.setdefault(round(y.value / 3), []).append((x.value, char))
+    return "".join(char for _, char in sorted(lines[min(lines)])) if lines else ""
+
+
+def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path, headings: list[str] = ()) -> list[str]:
     """Every sheet A4 landscape with nothing in its right margin (Chromium prints what is wider than the
-    printable width into the margin and cuts it at the paper's edge); the first sheet saved as a PNG."""
+    printable width into the margin and cuts it at the paper's edge), and none but the last ending on one of
+    the page's `headings` (a heading alone at the foot of a sheet); the first sheet saved as a PNG."""
     import pypdfium2
 
     problems = []
+    stranded = {"".join(h.split()) for h in headings if h.strip()}
     document = pypdfium2.PdfDocument(pdf)
     try:
         for number, sheet in enumerate(document, start=1):
+            if number < len(document) and last_line(sheet) in stranded:
+                problems.append(f"{where}: printed sheet {number} ends with the heading {last_line(sheet)!r}")
             size = sheet.get_size()
             if abs(size[0] - A4_LANDSCAPE_PT[0]) > 2 or abs(size[1] - A4_LANDSCAPE_PT[1]) > 2:
                 problems.append(f"{where}: printed sheet {number} is {size[0]:.0f}x{size[1]:.0f} pt, not A4 landscape")
