@@ -80,3 +80,25 @@ def test_referrals_by_month_fills_empty_months_and_totals(tiny_engine):
     total = tiny_engine.run("referrals_by_month", months=3, total=True)
     assert total["referrals"].to_list() == [1, 1, 0]  # R7 January, R6 February, none in March
     assert total["referrals"].sum() == by_team["referrals"].sum()
+
+
+def test_referral_facts_supersede_by_date_then_referral_id_and_flag_returns_after_closure(make_engine):
+    rows = [
+        referral("R1", "C1", "2025-01-10", closed="2025-02-01"),
+        referral("R3", "C1", "2025-06-01", nfa=True, closed="2025-06-01"),  # 120 days after R1 closed
+        referral("R2", "C1", "2025-06-01"),  # same day as R3, lower ID: R3 is the later of the two
+        referral("R4", "C2", "2024-01-01", closed="2024-03-01"),  # C2 back 366 days after closing: not returned
+        referral("R5", "C2", "2025-03-02"),
+    ]
+    engine = make_engine(replace_rows("referrals", rows))
+    facts = {
+        r["referral_id"]: (str(r["superseded_on"]), r["is_rereferral"], r["returned_within_365"])
+        for r in engine.con.sql("SELECT * FROM referral_facts").pl().iter_rows(named=True)
+    }
+    assert facts == {
+        "R1": ("2025-06-01", False, True),
+        "R2": ("2025-06-01", True, None),  # superseded by R3 on its own date; open, so no return flag
+        "R3": ("None", True, False),
+        "R4": ("2025-03-02", False, False),
+        "R5": ("None", False, None),
+    }

@@ -332,7 +332,7 @@ conferences AS (  -- ICPCs held in the period: within 15 working days of the str
 ),
 rereferrals AS (  -- referrals in the period: another referral of the child 1 to 365 days before
     SELECT 'rereferral', NULL::INTEGER, r.is_rereferral
-    FROM referral_rereferrals AS r
+    FROM referral_facts AS r
     JOIN bounds AS b ON r.referral_date BETWEEN b.first_day AND b.last_day
     WHERE $team_id IS NULL OR r.team_id = $team_id
 ),

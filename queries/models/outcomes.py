@@ -72,7 +72,7 @@ CLOSURE_RETURNS_SQL = """
 -- had its whole year to come back; grouped by the team that held the referral when it closed.
 SELECT CASE WHEN $by = 'team' THEN c.team_id ELSE t.practice_model END AS "group", count(*) AS closures,
        count(*) FILTER (WHERE c.returned_within_365) AS closures_returned
-FROM referral_rereferrals AS c
+FROM referral_facts AS c
 JOIN teams AS t ON t.team_id = c.team_id
 WHERE c.closure_date > $as_of - 730 AND c.closure_date <= $as_of - 365
 GROUP BY ALL

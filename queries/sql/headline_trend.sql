@@ -55,7 +55,7 @@ received AS (
         count(*) AS referrals_12_months,
         count(*) FILTER (WHERE r.is_rereferral) AS rereferrals_12_months
     FROM days AS d
-    JOIN referral_rereferrals AS r ON r.referral_date > d.day - 365 AND r.referral_date <= d.day
+    JOIN referral_facts AS r ON r.referral_date > d.day - 365 AND r.referral_date <= d.day
     WHERE $team_id IS NULL OR r.team_id = $team_id
     GROUP BY d.day
 )

@@ -9,7 +9,7 @@
 --   4+: code 21 "no factors" not counted, first recorded on or before the referral's first authorised
 --   assessment, or its referral date when it has none, so what was known when services started, not
 --   what was found by the closure; the team's service_area; stratum_no numbers the strata) and success
---   (no referral in the 365 days after closure, from referral_rereferrals). Referrals that cannot be judged
+--   (no referral in the 365 days after closure, from referral_facts). Referrals that cannot be judged
 --   are left out: a new referral within a year could not be recorded here, because the child died
 --   (closure reason RC2), moved to another council (RC5) or to adult services (RC6), or turned 18
 --   within 365 days of the closure. The question keeps the rows with closure_date <= as_of - 365 and
@@ -87,7 +87,7 @@ stratified AS (
            NOT cr.returned_within_365 AS success
     FROM judged AS j
     JOIN teams AS t ON t.team_id = j.team_id
-    JOIN referral_rereferrals AS cr ON cr.referral_id = j.referral_id
+    JOIN referral_facts AS cr ON cr.referral_id = j.referral_id
     LEFT JOIN factors_at_start AS fs ON fs.referral_id = j.referral_id
 ),
 -- Families and strata are numbered once each, then joined back (sorting 2.6 M rows by four text columns
