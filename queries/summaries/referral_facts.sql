@@ -25,6 +25,7 @@ WITH child_referrals AS (
     SELECT child_id, list({'date': referral_date, 'id': referral_id}) AS referrals FROM referrals GROUP BY child_id
 )
 SELECT c.referral_id, c.child_id, c.referral_date, c.team_id, c.worker_id, c.primary_need, c.nfa, c.closure_date,
+       c.closure_reason,
        coalesce(len(list_filter(r.referrals, lambda o: o.date >= c.referral_date - 365 AND o.date < c.referral_date)) > 0,
                 false) AS is_rereferral,
        CASE WHEN c.closure_date IS NOT NULL THEN coalesce(
