@@ -55,7 +55,7 @@ held AS (
            arg_max(r.team_id, {'is_open': NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of),
                                'referral_date': r.referral_date, 'referral_id': r.referral_id}) AS team_id
     FROM plan_children AS pc
-    LEFT JOIN referral_facts AS r
+    LEFT JOIN referral_holding AS r
         ON r.child_id = pc.child_id AND r.referral_date <= pc.as_of
        -- only referrals that can hold the case: open on the date, or the latest by then
        AND ((NOT r.nfa AND (r.closure_date IS NULL OR r.closure_date > pc.as_of))
