@@ -34,6 +34,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -277,7 +278,7 @@ def last_line(sheet) -> str:
     return "".join(char for _, char in sorted(lines[min(lines)])) if lines else ""
 
 
-def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path, headings: list[str] = ()) -> list[str]:
+def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path, headings: Sequence[str] = ()) -> list[str]:
     """Every sheet A4 landscape with nothing in its right margin (Chromium prints what is wider than the
     printable width into the margin and cuts it at the paper's edge), and none but the last ending on one of
     the page's `headings` (a heading alone at the foot of a sheet); the first sheet saved as a PNG."""
@@ -288,8 +289,8 @@ def pdf_problems(pdf: bytes, where: str, first_sheet_png: Path, headings: list[s
     document = pypdfium2.PdfDocument(pdf)
     try:
         for number, sheet in enumerate(document, start=1):
-            if number < len(document) and last_line(sheet) in stranded:
-                problems.append(f"{where}: printed sheet {number} ends with the heading {last_line(sheet)!r}")
+            if number < len(document) and (foot := last_line(sheet)) in stranded:
+                problems.append(f"{where}: printed sheet {number} ends with the heading {foot!r}")
             size = sheet.get_size()
             if abs(size[0] - A4_LANDSCAPE_PT[0]) > 2 or abs(size[1] - A4_LANDSCAPE_PT[1]) > 2:
                 problems.append(f"{where}: printed sheet {number} is {size[0]:.0f}x{size[1]:.0f} pt, not A4 landscape")

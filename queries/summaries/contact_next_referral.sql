@@ -8,8 +8,8 @@
 -- same answers in a third of the time on the national extract (17.5 M contacts), because the ASOF
 -- join sorts every contact with its columns by child first. The contact's and child's IDs are left
 -- out: no question reads them, and they were half of what this table wrote. Not sorted by contact date:
--- the sort was 1.7 s of a 6.5 s step nationally, and saved a question 20 ms (a two-year scan of 17.5 M
--- rows, 62 against 83 ms; a team's, 9 against 5 ms, is quicker unsorted).
+-- the sort was 1 to 3 s of a 5 to 7 s step in national builds, and saved a question 20 ms (a two-year
+-- scan of 17.5 M rows, 62 against 83 ms; a team's, 9 against 5 ms, is quicker unsorted).
 WITH referral_dates AS (
     SELECT child_id, list(referral_date) AS dates FROM referrals GROUP BY child_id
 )
