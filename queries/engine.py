@@ -45,6 +45,7 @@ from queries.database import (
     LARGE_MEMORY_LIMIT,
     LEFT_IN_PARQUET,
     StepTime,
+    copied_columns,
     open_database,
     setting_text,
     summary_buildable,
@@ -184,7 +185,8 @@ class Engine:
         for name, state in self.tables.items():
             columns = ", ".join(TABLES[name].column_names)
             if state.usable and large and name not in LEFT_IN_PARQUET:
-                self.con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM store.main.{name}")
+                stored = ", ".join(copied_columns(name))
+                self.con.execute(f"CREATE VIEW {name} AS SELECT {stored} FROM store.main.{name}")
             elif state.usable:
                 source = self.extract.tables[name].read_sql()
                 kind = "TABLE" if self.storage == "memory" else "VIEW"
