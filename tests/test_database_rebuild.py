@@ -297,7 +297,7 @@ def test_columns_not_copied_are_read_by_no_question():
     readers += [ROOT / "pages", ROOT / "reports", ROOT / "workbench"]
     files = [path for folder in readers for path in folder.rglob("*.[ps][yq]*")]
     assert len(files) > 50
-    assert NOT_COPIED == {"visits": ("visit_id",)}
+    assert NOT_COPIED  # else the loop below checks nothing
     for table, columns in NOT_COPIED.items():
         for column in columns:
             named = re.compile(rf"\b{column}\b")
